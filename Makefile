@@ -1,0 +1,28 @@
+# krwfeed: `make run` starts Kafka, the exchange simulator and krwfeed; `make test` runs every test.
+PY ?= python3
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup run test lint unit bench clean
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	bash scripts/run_dev.sh
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m mypy actors messages proto exchanges simulator monitoring web bench actor_system.py
+
+unit:
+	$(PY) -m pytest -m unit -q
+
+test: setup lint
+	bash scripts/test.sh
+
+bench: setup
+	$(PY) bench/serialize.py
+
+clean:
+	bash scripts/kafka.sh stop || true
+	rm -rf var

@@ -1,0 +1,89 @@
+"""Normalised market data records: what an exchange adapter produces and the serializer consumes.
+
+Prices and sizes are exact ``Decimal`` values built from the wire text. Every time is an integer
+count of **microseconds since the Unix epoch, UTC** (the ``_us`` suffix), so millisecond and
+microsecond exchange clocks both survive without loss.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+
+class DataType(str, Enum):
+    TRADE = "trade"
+    ORDERBOOK = "orderbook"
+
+
+class Exchange(str, Enum):
+    UPBIT = "upbit"
+    BITHUMB = "bithumb"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLevel:
+    price: Decimal
+    size: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    exchange: Exchange
+    code: str  # normalised, e.g. "KRW-BTC"
+    price: Decimal
+    volume: Decimal
+    side: str  # "ASK" (taker sold), "BID" (taker bought) or "" when unknown
+    trade_time_us: int  # exchange trade time
+    event_time_us: int  # exchange message time
+    received_time_us: int  # when krwfeed read the frame
+    sequential_id: int  # 0 when the exchange gives none (Bithumb legacy)
+    stream_type: str  # "SNAPSHOT", "REALTIME" or ""
+    prev_closing_price: Decimal | None = None
+    change: str = ""  # "RISE", "EVEN", "FALL" or ""
+    change_price: Decimal | None = None
+    best_ask_price: Decimal | None = None
+    best_ask_size: Decimal | None = None
+    best_bid_price: Decimal | None = None
+    best_bid_size: Decimal | None = None
+
+    @property
+    def data_type(self) -> DataType:
+        return DataType.TRADE
+
+
+@dataclass(frozen=True, slots=True)
+class OrderbookRecord:
+    exchange: Exchange
+    code: str
+    asks: tuple[PriceLevel, ...]  # ascending price
+    bids: tuple[PriceLevel, ...]  # descending price
+    total_ask_size: Decimal
+    total_bid_size: Decimal
+    event_time_us: int
+    received_time_us: int
+    stream_type: str
+    level: Decimal | None = None  # price grouping unit; None when the frame has none
+
+    @property
+    def data_type(self) -> DataType:
+        return DataType.ORDERBOOK
+
+
+MarketRecord = TradeRecord | OrderbookRecord
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedRecord:
+    """A record ready for Kafka: what travels connector -> buffer -> producer.
+
+    Serialising in the connector keeps actor messages small (bytes pickle cheaply) and leaves the
+    producers with nothing to do but send.
+    """
+
+    exchange: str
+    data_type: str  # DataType value
+    code: str  # Kafka key
+    payload: bytes  # serialised krwfeed.v1 Trade or Orderbook
+    received_time_us: int  # drives the buffer's TTL and the processing-latency metric
+    sequential_id: int = 0  # trades only; lets tests and dedupe name a trade

