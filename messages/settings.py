@@ -1,0 +1,86 @@
+"""The service's validated settings as plain frozen data (picklable, passed to actors).
+
+``settings/`` builds these from YAML + environment with marshmallow; nothing here reads files or
+the environment. Secrets (SASL password, TLS key password) are ``Secret`` values whose repr and
+str are masked, so they cannot leak through logging.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from messages.config import ExchangeConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "****" if self.value else ""
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    bootstrap_servers: tuple[str, ...] = ("127.0.0.1:9092",)
+    topic_template: str = "market.{exchange}.{data_type}"
+    client_id: str = "data-ingestion-connector"
+    acks: str = "all"
+    linger_ms: int = 5
+    batch_size: int = 16384
+    compression_type: str = "lz4"
+    max_in_flight_requests_per_connection: int = 5
+    retries: int = 0
+    request_timeout_ms: int = 500
+    delivery_timeout_ms: int = 3000
+    max_block_ms: int = 2000
+    api_version: tuple[int, ...] = (4, 0)
+    enable_idempotence: bool = False
+    max_consecutive_failures: int = 10
+    pull_batch_size: int = 500  # records per buffer pull; about one 16 KiB Kafka batch of orderbooks
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: Secret | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def topic_for(self, exchange: str, data_type: str) -> str:
+        return self.topic_template.format(exchange=exchange, data_type=data_type)
+
+
+@dataclass(frozen=True, slots=True)
+class BufferSettings:
+    capacity: int = 100_000
+    ttl_s: dict[str, float] = field(default_factory=lambda: {"orderbook": 1.0, "trade": 1.0})
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    stale_after_s: float = 60.0  # no message for this long -> DEGRADED
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    level: str = "INFO"
+    json: bool = False
+    file: str | None = None
+    file_max_bytes: int = 10_000_000
+    file_backups: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    exchanges: tuple[ExchangeConfig, ...]
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    buffer: BufferSettings = field(default_factory=BufferSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    progress_every: int = 1000  # a progress log line every N messages (seed S3.1-g)
+    admin_port: int = 19500  # Thespian admin port
+    source: str = ""  # the file the settings came from, for error messages
