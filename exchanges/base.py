@@ -6,14 +6,15 @@ the frame and gets back a ``DecodedFrame``. ``decode`` never raises anything but
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from messages.records import MarketRecord
 
 
-class FrameKind(str, Enum):
+class FrameKind(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
     DATA = "data"  # records holds the parsed trades/orderbooks
     STATUS = "status"  # keep-alive reply such as {"status":"UP"}
     ERROR = "error"  # the exchange's {"error":{...}} frame; the server will close
@@ -36,6 +37,9 @@ class SubscriptionRequest:
     ticket: str  # a fresh UUID each time
     codes: tuple[str, ...]
     text: str  # the JSON text to send as one WebSocket text message
+    # Further text messages to send after ``text``, in order. Empty for Upbit and Bithumb v2 (one
+    # array holds every type); Bithumb's legacy pubwss takes one JSON object per type.
+    extra_texts: tuple[str, ...] = ()
 
 
 class ExchangeAdapter(Protocol):

@@ -1,14 +1,32 @@
-"""ExchangeConfig: one exchange connection group's settings (seed S1.3). Frozen; validated on creation."""
+"""ExchangeConfig: one exchange connection group's settings (seed S1.3). Frozen; validated on creation.
+
+Secrets never live here (seed S1.3-e): the public market-data streams need none, and anything
+secret comes from the environment into ``messages.settings.Secret`` values.
+"""
 from __future__ import annotations
 
+import ipaddress
+import math
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from messages.exceptions import ValidationException
+from messages.market_data import normalise_code
+from messages.state import ReconnectBudget
 
 # Field list is the contract used by connectors and the supervisor; validation lives in __post_init__.
+
+EXCHANGE_NAMES = frozenset({"upbit", "bithumb", "bithumb-legacy"})
+FORMATS = frozenset({"DEFAULT", "SIMPLE"})
+DATA_TYPES = ("trade", "orderbook")
+MIN_PING_INTERVAL_S = 30.0
+MAX_BACKOFF_S = 60.0  # seed S2.1-i: a reconnect never waits longer than this
 
 
 @dataclass(frozen=True, slots=True)
 class ExchangeConfig:
-    name: str  # "upbit" | "bithumb"
+    name: str  # "upbit" | "bithumb" | "bithumb-legacy"
     ws_url: str
     rest_url: str
     markets: tuple[str, ...]
@@ -16,6 +34,10 @@ class ExchangeConfig:
     format: str = "DEFAULT"  # "DEFAULT" | "SIMPLE"
     orderbook_depth: int | None = None  # Upbit ".N" suffix (1/5/15/30); None = exchange default
     markets_per_connection: int = 50
+    # Both exchanges document a 120 s idle close but were observed closing quiet sockets at ~60 s
+    # (1006, no close frame). A ping every 30 s puts two pings inside that window, so one lost or
+    # late pong still leaves the connection alive; 30 s is also the floor accepted below, since
+    # pinging faster only adds traffic.
     ping_interval_s: float = 30.0
     pong_timeout_s: float = 10.0
     stale_timeout_s: float = 45.0  # no data and no pong for this long -> reconnect
@@ -27,3 +49,100 @@ class ExchangeConfig:
     backoff_max_s: float = 60.0
     backoff_jitter: float = 0.2  # +/- fraction
     quote_currencies: tuple[str, ...] = ("KRW",)
+
+    def __post_init__(self) -> None:
+        name = str(self.name).strip().lower()
+        _require(name in EXCHANGE_NAMES, "unknown exchange", name, self.name, accepted=sorted(EXCHANGE_NAMES))
+        quotes = tuple(dict.fromkeys(str(q).strip().upper() for q in _as_tuple(self.quote_currencies)))
+        _require(bool(quotes) and all(quotes), "quote_currencies must not be empty", name, self.quote_currencies)
+        self._set("name", name)
+        self._set("quote_currencies", quotes)
+        self._set("ws_url", _checked_url(self.ws_url, "ws_url", ("wss",), ("ws",), name))
+        self._set("rest_url", _checked_url(self.rest_url, "rest_url", ("https",), ("http",), name))
+        markets = tuple(dict.fromkeys(normalise_code(m, quotes) for m in _as_tuple(self.markets)))
+        _require(bool(markets), "subscribed markets must not be empty", name, self.markets)
+        self._set("markets", markets)
+        data_types = tuple(dict.fromkeys(str(t).strip().lower() for t in _as_tuple(self.data_types)))
+        _require(bool(data_types) and set(data_types) <= set(DATA_TYPES),
+                 "data_types must be a non-empty subset of trade, orderbook", name, self.data_types)
+        self._set("data_types", data_types)
+        fmt = str(self.format).strip().upper()
+        _require(fmt in FORMATS, "format must be DEFAULT or SIMPLE", name, self.format)
+        self._set("format", fmt)
+        _require(self.orderbook_depth is None or _is_int(self.orderbook_depth) and 1 <= self.orderbook_depth <= 30,
+                 "orderbook_depth must be 1..30 or unset", name, self.orderbook_depth)
+        _require(_is_int(self.markets_per_connection) and self.markets_per_connection >= 1,
+                 "markets_per_connection must be at least 1", name, self.markets_per_connection)
+        self._check_timing(name)
+
+    def _check_timing(self, name: str) -> None:
+        for field_name in ("ping_interval_s", "pong_timeout_s", "stale_timeout_s", "idle_timeout_s",
+                           "connect_timeout_s", "backoff_initial_s", "backoff_factor", "backoff_max_s"):
+            value = getattr(self, field_name)
+            _require(_is_number(value) and value > 0, f"{field_name} must be a positive number", name, value)
+        _require(self.ping_interval_s >= MIN_PING_INTERVAL_S,
+                 f"ping_interval_s below {MIN_PING_INTERVAL_S:g} s is not accepted", name, self.ping_interval_s)
+        _require(self.ping_interval_s < self.idle_timeout_s,
+                 "ping_interval_s must be shorter than idle_timeout_s, or the exchange closes the idle socket",
+                 name, self.ping_interval_s, idle_timeout_s=self.idle_timeout_s)
+        _require(self.pong_timeout_s < self.ping_interval_s, "pong_timeout_s must be shorter than ping_interval_s",
+                 name, self.pong_timeout_s)
+        _require(_is_int(self.max_reconnect_attempts) and self.max_reconnect_attempts >= 0,
+                 "max_reconnect_attempts must be >= 0 (0 = retry forever)", name, self.max_reconnect_attempts)
+        _require(self.backoff_factor >= 1, "backoff_factor must be at least 1", name, self.backoff_factor)
+        _require(self.backoff_initial_s <= self.backoff_max_s <= MAX_BACKOFF_S,
+                 f"backoff needs initial <= max <= {MAX_BACKOFF_S:g} s", name, self.backoff_max_s)
+        _require(_is_number(self.backoff_jitter) and 0 <= self.backoff_jitter < 1,
+                 "backoff_jitter must be a fraction in [0, 1)", name, self.backoff_jitter)
+
+    def reconnect_budget(self, healthy_after_s: float = 60.0) -> ReconnectBudget:
+        """A fresh attempt counter with this configuration's limits and backoff."""
+        return ReconnectBudget(
+            self.max_reconnect_attempts,
+            healthy_after_s=healthy_after_s,
+            initial_s=self.backoff_initial_s,
+            factor=self.backoff_factor,
+            max_delay_s=self.backoff_max_s,
+            jitter=self.backoff_jitter,
+        )
+
+    def _set(self, field_name: str, value: Any) -> None:
+        object.__setattr__(self, field_name, value)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, str):  # a lone string is one item, not its characters
+        return (value,)
+    return tuple(value or ())
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _require(ok: bool, message: str, exchange: str, value: Any, **context: Any) -> None:
+    if not ok:
+        raise ValidationException(message, exchange=exchange, value=value, **context)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _checked_url(url: Any, field_name: str, secure: tuple[str, ...], plain: tuple[str, ...], exchange: str) -> str:
+    """Secure schemes anywhere; plain ones only towards this machine (the simulator, tests)."""
+    text = str(url).strip() if isinstance(url, str) else ""
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    ok = bool(host) and (parts.scheme in secure or (parts.scheme in plain and _is_loopback(host)))
+    _require(ok, f"{field_name} must be {secure[0]}:// (or {plain[0]}:// to a loopback host)", exchange, url)
+    return text

@@ -119,6 +119,15 @@ class SubscriptionReport:
 
 # --- buffer --------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class StartBuffer:
+    """Configures the buffer; it then sends ``BufferStats`` to ``supervisor`` every ``stats_interval_s``."""
+
+    settings: Any  # messages.settings.BufferSettings
+    supervisor: Any  # ActorAddress of the supervisor
+    stats_interval_s: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class RecordBatch:
     records: tuple[EncodedRecord, ...]
 

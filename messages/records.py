@@ -11,12 +11,12 @@ from decimal import Decimal
 from enum import Enum
 
 
-class DataType(str, Enum):
+class DataType(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
     TRADE = "trade"
     ORDERBOOK = "orderbook"
 
 
-class Exchange(str, Enum):
+class Exchange(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
     UPBIT = "upbit"
     BITHUMB = "bithumb"
 

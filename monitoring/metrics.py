@@ -87,3 +87,8 @@ SERVICE_INFO = Gauge(
     ["version", "exchanges", "markets"],
     multiprocess_mode="livemax",
 )
+MARKET_MESSAGES = Counter(
+    "ingestion_market_messages_received_total",
+    "Per market: records parsed (the dashboard's per-market rate)",
+    ["exchange", "market"],
+)

@@ -1,0 +1,160 @@
+"""The buffer actor: connectors push ``RecordBatch``es in, producers pull batches out (seed S2.6).
+
+The queueing rules live in ``pipeline.buffer_queue.BufferQueue``; this shell only routes:
+
+* ``RecordBatch`` -> queued; any parked pull that can now be served is answered.
+* ``PullRecords`` -> answered at once with at most ``max_items`` fresh records of that data type.
+  With nothing queued the pull is *parked* and answered as soon as records arrive, so idle
+  producers neither spin nor wait for a timer. There is no extra hold to fill batches: a parked
+  pull is answered with a connector's whole batch, and under load records pile up during the
+  pull round trip anyway, while kafka-python's ``linger_ms`` batches on the wire.
+* ``DrainBuffer`` (shutdown) -> from then on TTL is ignored: everything still queued is real
+  market data that reached krwfeed before the stop, and consumers can judge its age from the
+  received time, so it goes to Kafka rather than being dropped at every deploy. Once the queue
+  is empty, ``BufferDrained`` goes to whoever asked.
+* every ``stats_interval_s``: stale heads expire, ``BufferStats`` goes to the supervisor and the
+  ``BUFFER_DEPTH`` / ``MESSAGES_DROPPED`` metrics are updated.
+
+Nothing here blocks: no I/O besides actor messages.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from thespian.actors import Actor, ActorExitRequest, WakeupMessage
+
+from messages.protocol import (
+    BufferDrained,
+    BufferStats,
+    DrainBuffer,
+    PulledRecords,
+    PullRecords,
+    RecordBatch,
+    StartBuffer,
+)
+from messages.settings import BufferSettings
+from monitoring.metrics import BUFFER_DEPTH, MESSAGES_DROPPED
+from pipeline.buffer_queue import BufferQueue
+
+try:
+    from actors.process_guard import die_with_parent
+except ImportError:  # the guard module is optional: without it children may outlive a killed parent
+
+    def die_with_parent() -> None:
+        return None
+
+
+_STATS_TICK = "buffer-stats"
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class BufferActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        die_with_parent()
+        defaults = BufferSettings()
+        self._queue = BufferQueue(defaults.capacity, defaults.ttl_s)
+        self._parked: list[tuple[Any, str, int]] = []  # (producer address, data_type, max_items)
+        self._supervisor: Any = None
+        self._interval_s = 0.5
+        self._ticking = False
+        self._drain_requester: Any = None
+        self._drain_reported = False
+        self._reported_drops: dict[tuple[str, str, str], int] = {}
+
+    def receiveMessage(self, msg: Any, sender: Any) -> None:
+        if isinstance(msg, RecordBatch):
+            self._queue.enqueue_many(msg.records, _now_us())
+            self._serve_parked()
+        elif isinstance(msg, PullRecords):
+            self._on_pull(msg, sender)
+        elif isinstance(msg, WakeupMessage):
+            if msg.payload == _STATS_TICK:
+                self._on_tick()
+        elif isinstance(msg, StartBuffer):
+            self._on_start(msg)
+        elif isinstance(msg, DrainBuffer):
+            self._drain_requester = sender
+            self._drain_reported = False
+            self._serve_parked()
+            self._report_drained_if_empty()
+        elif isinstance(msg, ActorExitRequest):
+            self._publish_stats()
+
+    # --- handlers -------------------------------------------------------------------------
+    def _on_start(self, msg: StartBuffer) -> None:
+        self._supervisor = msg.supervisor
+        self._interval_s = msg.stats_interval_s
+        settings: BufferSettings = msg.settings
+        if not self._ticking:  # configured once; a repeated start only updates the addresses
+            self._queue = self._requeue(settings)
+            self._ticking = True
+            self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
+        logging.getLogger("krwfeed.buffer").info(
+            "buffer ready: capacity %d, ttl %s", settings.capacity, dict(settings.ttl_s)
+        )
+
+    def _on_pull(self, msg: PullRecords, sender: Any) -> None:
+        if not self._answer(sender, msg.data_type, msg.max_items):
+            # one parked pull per producer and data type: a re-pull replaces the old one
+            self._parked = [p for p in self._parked if not (p[0] == sender and p[1] == msg.data_type)]
+            self._parked.append((sender, msg.data_type, msg.max_items))
+
+    def _on_tick(self) -> None:
+        if self._drain_requester is None:
+            self._queue.expire(_now_us())
+        self._publish_stats()
+        self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _answer(self, producer: Any, data_type: str, max_items: int) -> bool:
+        """Send a batch if there is one; False when nothing fresh was queued."""
+        if not self._queue.depth().get(data_type):
+            return False
+        draining = self._drain_requester is not None
+        records = self._queue.dequeue_batch(max_items, _now_us(), data_type, ignore_ttl=draining)
+        if not records:
+            return False
+        self.send(producer, PulledRecords(data_type, tuple(records), self._queue.depth()[data_type]))
+        self._report_drained_if_empty()
+        return True
+
+    def _serve_parked(self) -> None:
+        if not self._parked:
+            return
+        self._parked = [p for p in self._parked if not self._answer(*p)]
+
+    def _report_drained_if_empty(self) -> None:
+        if self._drain_requester is not None and not self._drain_reported and len(self._queue) == 0:
+            self._drain_reported = True
+            self.send(self._drain_requester, BufferDrained(left=0))
+
+    def _publish_stats(self) -> None:
+        depth = self._queue.depth()
+        for data_type, queued in depth.items():
+            BUFFER_DEPTH.labels(data_type).set(queued)
+        for key, count in self._queue.dropped_by_exchange.items():
+            delta = count - self._reported_drops.get(key, 0)
+            if delta > 0:
+                MESSAGES_DROPPED.labels(*key).inc(delta)
+                self._reported_drops[key] = count
+        if self._supervisor is not None:
+            dropped = {f"{reason}:{dt}": n for (reason, dt), n in self._queue.dropped.items()}
+            self.send(self._supervisor, BufferStats(depth=depth, dropped=dropped))
+
+    def _requeue(self, settings: BufferSettings) -> BufferQueue:
+        """A queue with the new settings, keeping what is queued and what was counted."""
+        old, now = self._queue, _now_us()
+        queue = BufferQueue(settings.capacity, settings.ttl_s)
+        queue.enqueue_many(old.dequeue_batch(len(old), now, ignore_ttl=True), now)
+        for key, n in old.dropped.items():
+            queue.dropped[key] = queue.dropped.get(key, 0) + n
+        for xkey, n in old.dropped_by_exchange.items():
+            queue.dropped_by_exchange[xkey] = queue.dropped_by_exchange.get(xkey, 0) + n
+        return queue

@@ -1,0 +1,114 @@
+"""Benchmark of the hot path: frame -> records (decode) -> validate -> Protobuf bytes (seed S2.5-h).
+
+1,000 frames, a realistic mix from the fixtures: Upbit trades (DEFAULT and SIMPLE), Upbit 30-level
+and 15-level orderbooks (DEFAULT and SIMPLE) and Bithumb 15-level orderbooks with microsecond
+timestamps. Prints microseconds per message and messages per second for each stage (best of
+several rounds, one core). Run: ``python bench/serialize.py [--rounds N]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from exchanges.registry import get_adapter
+from messages.market_data import validate_record
+from messages.records import MarketRecord
+from proto.serializer import serialize
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "golden" / "fixtures"
+QUOTES = ("KRW", "BTC", "USDT")
+SIMPLE_UNIT = {"ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs"}
+
+
+def _line(name: str, index: int = 0) -> dict[str, Any]:
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    loaded: dict[str, Any] = json.loads(lines[index])
+    return loaded
+
+
+def _book(units: int, simple: bool) -> str:
+    """An Upbit book of ``units`` levels built from the 30-level wire fixture (numbers kept as text)."""
+    text = (FIXTURES / "upbit_orderbook.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    head, rest = text.split('"orderbook_units":[', 1)
+    body, tail = rest.split("]", 1)
+    kept = "},".join(body.split("},")[:units])
+    kept = kept if kept.endswith("}") else kept + "}"
+    frame = head + '"orderbook_units":[' + kept + "]" + tail
+    if simple:
+        for long, short in {**SIMPLE_UNIT, "type": "ty", "code": "cd", "timestamp": "tms", "total_ask_size": "tas",
+                            "total_bid_size": "tbs", "orderbook_units": "obu", "stream_type": "st",
+                            "level": "lv"}.items():
+            frame = frame.replace(f'"{long}":', f'"{short}":')
+    return frame
+
+
+def build_frames(count: int = 1000) -> list[tuple[str, bytes]]:
+    trades = (FIXTURES / "upbit_trade.jsonl").read_bytes().splitlines()
+    trade_simple = (FIXTURES / "upbit_trade_simple.jsonl").read_bytes().splitlines()
+    bithumb_book = (FIXTURES / "bithumb_v2_orderbook.jsonl").read_bytes().splitlines()
+    mix: list[tuple[str, bytes]] = (
+        [("upbit", line) for line in trades]  # 5 DEFAULT trades
+        + [("upbit", trade_simple[0])] * 2  # SIMPLE trades
+        + [("upbit", _book(30, False).encode()), ("upbit", _book(30, True).encode())]
+        + [("upbit", _book(15, False).encode()), ("upbit", _book(15, True).encode())]
+        + [("bithumb", line) for line in bithumb_book]
+    )
+    return [mix[i % len(mix)] for i in range(count)]
+
+
+def _best(rounds: int, run: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--count", type=int, default=1000)
+    args = parser.parse_args()
+    frames = build_frames(args.count)
+    adapters = {name: get_adapter(name) for name in ("upbit", "bithumb")}
+    received = 1_790_000_000_000_000
+    records: list[MarketRecord] = []
+
+    def decode() -> None:
+        records.clear()
+        for name, frame in frames:
+            records.extend(adapters[name].decode(frame, received).records)
+
+    def validate() -> None:
+        for record in records:
+            validate_record(record, QUOTES)
+
+    def encode() -> None:
+        for record in records:
+            serialize(record)
+
+    def whole() -> None:
+        for name, frame in frames:
+            for record in adapters[name].decode(frame, received).records:
+                serialize(validate_record(record, QUOTES))
+
+    levels = 0
+    decode()
+    for record in records:
+        levels += len(getattr(record, "asks", ())) + len(getattr(record, "bids", ()))
+    print(f"{len(frames)} frames -> {len(records)} records, {levels} price levels; best of {args.rounds} rounds")
+    print(f"{'stage':<22}{'ms/1000':>10}{'us/msg':>10}{'msgs/s':>12}")
+    for stage, run in (("decode (JSON+records)", decode), ("validate", validate), ("serialize", encode),
+                       ("all three", whole)):
+        seconds = _best(args.rounds, run)
+        per_msg_us = seconds / len(frames) * 1e6
+        print(f"{stage:<22}{seconds * 1e3 / len(frames) * 1000:>10.2f}{per_msg_us:>10.2f}{len(frames) / seconds:>12,.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Parsing of Upbit-style quotation frames (Upbit and Bithumb v2 share the layout) into records.
+
+Both the DEFAULT and the SIMPLE key spellings are read; a frame says which it uses (``type`` or
+``ty``). Every record is a complete top-N book or one trade; nothing here keeps state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timezone
+from decimal import Decimal
+from typing import Any
+
+from exchanges.fields import date_and_time_to_us, epoch_to_us, optional_decimal, to_decimal
+from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+
+_UINT64_MAX = 2**64 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class TradeKeys:
+    code: str
+    price: str
+    volume: str
+    side: str
+    prev_closing_price: str
+    change: str
+    change_price: str
+    trade_date: str
+    trade_time: str
+    trade_timestamp: str
+    timestamp: str
+    sequential_id: str
+    best_ask_price: str
+    best_ask_size: str
+    best_bid_price: str
+    best_bid_size: str
+    stream_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderbookKeys:
+    code: str
+    total_ask_size: str
+    total_bid_size: str
+    units: str
+    ask_price: str
+    bid_price: str
+    ask_size: str
+    bid_size: str
+    timestamp: str
+    level: str
+    stream_type: str
+
+
+TRADE_DEFAULT = TradeKeys("code", "trade_price", "trade_volume", "ask_bid", "prev_closing_price", "change",
+                          "change_price", "trade_date", "trade_time", "trade_timestamp", "timestamp",
+                          "sequential_id", "best_ask_price", "best_ask_size", "best_bid_price", "best_bid_size",
+                          "stream_type")
+TRADE_SIMPLE = TradeKeys("cd", "tp", "tv", "ab", "pcp", "c", "cp", "td", "ttm", "ttms", "tms", "sid",
+                         "bap", "bas", "bbp", "bbs", "st")
+ORDERBOOK_DEFAULT = OrderbookKeys("code", "total_ask_size", "total_bid_size", "orderbook_units", "ask_price",
+                                  "bid_price", "ask_size", "bid_size", "timestamp", "level", "stream_type")
+ORDERBOOK_SIMPLE = OrderbookKeys("cd", "tas", "tbs", "obu", "ap", "bp", "as", "bs", "tms", "lv", "st")
+
+
+def _code(value: Any) -> str:
+    if type(value) is not str:
+        raise TypeError("code must be a string")
+    # Codes arrive without the ".N" depth suffix; strip one defensively so the key stays the market.
+    return value.split(".", 1)[0].upper()
+
+
+def _text(value: Any) -> str:
+    return value if type(value) is str else ""
+
+
+def parse_trade(obj: dict[str, Any], keys: TradeKeys, exchange: Exchange, date_zone: timezone,
+                received_time_us: int) -> TradeRecord:
+    """One trade. ``trade_timestamp`` (ms, UTC) is the trade time; only when it is absent are the
+    date/time strings used, read in ``date_zone`` (UTC on Upbit, KST on Bithumb)."""
+    get = obj.get
+    raw_trade_ts = get(keys.trade_timestamp)
+    if raw_trade_ts is not None:
+        trade_time_us = epoch_to_us(raw_trade_ts)
+    else:
+        trade_time_us = date_and_time_to_us(obj[keys.trade_date], obj[keys.trade_time], date_zone)
+    sequential_id = obj[keys.sequential_id]
+    if type(sequential_id) is not int or not 0 <= sequential_id <= _UINT64_MAX:
+        raise ValueError(f"sequential_id must be an unsigned 64-bit integer, got {sequential_id!r}")
+    return TradeRecord(
+        exchange=exchange,
+        code=_code(obj[keys.code]),
+        price=to_decimal(obj[keys.price]),
+        volume=to_decimal(obj[keys.volume]),
+        side=_text(get(keys.side)),
+        trade_time_us=trade_time_us,
+        event_time_us=epoch_to_us(obj[keys.timestamp]),
+        received_time_us=received_time_us,
+        sequential_id=sequential_id,
+        stream_type=_text(get(keys.stream_type)),
+        prev_closing_price=optional_decimal(get(keys.prev_closing_price)),
+        change=_text(get(keys.change)),
+        change_price=optional_decimal(get(keys.change_price)),
+        best_ask_price=optional_decimal(get(keys.best_ask_price)),
+        best_ask_size=optional_decimal(get(keys.best_ask_size)),
+        best_bid_price=optional_decimal(get(keys.best_bid_price)),
+        best_bid_size=optional_decimal(get(keys.best_bid_size)),
+    )
+
+
+def parse_orderbook(obj: dict[str, Any], keys: OrderbookKeys, exchange: Exchange,
+                    received_time_us: int) -> OrderbookRecord:
+    """A full top-N book. Unit i holds the i-th best ask and the i-th best bid; levels with a zero
+    price or size (padding of thin books, dust rounded to 0) are dropped side by side."""
+    asks: list[PriceLevel] = []
+    bids: list[PriceLevel] = []
+    ap, asz, bp, bsz = keys.ask_price, keys.ask_size, keys.bid_price, keys.bid_size
+    for unit in obj[keys.units]:
+        # loads_exact already made every non-integer number a Decimal; convert only the rest
+        # (integers, or anything invalid, which to_decimal refuses).
+        price, size = unit[ap], unit[asz]
+        if type(price) is not Decimal:
+            price = to_decimal(price)
+        if type(size) is not Decimal:
+            size = to_decimal(size)
+        if price and size:
+            asks.append(PriceLevel(price, size))
+        price, size = unit[bp], unit[bsz]
+        if type(price) is not Decimal:
+            price = to_decimal(price)
+        if type(size) is not Decimal:
+            size = to_decimal(size)
+        if price and size:
+            bids.append(PriceLevel(price, size))
+    level = obj.get(keys.level)
+    return OrderbookRecord(
+        exchange=exchange,
+        code=_code(obj[keys.code]),
+        asks=tuple(asks),
+        bids=tuple(bids),
+        total_ask_size=to_decimal(obj[keys.total_ask_size]),
+        total_bid_size=to_decimal(obj[keys.total_bid_size]),
+        event_time_us=epoch_to_us(obj[keys.timestamp]),
+        received_time_us=received_time_us,
+        stream_type=_text(obj.get(keys.stream_type)),
+        level=None if level is None else to_decimal(level),
+    )

@@ -1,0 +1,18 @@
+"""Upbit's public quotation WebSocket (wss://api.upbit.com/websocket/v1)."""
+from __future__ import annotations
+
+from datetime import timezone
+
+UTC = timezone.utc
+from exchanges.quotation import QuotationAdapter
+from messages.records import Exchange
+
+WS_URL = "wss://api.upbit.com/websocket/v1"
+REST_URL = "https://api.upbit.com"
+# Since 2025-07-02 Upbit serves only these ".N" depths; anything else silently becomes 30.
+DEPTHS = frozenset({1, 5, 15, 30})
+
+
+def make_adapter() -> QuotationAdapter:
+    # Current docs and wire probes use snake_case is_only_*; trade_date/trade_time are UTC.
+    return QuotationAdapter("upbit", Exchange.UPBIT, camel_case_options=False, depths=DEPTHS, date_zone=UTC)

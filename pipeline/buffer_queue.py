@@ -1,0 +1,226 @@
+"""The bounded, TTL-aware queue between connectors and producers (seed S2.4-d, S2.6).
+
+Pure: no clock, no I/O. Every time is an integer count of microseconds since the Unix epoch, UTC,
+passed in by the caller as ``now_us`` and compared with ``EncodedRecord.received_time_us``.
+
+Rules
+-----
+* **Ordering.** One arrival-ordered line per data type, so records of one (exchange, data type,
+  code) leave in the order they came (FIFO per code, which Kafka's per-key order then keeps).
+  ``dequeue_batch`` without a data type serves orderbooks before trades.
+* **TTL.** A record whose age (``now_us - received_time_us``) exceeds its data type's TTL when
+  its turn comes is dropped as ``expired``. ``expire(now_us)`` drops stale records at the head
+  of each line without waiting for a pull, and a full queue does the same before anything else.
+* **Capacity.** At most ``capacity`` records are queued. When a record arrives at a full queue
+  (after stale heads are expired), exactly one record is dropped, chosen in this order:
+    1. the incoming record is an orderbook and an older orderbook of the same exchange and code
+       is queued: the oldest of those goes, reason ``superseded`` (both exchanges send full
+       snapshots, so the newer book carries everything the older one did);
+    2. any orderbook is queued: the oldest orderbook goes, reason ``overflow``;
+    3. the incoming record is a trade: the oldest trade goes, reason ``overflow`` (it is the
+       closest to expiring anyway);
+    4. otherwise (an orderbook arrives at a queue full of trades) the incoming orderbook itself
+       is dropped, reason ``overflow``.
+  So trades are dropped last: a lost trade is gone for good, a lost book is replaced by the next.
+* **Duplicates.** A trade with a non-zero ``sequential_id`` already seen for its exchange and code
+  (among the last ``dedupe_window`` ones) is dropped, reason ``duplicate``: actor transport is
+  at least once, so a batch can arrive twice.
+* **Unknown data types** are dropped, reason ``invalid``.
+
+Every drop is counted by (reason, data type) and by (exchange, data type, reason).
+All operations are O(1) amortised: superseded orderbooks are marked dead in their line and
+skipped when reached; the line is compacted when dead entries outnumber live ones.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+from messages.records import EncodedRecord
+
+ORDERBOOK = "orderbook"
+TRADE = "trade"
+PRIORITY: tuple[str, ...] = (ORDERBOOK, TRADE)
+DEFAULT_TTL_S = 1.0
+_COMPACT_MIN_DEAD = 64
+
+
+class _Entry:
+    __slots__ = ("record", "dead")
+
+    def __init__(self, record: EncodedRecord) -> None:
+        self.record = record
+        self.dead = False
+
+
+class BufferQueue:
+    def __init__(
+        self, capacity: int, ttl_s: Mapping[str, float] | None = None, dedupe_window: int = 1024
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        ttl = dict(ttl_s or {})
+        self.capacity = capacity
+        self._ttl_us = {dt: int(round(ttl.get(dt, DEFAULT_TTL_S) * 1_000_000)) for dt in PRIORITY}
+        self._lines: dict[str, deque[_Entry]] = {dt: deque() for dt in PRIORITY}
+        self._live: dict[str, int] = dict.fromkeys(PRIORITY, 0)
+        self._dead: dict[str, int] = dict.fromkeys(PRIORITY, 0)
+        # live orderbook entries per (exchange, code), oldest first: finds the one to supersede
+        self._books: dict[tuple[str, str], deque[_Entry]] = {}
+        self._dedupe_window = dedupe_window
+        self._seen: dict[tuple[str, str], tuple[deque[int], set[int]]] = {}
+        self._size = 0
+        self.enqueued = 0
+        self.dequeued = 0
+        self.dropped: dict[tuple[str, str], int] = {}  # (reason, data_type) -> count
+        self.dropped_by_exchange: dict[tuple[str, str, str], int] = {}  # (exchange, data_type, reason)
+
+    # --- inspection -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._size
+
+    def depth(self) -> dict[str, int]:
+        return dict(self._live)
+
+    def ttl_us(self, data_type: str) -> int:
+        return self._ttl_us[data_type]
+
+    def total_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    # --- input ----------------------------------------------------------------------------
+    def enqueue(self, record: EncodedRecord, now_us: int) -> bool:
+        """Queue one record; False when it was dropped (the drop is counted)."""
+        dt = record.data_type
+        if dt not in self._lines:
+            self._count_drop("invalid", record)
+            return False
+        if dt == TRADE and record.sequential_id and self._is_duplicate(record):
+            self._count_drop("duplicate", record)
+            return False
+        if self._size >= self.capacity and not self._make_room(record, now_us):
+            self._count_drop("overflow", record)
+            return False
+        entry = _Entry(record)
+        self._lines[dt].append(entry)
+        if dt == ORDERBOOK:
+            key = (record.exchange, record.code)
+            books = self._books.get(key)
+            if books is None:
+                books = self._books[key] = deque()
+            books.append(entry)
+        self._live[dt] += 1
+        self._size += 1
+        self.enqueued += 1
+        return True
+
+    def enqueue_many(self, records: Iterable[EncodedRecord], now_us: int) -> int:
+        return sum(1 for record in records if self.enqueue(record, now_us))
+
+    # --- output ---------------------------------------------------------------------------
+    def dequeue_batch(
+        self, n: int, now_us: int, data_type: str | None = None, ignore_ttl: bool = False
+    ) -> list[EncodedRecord]:
+        """At most ``n`` fresh records, orderbooks first unless ``data_type`` picks one line.
+
+        Expired records met on the way are dropped and do not count towards ``n``.
+        ``ignore_ttl`` hands out stale records too (used when draining at shutdown).
+        """
+        out: list[EncodedRecord] = []
+        for dt in PRIORITY if data_type is None else (data_type,):
+            line = self._lines.get(dt)
+            if line is None:
+                continue
+            ttl = self._ttl_us[dt]
+            while line and len(out) < n:
+                entry = self._take_head(dt, line)
+                if entry is None:
+                    continue
+                record = entry.record
+                if not ignore_ttl and now_us - record.received_time_us > ttl:
+                    self._count_drop("expired", record)
+                    continue
+                out.append(record)
+        self.dequeued += len(out)
+        return out
+
+    def expire(self, now_us: int) -> int:
+        """Drop stale records at the head of each line; returns how many went."""
+        gone = 0
+        for dt, line in self._lines.items():
+            ttl = self._ttl_us[dt]
+            while line:
+                head = line[0]
+                if head.dead:
+                    line.popleft()
+                    self._dead[dt] -= 1
+                    continue
+                if now_us - head.record.received_time_us <= ttl:
+                    break
+                self._take_head(dt, line)
+                self._count_drop("expired", head.record)
+                gone += 1
+        return gone
+
+    # --- internals ------------------------------------------------------------------------
+    def _take_head(self, dt: str, line: deque[_Entry]) -> _Entry | None:
+        """Pop the head of a line; None for a dead (superseded) entry."""
+        entry = line.popleft()
+        if entry.dead:
+            self._dead[dt] -= 1
+            return None
+        if dt == ORDERBOOK:
+            # FIFO per code: the oldest live orderbook overall is also its code's oldest
+            self._books[(entry.record.exchange, entry.record.code)].popleft()
+        self._live[dt] -= 1
+        self._size -= 1
+        return entry
+
+    def _make_room(self, incoming: EncodedRecord, now_us: int) -> bool:
+        if self.expire(now_us) > 0:
+            return True
+        if incoming.data_type == ORDERBOOK:
+            books = self._books.get((incoming.exchange, incoming.code))
+            if books:
+                oldest = books.popleft()
+                oldest.dead = True
+                self._dead[ORDERBOOK] += 1
+                self._live[ORDERBOOK] -= 1
+                self._size -= 1
+                self._count_drop("superseded", oldest.record)
+                self._compact_if_needed(ORDERBOOK)
+                return True
+        for dt in PRIORITY if incoming.data_type == TRADE else (ORDERBOOK,):
+            line = self._lines[dt]
+            while line:
+                entry = self._take_head(dt, line)
+                if entry is not None:
+                    self._count_drop("overflow", entry.record)
+                    return True
+        return False
+
+    def _compact_if_needed(self, dt: str) -> None:
+        dead = self._dead[dt]
+        if dead >= _COMPACT_MIN_DEAD and dead > self._live[dt]:
+            self._lines[dt] = deque(e for e in self._lines[dt] if not e.dead)
+            self._dead[dt] = 0
+
+    def _is_duplicate(self, record: EncodedRecord) -> bool:
+        key = (record.exchange, record.code)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = (deque(), set())
+        order, ids = seen
+        if record.sequential_id in ids:
+            return True
+        order.append(record.sequential_id)
+        ids.add(record.sequential_id)
+        if len(order) > self._dedupe_window:
+            ids.discard(order.popleft())
+        return False
+
+    def _count_drop(self, reason: str, record: EncodedRecord) -> None:
+        key = (reason, record.data_type)
+        self.dropped[key] = self.dropped.get(key, 0) + 1
+        xkey = (record.exchange, record.data_type, reason)
+        self.dropped_by_exchange[xkey] = self.dropped_by_exchange.get(xkey, 0) + 1

@@ -1,0 +1,116 @@
+"""The supervisor's status snapshot (``get_status``, seed S3.1-j), kept from the children's reports.
+
+Children report cumulative counters. A restarted child starts again from zero, so each counter
+keeps the total of earlier incarnations as a base: totals never go backwards.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from messages.protocol import BufferStats, ConnectorStats, PublishReport, StateChanged, StatusSnapshot
+from messages.state import ConnectionState
+
+_CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects")
+_PRODUCER_COUNTERS = ("succeeded", "failed")
+
+
+class _Cumulative:
+    """A cumulative counter that survives resets of its source."""
+
+    def __init__(self) -> None:
+        self.base = 0
+        self.last = 0
+
+    def update(self, value: int) -> int:
+        if value < self.last:  # the reporting child restarted
+            self.base += self.last
+        self.last = value
+        return self.base + value
+
+    @property
+    def value(self) -> int:
+        return self.base + self.last
+
+
+class StatusBook:
+    def __init__(self, started_us: int) -> None:
+        self.started_us = started_us
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.markets: dict[str, int] = {}
+        self.buffer: dict[str, Any] = {"depth": {}, "dropped": {}}
+        self.producers: dict[str, dict[str, Any]] = {}
+        self._counters: dict[tuple[str, str], _Cumulative] = {}
+
+    def _counter(self, owner: str, name: str) -> _Cumulative:
+        return self._counters.setdefault((owner, name), _Cumulative())
+
+    def expect_connection(self, connection_id: str, exchange: str, codes: Iterable[str], now_us: int) -> None:
+        self.connections.setdefault(connection_id, {
+            "exchange": exchange, "state": ConnectionState.DISCONNECTED.value, "codes": tuple(codes),
+            **{name: 0 for name in _CONNECTOR_COUNTERS}, "last_message_us": 0, "since_us": now_us,
+            "reason": "not started", "attempt": 0,
+        })
+
+    def expect_producer(self, data_type: str) -> None:
+        self.producers.setdefault(data_type, {"succeeded": 0, "failed": 0, "consecutive_failures": 0,
+                                              "last_error": ""})
+
+    def child_exited(self, connection_id: str, now_us: int) -> None:
+        conn = self.connections.get(connection_id)
+        if conn is not None:
+            conn.update(state=ConnectionState.DISCONNECTED.value, since_us=now_us,
+                        reason="connector process exited; restarting")
+
+    def on_state(self, msg: StateChanged) -> None:
+        conn = self.connections.get(msg.connection_id)
+        if conn is None:
+            self.expect_connection(msg.connection_id, msg.exchange, (), msg.at_us)
+            conn = self.connections[msg.connection_id]
+        conn.update(state=ConnectionState(msg.new).value, since_us=msg.at_us, reason=msg.reason,
+                    attempt=msg.attempt)
+
+    def on_connector_stats(self, msg: ConnectorStats) -> int:
+        """Apply the stats; return how many messages are new since this connection's last report."""
+        self.expect_connection(msg.connection_id, msg.exchange, msg.codes, 0)
+        conn = self.connections[msg.connection_id]
+        before = self._counter(msg.connection_id, "received").value
+        for name in _CONNECTOR_COUNTERS:
+            conn[name] = self._counter(msg.connection_id, name).update(int(getattr(msg, name)))
+        if msg.codes:
+            conn["codes"] = tuple(msg.codes)
+        for code, at_us in msg.last_message_us.items():
+            key = f"{msg.exchange}:{code}"
+            if at_us > self.markets.get(key, 0):
+                self.markets[key] = at_us
+        if msg.last_message_us:
+            conn["last_message_us"] = max(conn["last_message_us"], max(msg.last_message_us.values()))
+        return conn["received"] - before
+
+    def on_buffer_stats(self, msg: BufferStats) -> None:
+        self.buffer = {"depth": dict(msg.depth), "dropped": dict(msg.dropped)}
+
+    def on_publish_report(self, msg: PublishReport) -> None:
+        self.expect_producer(msg.data_type)
+        prod = self.producers[msg.data_type]
+        for name in _PRODUCER_COUNTERS:
+            prod[name] = self._counter("producer:" + msg.data_type, name).update(int(getattr(msg, name)))
+        prod["consecutive_failures"] = msg.consecutive_failures
+        if msg.last_error:
+            prod["last_error"] = msg.last_error
+
+    def total_received(self) -> int:
+        return sum(int(c["received"]) for c in self.connections.values())
+
+    def total_published(self) -> int:
+        return sum(int(p["succeeded"]) for p in self.producers.values())
+
+    def snapshot(self, now_us: int, running: bool) -> StatusSnapshot:
+        return StatusSnapshot(
+            started_us=self.started_us, now_us=now_us, running=running,
+            connections={k: dict(v) for k, v in self.connections.items()},
+            markets=dict(self.markets),
+            buffer={"depth": dict(self.buffer["depth"]), "dropped": dict(self.buffer["dropped"])},
+            producers={k: dict(v) for k, v in self.producers.items()},
+            total_received=self.total_received(), total_published=self.total_published(),
+        )

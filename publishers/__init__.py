@@ -1,0 +1,1 @@
+"""Publishing encoded records to a message bus (Kafka)."""

@@ -1,0 +1,29 @@
+"""The publisher port (seed S1.5): what the producer actor needs from a message bus client."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from messages.records import EncodedRecord
+from pipeline.publish_tracker import TrackerSnapshot
+
+
+class MessagePublisher(ABC):
+    """Hands records to a bus asynchronously; outcomes arrive later and show in ``snapshot()``."""
+
+    @abstractmethod
+    def publish(self, records: Sequence[EncodedRecord]) -> int:
+        """Hand ``records`` to the client without waiting for delivery; returns how many were
+        accepted (the rest failed at once and are already counted as failures)."""
+
+    @abstractmethod
+    def flush(self, timeout_s: float) -> int:
+        """Wait up to ``timeout_s`` for outstanding records; returns how many are still pending."""
+
+    @abstractmethod
+    def close(self, timeout_s: float) -> None:
+        """Release the client. Never raises, even when the bus is unreachable."""
+
+    @abstractmethod
+    def snapshot(self) -> TrackerSnapshot:
+        """Cumulative delivery counts and the consecutive-failure state."""

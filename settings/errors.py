@@ -1,0 +1,39 @@
+"""The one error type settings loading raises: every message names file, key, value and what is allowed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsProblem:
+    key: str  # dotted key path, e.g. "exchanges[0].markets[2]"
+    value: str  # repr of the offending value ("<missing>" when absent)
+    allowed: str  # what would be accepted
+
+    def render(self, source: str) -> str:
+        return f"{source}: {self.key} = {self.value}: {self.allowed}"
+
+
+class SettingsError(ValueError):
+    """Invalid configuration. ``str()`` is the whole user-facing message (one line per problem)."""
+
+    def __init__(self, source: str, problems: list[SettingsProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [p.render(source) for p in problems]
+        head = f"invalid configuration in {source}" + (f" ({len(problems)} problems)" if len(problems) > 1 else "")
+        super().__init__(head + ":\n  " + "\n  ".join(lines))
+
+    @classmethod
+    def single(cls, source: str, key: str, value: object, allowed: str) -> SettingsError:
+        return cls(source, [SettingsProblem(key, show_value(value), allowed)])
+
+
+MISSING = object()
+
+
+def show_value(value: object) -> str:
+    if value is MISSING:
+        return "<missing>"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

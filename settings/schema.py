@@ -1,0 +1,165 @@
+"""Marshmallow schemas for the YAML configuration. They validate and return plain dicts; the loader
+turns those into ``messages.settings`` dataclasses. Unknown keys are errors (a typo must not be
+silently ignored)."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from settings.fields import MARKET_CODE, HostPort, Scalar, UpperString, flag, number, text, url
+
+DATA_TYPES = ("trade", "orderbook")
+EXCHANGES = ("upbit", "bithumb", "bithumb-legacy")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ExchangeSchema(_Strict):
+    name = text("one of: upbit, bithumb, bithumb-legacy", required=True, choices=EXCHANGES)
+    ws_url = url(("ws", "wss"))
+    rest_url = url(("http", "https"))
+    markets = fields.List(
+        UpperString(error_messages={"invalid": "a market code QUOTE-BASE such as KRW-BTC"}),
+        required=True,
+        validate=validate.Length(min=1, error="a non-empty list of market codes such as [KRW-BTC]"),
+        error_messages={"required": "required; a non-empty list of market codes such as [KRW-BTC]",
+                        "invalid": "a list of market codes such as [KRW-BTC, KRW-ETH]"},
+    )
+    data_types = fields.List(
+        text("trade or orderbook", choices=DATA_TYPES),
+        validate=validate.Length(min=1, error="a non-empty list drawn from: trade, orderbook"),
+    )
+    format = text("DEFAULT or SIMPLE", choices=("DEFAULT", "SIMPLE"), upper=True)
+    orderbook_depth = fields.Integer(
+        allow_none=True, strict=True,
+        validate=validate.OneOf((1, 5, 15, 30), error="null or one of 1, 5, 15, 30"),
+        error_messages={"invalid": "null or one of 1, 5, 15, 30"},
+    )
+    markets_per_connection = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
+    ping_interval_s = number("seconds from 30 to 120 (pinging faster only adds traffic)", lo=30, hi=120)
+    pong_timeout_s = number("seconds, more than 0 and at most 120", lo=0, hi=120, min_inclusive=False)
+    stale_timeout_s = number("seconds, more than 0 and at most 600", lo=0, hi=600, min_inclusive=False)
+    idle_timeout_s = number("seconds, more than 0 and at most 600", lo=0, hi=600, min_inclusive=False)
+    connect_timeout_s = number("seconds, more than 0 and at most 60", lo=0, hi=60, min_inclusive=False)
+    max_reconnect_attempts = number("an integer >= 0 (0 = retry forever)", lo=0, integer=True)
+    backoff_initial_s = number("seconds, more than 0 and at most 60", lo=0, hi=60, min_inclusive=False)
+    backoff_factor = number("a factor from 1 to 10", lo=1, hi=10)
+    backoff_max_s = number("seconds, more than 0 and at most 60 (seed S2.1-i)", lo=0, hi=60,
+                           min_inclusive=False)
+    backoff_jitter = number("a fraction from 0 to 0.5", lo=0, hi=0.5)
+    quote_currencies = fields.List(UpperString(), validate=validate.Length(min=1))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, Any] = {}
+        quotes = tuple(data.get("quote_currencies", ("KRW",)))
+        bad: dict[int, list[str]] = {}
+        for i, code in enumerate(data["markets"]):
+            quote, _, base = code.partition("-")
+            if not MARKET_CODE.match(code) or quote not in quotes or base in quotes:
+                bad[i] = [f"a market code QUOTE-BASE with QUOTE in {', '.join(quotes)}, e.g. KRW-BTC"]
+        if bad:
+            errors["markets"] = bad
+        ping = data.get("ping_interval_s", 30.0)
+        idle = data.get("idle_timeout_s", 60.0)
+        if ping >= idle:
+            errors["ping_interval_s"] = [f"seconds, less than idle_timeout_s ({idle}) so the exchange "
+                                         "never closes an idle connection"]
+        if data.get("pong_timeout_s", 10.0) >= ping:
+            errors["pong_timeout_s"] = [f"seconds, less than ping_interval_s ({ping})"]
+        backoff_max = data.get("backoff_max_s", 60.0)
+        if data.get("backoff_initial_s", 1.0) > backoff_max:
+            errors["backoff_initial_s"] = [f"seconds, at most backoff_max_s ({backoff_max})"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class KafkaSchema(_Strict):
+    bootstrap_servers = fields.List(HostPort(), validate=validate.Length(
+        min=1, error="a non-empty list of host:port, e.g. [127.0.0.1:9092]"))
+    topic_template = text("a topic name template using {exchange} and {data_type}")
+    client_id = text("a non-empty client id")
+    acks = Scalar(validate=validate.OneOf(("all", "-1", "0", "1"), error="all, -1, 0 or 1"),
+                  error_messages={"invalid": "all, -1, 0 or 1"})
+    linger_ms = number("milliseconds from 0 to 1000", lo=0, hi=1000, integer=True)
+    batch_size = number("bytes from 1024 to 1048576", lo=1024, hi=1_048_576, integer=True)
+    compression_type = text("one of: lz4, gzip", choices=("lz4", "gzip"))
+    max_in_flight_requests_per_connection = number("an integer from 1 to 5", lo=1, hi=5, integer=True)
+    retries = number("an integer >= 0", lo=0, integer=True)
+    request_timeout_ms = number("milliseconds from 100 to 60000", lo=100, hi=60_000, integer=True)
+    delivery_timeout_ms = number("milliseconds from 100 to 300000", lo=100, hi=300_000, integer=True)
+    max_block_ms = number("milliseconds from 0 to 60000", lo=0, hi=60_000, integer=True)
+    api_version = fields.List(fields.Integer(strict=True), validate=validate.Length(
+        min=2, max=3, error="a version as a list of 2 or 3 integers, e.g. [4, 0]"))
+    enable_idempotence = fields.Boolean(validate=validate.Equal(
+        False, error="false (retries=0 as the seed requires makes idempotence impossible)"))
+    max_consecutive_failures = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
+    pull_batch_size = number("an integer from 1 to 10000", lo=1, hi=10_000, integer=True)
+    security_protocol = text("one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", upper=True,
+                             choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"))
+    sasl_mechanism = text("null or one of: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", upper=True, allow_none=True,
+                          choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        tpl = data.get("topic_template")
+        if tpl is not None:
+            try:
+                tpl.format(exchange="upbit", data_type="trade")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValidationError({"topic_template": [
+                    "a template using only {exchange} and {data_type}"]}) from exc
+        floor = data.get("linger_ms", 5) + data.get("request_timeout_ms", 500)
+        if data.get("delivery_timeout_ms", 3000) < floor:
+            raise ValidationError({"delivery_timeout_ms": [
+                f"milliseconds >= linger_ms + request_timeout_ms ({floor})"]})
+        proto = data.get("security_protocol", "PLAINTEXT")
+        if proto.startswith("SASL") and not data.get("sasl_mechanism"):
+            raise ValidationError({"sasl_mechanism": [f"one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 "
+                                                      f"(security_protocol is {proto})"]})
+
+
+class BufferSchema(_Strict):
+    capacity = number("an integer from 100 to 10000000", lo=100, hi=10_000_000, integer=True)
+    ttl_s = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(DATA_TYPES, error="trade or orderbook")),
+        values=number("seconds, more than 0 and at most 60", lo=0, hi=60, min_inclusive=False),
+    )
+
+
+class WebSchema(_Strict):
+    host = text("an interface address such as 127.0.0.1 or 0.0.0.0")
+    port = number("a TCP port from 1 to 65535", lo=1, hi=65535, integer=True)
+    stale_after_s = number("seconds, more than 0", lo=0, min_inclusive=False)
+
+
+class LogSchema(_Strict):
+    level = text("one of: DEBUG, INFO, WARNING, ERROR, CRITICAL", upper=True,
+                 choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+    json = flag()
+    file = text("a file path, or null for stdout only", allow_none=True)
+    file_max_bytes = number("bytes from 10000 to 1000000000", lo=10_000, hi=1_000_000_000, integer=True)
+    file_backups = number("an integer from 1 to 100", lo=1, hi=100, integer=True)
+
+
+class SettingsSchema(_Strict):
+    exchanges = fields.List(fields.Nested(ExchangeSchema), required=True, validate=validate.Length(
+        min=1, error="a non-empty list of exchanges (upbit and/or bithumb)"),
+        error_messages={"required": "required; a list of exchanges (upbit and/or bithumb)"})
+    kafka = fields.Nested(KafkaSchema)
+    buffer = fields.Nested(BufferSchema)
+    web = fields.Nested(WebSchema)
+    log = fields.Nested(LogSchema)
+    progress_every = number("an integer from 1 to 10000000", lo=1, hi=10_000_000, integer=True)
+    admin_port = number("a TCP port from 1024 to 65535", lo=1024, hi=65535, integer=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        names = [e["name"] for e in data["exchanges"]]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValidationError({"exchanges": [f"each exchange at most once (repeated: {', '.join(sorted(dup))})"]})

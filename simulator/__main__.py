@@ -1,0 +1,4 @@
+"""Entry point: python -m simulator --help."""
+from simulator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""Deterministic market data: one generator per (exchange, market).
+
+Pure code, no I/O: the caller passes the clock. The same seed, exchange, market
+and sequence of calls give the same prices, sizes and sides, so runs can be
+compared. Sizes are kept as integers of 1e-8 units so they stay exact and are
+cheap to format.
+
+Trade ids are derivable: ``sequential_id = trade_timestamp_ms * 10000 + n``
+where ``n`` counts the market's trades within that millisecond (the structure
+seen on Upbit since 2024, exchange_protocols.md §1.13). They are unique per
+(exchange, market) and exceed 2**53.
+"""
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from simulator.markets import Market
+from simulator.ticks import floor_to_tick, step_down, step_up
+
+MAX_DEPTH = 30
+SIZE_SCALE = 100_000_000  # sizes are integers of 1e-8
+SID_FACTOR = 10_000
+TRADE_HISTORY = 2_000
+
+
+@dataclass(frozen=True)
+class Trade:
+    code: str
+    trade_timestamp: int  # ms
+    price: Decimal
+    volume: int  # 1e-8 units
+    ask_bid: str  # ASK = taker sold, BID = taker bought
+    sequential_id: int
+    prev_closing_price: Decimal
+    best_ask_price: Decimal
+    best_ask_size: int
+    best_bid_price: Decimal
+    best_bid_size: int
+
+    @property
+    def change(self) -> str:
+        if self.price > self.prev_closing_price:
+            return "RISE"
+        return "FALL" if self.price < self.prev_closing_price else "EVEN"
+
+
+class Book:
+    """Top-of-book ladder; index 0 is the best level. Keeps per-format rendered units valid."""
+
+    def __init__(self) -> None:
+        self.asks: list[tuple[Decimal, int]] = []
+        self.bids: list[tuple[Decimal, int]] = []
+        # rendering variant -> rendered orderbook unit i (None = must be rendered again)
+        self.unit_cache: dict[str, list[str | None]] = {}
+
+    def invalidate(self, index: int | None = None) -> None:
+        for units in self.unit_cache.values():
+            if index is None:
+                units[:] = [None] * len(units)
+            else:
+                units[index] = None
+
+
+class MarketGenerator:
+    def __init__(self, market: Market, exchange: str, seed: int, now_ms: int, size_places: int = 8) -> None:
+        self.market = market
+        self._size_step = 10 ** (8 - size_places)  # sizes are whole multiples of the venue's precision
+        self.code = market.code
+        self.rng = random.Random(f"{seed}:{exchange}:{market.code}")
+        self.prev_closing_price = floor_to_tick(market.base_price)
+        self.book = Book()
+        self.history: deque[Trade] = deque(maxlen=TRADE_HISTORY)
+        self._last_ms = 0
+        self._n_in_ms = 0
+        self.opening_price = self.prev_closing_price
+        self.high_price = self.prev_closing_price
+        self.low_price = self.prev_closing_price
+        self.acc_volume = 0
+        self.acc_price = Decimal(0)
+        self.acc_ask_volume = 0
+        self.acc_bid_volume = 0
+        self._build_book()
+        self.trade(now_ms)  # every market has a last trade, so a trade snapshot always exists
+
+    # ---- book -------------------------------------------------------------
+    def _random_size(self, price: Decimal, low: float = 4.0, high: float = 7.5) -> int:
+        notional = 10 ** self.rng.uniform(low, high)
+        units = int(notional / float(price) * SIZE_SCALE)
+        return max(self._size_step, units - units % self._size_step)
+
+    def _build_book(self) -> None:
+        best_bid = self.prev_closing_price
+        best_ask = step_up(best_bid)
+        self.book.asks = [(best_ask, self._random_size(best_ask))]
+        self.book.bids = [(best_bid, self._random_size(best_bid))]
+        self._fill()
+
+    def _fill(self) -> None:
+        asks, bids = self.book.asks, self.book.bids
+        while len(asks) < MAX_DEPTH:
+            price = asks[-1][0]
+            for _ in range(self.rng.choice((1, 1, 1, 2, 3))):
+                price = step_up(price)
+            asks.append((price, self._random_size(price)))
+        while len(bids) < MAX_DEPTH:
+            price = bids[-1][0]
+            for _ in range(self.rng.choice((1, 1, 1, 2, 3))):
+                price = step_down(price)
+            bids.append((price, self._random_size(price)))
+
+    def book_update(self) -> None:
+        """One realtime change: resize a few levels, or tighten the spread by one tick."""
+        book, rng = self.book, self.rng
+        if rng.random() < 0.15:
+            best_ask, best_bid = book.asks[0][0], book.bids[0][0]
+            if rng.random() < 0.5:
+                inside = step_up(best_bid)
+                if inside < best_ask:
+                    book.bids.insert(0, (inside, self._random_size(inside)))
+                    del book.bids[MAX_DEPTH:]
+                    book.invalidate()
+                    return
+            inside = step_down(best_ask)
+            if inside > best_bid:
+                book.asks.insert(0, (inside, self._random_size(inside)))
+                del book.asks[MAX_DEPTH:]
+                book.invalidate()
+                return
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            index = min(int(rng.expovariate(0.25)), MAX_DEPTH - 1)
+            side = book.asks if rng.random() < 0.5 else book.bids
+            price = side[index][0]
+            side[index] = (price, self._random_size(price))
+            book.invalidate(index)
+
+    # ---- trades -----------------------------------------------------------
+    def _next_sid(self, now_ms: int) -> tuple[int, int]:
+        ms = max(now_ms, self._last_ms)
+        if ms == self._last_ms:
+            self._n_in_ms += 1
+            if self._n_in_ms >= SID_FACTOR:
+                ms, self._n_in_ms = ms + 1, 0
+        else:
+            self._n_in_ms = 0
+        self._last_ms = ms
+        return ms, ms * SID_FACTOR + self._n_in_ms
+
+    def trade(self, now_ms: int) -> Trade:
+        """A taker trade against the best level; may use the level up and widen the spread."""
+        book, rng = self.book, self.rng
+        ask_bid = "BID" if rng.random() < 0.5 else "ASK"
+        side = book.asks if ask_bid == "BID" else book.bids
+        price, available = side[0]
+        volume = min(available, self._random_size(price, 3.7, 6.5))
+        ttms, sid = self._next_sid(now_ms)
+        trade = Trade(
+            self.code, ttms, price, volume, ask_bid, sid, self.prev_closing_price,
+            book.asks[0][0], book.asks[0][1], book.bids[0][0], book.bids[0][1],
+        )
+        if volume >= available or rng.random() < 0.1:
+            del side[0]
+            self._fill()
+            book.invalidate()
+        else:
+            side[0] = (price, available - volume)
+            book.invalidate(0)
+        self._account(trade)
+        return trade
+
+    def _account(self, trade: Trade) -> None:
+        self.history.append(trade)
+        self.high_price = max(self.high_price, trade.price)
+        self.low_price = min(self.low_price, trade.price)
+        self.acc_volume += trade.volume
+        self.acc_price += trade.price * trade.volume / SIZE_SCALE
+        if trade.ask_bid == "ASK":
+            self.acc_ask_volume += trade.volume
+        else:
+            self.acc_bid_volume += trade.volume
+
+    def backfill(self, wanted: int) -> None:
+        """Invent older trades (before the oldest kept one) until `wanted` are kept, for REST paging.
+
+        Uses its own random stream, so calling it never changes the live data.
+        """
+        wanted = min(wanted, TRADE_HISTORY)
+        if len(self.history) >= wanted:
+            return
+        rng = random.Random(f"{self.code}:{self.history[0].sequential_id}:past")
+        older: list[Trade] = []
+        oldest = self.history[0]
+        price, ms = oldest.price, oldest.trade_timestamp
+        for _ in range(wanted - len(self.history)):
+            ms -= rng.randint(50, 3000)
+            price = step_up(price) if rng.random() < 0.5 else step_down(price)
+            ask_bid = "BID" if rng.random() < 0.5 else "ASK"
+            best_ask, best_bid = (price, step_down(price)) if ask_bid == "BID" else (step_up(price), price)
+            size = self._size_step * rng.randint(1, 10_000)
+            older.append(Trade(self.code, ms, price, size, ask_bid, ms * SID_FACTOR, self.prev_closing_price,
+                               best_ask, size, best_bid, size))
+        self.history.extendleft(older)  # each one older than the last
+
+    @property
+    def last_trade(self) -> Trade:
+        return self.history[-1]

@@ -1,0 +1,151 @@
+"""JSON text of trade, orderbook and ticker frames, written by hand so number spelling is exact.
+
+Every frame is rendered as a template ``(head, tail)``: the frame's ``timestamp``
+(``tms``) value goes between them when the frame is written to the socket, so
+``timestamp`` is the send time (ms; µs in Bithumb orderbooks). Key orders follow
+the published frames in /work/shared/fixtures (exchange_protocols.md §1.5-§1.7, §2.2).
+"""
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from simulator.generator import MAX_DEPTH, MarketGenerator, Trade
+from simulator.number_format import (
+    CachedFormatter,
+    java_double,
+    plain,
+    scaled,
+    units_java,
+    units_plain,
+    units_scaled,
+)
+from simulator.profiles import ExchangeProfile
+
+Template = tuple[bytes, bytes]
+
+_java = CachedFormatter(java_double)
+_scaled = CachedFormatter(scaled)
+_plain = CachedFormatter(plain)
+
+TRADE_KEYS = {
+    "DEFAULT": ("type", "code", "timestamp", "trade_date", "trade_time", "trade_timestamp", "trade_price",
+                "trade_volume", "ask_bid", "prev_closing_price", "change", "change_price", "sequential_id",
+                "best_ask_price", "best_ask_size", "best_bid_price", "best_bid_size", "stream_type"),
+    "SIMPLE": ("ty", "cd", "tms", "td", "ttm", "ttms", "tp", "tv", "ab", "pcp", "c", "cp", "sid",
+               "bap", "bas", "bbp", "bbs", "st"),
+}
+
+
+def clock_strings(ms: int, offset_hours: int) -> tuple[str, str]:
+    """(yyyy-MM-dd, HH:mm:ss) of `ms` in UTC shifted by `offset_hours` (9 = KST)."""
+    parts = time.gmtime(ms // 1000 + offset_hours * 3600)
+    return (f"{parts.tm_year:04d}-{parts.tm_mon:02d}-{parts.tm_mday:02d}",
+            f"{parts.tm_hour:02d}:{parts.tm_min:02d}:{parts.tm_sec:02d}")
+
+
+class Renderer:
+    def __init__(self, profile: ExchangeProfile) -> None:
+        self.profile = profile
+        self.upbit = profile.name == "upbit"
+
+    def _size(self, units: int) -> str:
+        return units_plain(units, self.profile.size_places)
+
+    # ---- trade -----------------------------------------------------------
+    def trade(self, trade: Trade, fmt: str, stream_type: str) -> Template:
+        k = TRADE_KEYS[fmt]
+        date, clock = clock_strings(trade.trade_timestamp, self.profile.trade_clock_offset_hours)
+        if self.upbit and fmt == "DEFAULT":
+            price, pcp, change = _scaled(trade.price), _scaled(trade.prev_closing_price), scaled(
+                abs(trade.price - trade.prev_closing_price))
+        elif self.upbit:
+            price, pcp, change = _java(trade.price), _java(trade.prev_closing_price), java_double(
+                abs(trade.price - trade.prev_closing_price))
+        else:
+            price, pcp, change = _plain(trade.price), _plain(trade.prev_closing_price), plain(
+                abs(trade.price - trade.prev_closing_price))
+        head = f'{{"{k[0]}":"trade","{k[1]}":"{trade.code}","{k[2]}":'
+        tail = (
+            f',"{k[3]}":"{date}","{k[4]}":"{clock}","{k[5]}":{trade.trade_timestamp},"{k[6]}":{price},'
+            f'"{k[7]}":{self._size(trade.volume)},"{k[8]}":"{trade.ask_bid}","{k[9]}":{pcp},'
+            f'"{k[10]}":"{trade.change}","{k[11]}":{change},"{k[12]}":{trade.sequential_id},'
+            f'"{k[13]}":{_plain(trade.best_ask_price)},"{k[14]}":{self._size(trade.best_ask_size)},'
+            f'"{k[15]}":{_plain(trade.best_bid_price)},"{k[16]}":{self._size(trade.best_bid_size)},'
+            f'"{k[17]}":"{stream_type}"}}'
+        )
+        return head.encode(), tail.encode()
+
+    # ---- orderbook -------------------------------------------------------
+    def _unit(self, fmt: str, ask: tuple[Decimal, int], bid: tuple[Decimal, int]) -> str:
+        if self.upbit and fmt == "DEFAULT":
+            return (f'{{"ask_price":{_java(ask[0])},"bid_price":{_java(bid[0])},'
+                    f'"ask_size":{units_scaled(ask[1])},"bid_size":{units_scaled(bid[1])}}}')
+        if self.upbit:
+            return (f'{{"ap":{_plain(ask[0])},"bp":{_plain(bid[0])},'
+                    f'"as":{units_java(ask[1])},"bs":{units_java(bid[1])}}}')
+        if fmt == "DEFAULT":
+            return (f'{{"ask_price":{_plain(ask[0])},"bid_price":{_plain(bid[0])},'
+                    f'"ask_size":{self._size(ask[1])},"bid_size":{self._size(bid[1])}}}')
+        return (f'{{"ap":{_plain(ask[0])},"bp":{_plain(bid[0])},'
+                f'"as":{self._size(ask[1])},"bs":{self._size(bid[1])}}}')
+
+    def _units(self, gen: MarketGenerator, fmt: str, depth: int) -> str:
+        book = gen.book
+        cache = book.unit_cache.get(fmt)
+        if cache is None:
+            cache = book.unit_cache[fmt] = [None] * MAX_DEPTH
+        for i in range(depth):
+            if cache[i] is None:
+                cache[i] = self._unit(fmt, book.asks[i], book.bids[i])
+        return ",".join(cache[:depth])  # type: ignore[arg-type]
+
+    def orderbook(self, gen: MarketGenerator, fmt: str, depth: int, stream_type: str) -> Template:
+        book = gen.book
+        units = self._units(gen, fmt, depth)
+        tas = self._size(sum(size for _, size in book.asks[:depth]))
+        tbs = self._size(sum(size for _, size in book.bids[:depth]))
+        level = self.profile.orderbook_level
+        simple = fmt == "SIMPLE"
+        ty, cd, tms, ta, tb, obu, st, lv = (
+            ("ty", "cd", "tms", "tas", "tbs", "obu", "st", "lv") if simple else
+            ("type", "code", "timestamp", "total_ask_size", "total_bid_size", "orderbook_units", "stream_type",
+             "level"))
+        if self.upbit:
+            head = f'{{"{ty}":"orderbook","{cd}":"{gen.code}","{tms}":'
+            tail = f',"{ta}":{tas},"{tb}":{tbs},"{obu}":[{units}],"{st}":"{stream_type}","{lv}":{level}}}'
+        else:
+            head = (f'{{"{ty}":"orderbook","{cd}":"{gen.code}","{ta}":{tas},"{tb}":{tbs},"{obu}":[{units}],'
+                    f'"{lv}":{level},"{tms}":')
+            tail = f',"{st}":"{stream_type}"}}'
+        return head.encode(), tail.encode()
+
+    # ---- ticker ----------------------------------------------------------
+    def ticker(self, gen: MarketGenerator, fmt: str, stream_type: str) -> Template:
+        last = gen.last_trade
+        number = _scaled if self.upbit and fmt == "DEFAULT" else _plain
+        pcp = gen.prev_closing_price
+        signed = last.price - pcp
+        rate = (signed / pcp).quantize(Decimal("1E-10")) if pcp else Decimal(0)
+        date, clock = clock_strings(last.trade_timestamp, self.profile.trade_clock_offset_hours)
+        fields = [
+            ("type", "ty", '"ticker"'), ("code", "cd", f'"{gen.code}"'),
+            ("opening_price", "op", number(gen.opening_price)), ("high_price", "hp", number(gen.high_price)),
+            ("low_price", "lp", number(gen.low_price)), ("trade_price", "tp", number(last.price)),
+            ("prev_closing_price", "pcp", number(pcp)), ("change", "c", f'"{last.change}"'),
+            ("change_price", "cp", number(abs(signed))), ("signed_change_price", "scp", number(signed)),
+            ("change_rate", "cr", plain(abs(rate))), ("signed_change_rate", "scr", plain(rate)),
+            ("trade_volume", "tv", self._size(last.volume)),
+            ("acc_trade_volume", "atv", self._size(gen.acc_volume)),
+            ("acc_trade_price", "atp", plain(gen.acc_price.quantize(Decimal("1E-8")))),
+            ("trade_date", "tdt", f'"{date.replace("-", "")}"'), ("trade_time", "ttm", f'"{clock.replace(":", "")}"'),
+            ("trade_timestamp", "ttms", str(last.trade_timestamp)), ("ask_bid", "ab", f'"{last.ask_bid}"'),
+            ("acc_ask_volume", "aav", self._size(gen.acc_ask_volume)),
+            ("acc_bid_volume", "abv", self._size(gen.acc_bid_volume)),
+            ("market_state", "ms", '"ACTIVE"'), ("is_trading_suspended", "its", "false"),
+            ("delisting_date", "dd", "null"), ("market_warning", "mw", '"NONE"'),
+        ]
+        index = 1 if fmt == "SIMPLE" else 0
+        body = ",".join(f'"{f[index]}":{f[2]}' for f in fields)
+        tms, st = ("tms", "st") if fmt == "SIMPLE" else ("timestamp", "stream_type")
+        return f'{{{body},"{tms}":'.encode(), f',"{st}":"{stream_type}"}}'.encode()

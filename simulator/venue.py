@@ -1,0 +1,165 @@
+"""One simulated exchange: markets, generators, connected sessions and who subscribed to what."""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from simulator.faults import FaultState
+from simulator.generator import MarketGenerator
+from simulator.markets import Market
+from simulator.profiles import ExchangeProfile
+from simulator.ratelimit import ConnectRateLimiter
+from simulator.render import Renderer, Template
+from simulator.session import KIND_ORDERBOOK, KIND_OTHER, KIND_TRADE, Session
+from simulator.subscription import Subscription
+
+
+@dataclass
+class VenueOptions:
+    rate: float = 200.0  # market events per second on this venue
+    trade_ratio: float = 0.5
+    idle_timeout: float = 60.0
+    connect_limit: int | None = None  # None: the venue's own limit; 0: off
+    seed: int = 1
+    max_backlog: int = 500_000  # queued frames per connection before it is cut off
+
+
+class Venue:
+    def __init__(self, profile: ExchangeProfile, markets: tuple[Market, ...], options: VenueOptions) -> None:
+        self.profile = profile
+        self.options = options
+        self.markets = {m.code: m for m in markets}
+        self.known_codes: set[str] = set(self.markets)  # codes a subscription may name (replay adds its own)
+        now = int(time.time() * 1000)
+        self.generators = {
+            m.code: MarketGenerator(m, profile.name, options.seed, now, profile.size_places) for m in markets
+        }
+        self.renderer = Renderer(profile)
+        self.faults = FaultState()
+        limit = profile.connect_limit_per_second if options.connect_limit is None else options.connect_limit
+        self.limiter = ConnectRateLimiter(limit)
+        self.rng = random.Random(f"{options.seed}:{profile.name}:feed")
+        self.sessions: set[Session] = set()
+        self.closed_logs: list[dict[str, object]] = []
+        # type -> code -> {session: depth}; rebuilt whenever a subscription changes
+        self.subscribers: dict[str, dict[str, dict[Session, int]]] = {}
+        self.active_codes: list[str] = []
+        self.replay_lines: list[tuple[bytes, str | None, str | None]] = []
+        self.events_produced = 0
+        self.max_backlog = options.max_backlog
+
+    # ---- subscriptions -------------------------------------------------------
+    def _reindex(self) -> None:
+        index: dict[str, dict[str, dict[Session, int]]] = defaultdict(lambda: defaultdict(dict))
+        for session in self.sessions:
+            sub = session.subscription
+            if sub is None:
+                continue
+            for stream in sub.streams:
+                if stream.only_snapshot:
+                    continue
+                for code, depth in stream.codes.items():
+                    index[stream.type][code][session] = depth
+        self.subscribers = {t: dict(codes) for t, codes in index.items()}
+        self.active_codes = sorted({code for codes in self.subscribers.values() for code in codes})
+
+    def subscribe(self, session: Session, sub: Subscription) -> None:
+        """Replace the session's whole subscription and queue one SNAPSHOT per (type, code) asked for."""
+        session.subscription = sub
+        self._reindex()
+        if self.replay_lines:
+            return  # replay mode: the recorded frames are the whole stream
+        for stream in sub.streams:
+            if stream.only_realtime:
+                continue
+            for code, depth in stream.codes.items():
+                gen = self.generators[code]
+                if stream.type == "trade":
+                    trade = gen.last_trade
+                    head, tail = self.renderer.trade(trade, sub.format, "SNAPSHOT")
+                    session.enqueue((head, tail, code, trade.sequential_id, KIND_TRADE))
+                elif stream.type == "orderbook":
+                    head, tail = self.renderer.orderbook(gen, sub.format, depth, "SNAPSHOT")
+                    session.enqueue((head, tail, code, 0, KIND_ORDERBOOK))
+                else:
+                    head, tail = self.renderer.ticker(gen, sub.format, "SNAPSHOT")
+                    session.enqueue((head, tail, code, 0, KIND_OTHER))
+
+    def add(self, session: Session) -> None:
+        self.sessions.add(session)
+
+    def remove(self, session: Session) -> None:
+        self.sessions.discard(session)
+        self.closed_logs.append(session.sent_log())
+        self._reindex()
+
+    # ---- realtime ------------------------------------------------------------
+    def produce(self, count: int, now_ms: int) -> None:
+        """Generate `count` market events spread round-robin over the subscribed codes and fan them out."""
+        codes = self.active_codes
+        if not codes:
+            return
+        trade_subs = self.subscribers.get("trade", {})
+        book_subs = self.subscribers.get("orderbook", {})
+        ticker_subs = self.subscribers.get("ticker", {})
+        ratio, rng, renderer = self.options.trade_ratio, self.rng, self.renderer
+        start = self.events_produced
+        for i in range(count):
+            code = codes[(start + i) % len(codes)]
+            gen = self.generators[code]
+            if rng.random() < ratio:
+                trade = gen.trade(now_ms)
+                subs = trade_subs.get(code)
+                if subs:
+                    trade_cache: dict[str, Template] = {}
+                    for session in subs:
+                        fmt = session.subscription.format  # type: ignore[union-attr]
+                        tpl = trade_cache.get(fmt) or trade_cache.setdefault(
+                            fmt, renderer.trade(trade, fmt, "REALTIME"))
+                        session.enqueue((tpl[0], tpl[1], code, trade.sequential_id, KIND_TRADE))
+                subs = ticker_subs.get(code)
+                if subs:
+                    for session in subs:
+                        fmt = session.subscription.format  # type: ignore[union-attr]
+                        head, tail = renderer.ticker(gen, fmt, "REALTIME")
+                        session.enqueue((head, tail, code, 0, KIND_OTHER))
+            else:
+                gen.book_update()
+                subs = book_subs.get(code)
+                if subs:
+                    book_cache: dict[tuple[str, int], Template] = {}
+                    for session, depth in subs.items():
+                        key = (session.subscription.format, depth)  # type: ignore[union-attr]
+                        tpl = book_cache.get(key) or book_cache.setdefault(
+                            key, renderer.orderbook(gen, key[0], depth, "REALTIME"))
+                        session.enqueue((tpl[0], tpl[1], code, 0, KIND_ORDERBOOK))
+        self.events_produced += count
+
+    # ---- logs ----------------------------------------------------------------
+    def sent_log(self, per_connection: bool = False) -> dict[str, object]:
+        logs = self.closed_logs + [s.sent_log() for s in self.sessions]
+        trades: defaultdict[str, list[int]] = defaultdict(list)
+        books: Counter[str] = Counter()
+        for log in logs:
+            for code, sids in log["trades"].items():  # type: ignore[attr-defined]
+                trades[code].extend(sids)
+            books.update(log["orderbooks"])  # type: ignore[arg-type]
+        result: dict[str, object] = {
+            "exchange": self.profile.name,
+            "trades": dict(trades),
+            "orderbooks": dict(books),
+            "trade_count": sum(len(s) for s in trades.values()),
+            "orderbook_count": sum(books.values()),
+        }
+        if per_connection:
+            result["connections"] = logs
+        return result
+
+    def reset_logs(self) -> None:
+        self.closed_logs.clear()
+        for session in self.sessions:
+            session.sent_trades.clear()
+            session.sent_orderbooks.clear()
+            session.frames_sent = 0

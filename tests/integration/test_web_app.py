@@ -1,0 +1,150 @@
+"""The web endpoints over HTTP: Flask's test client, then a real werkzeug server under polling load."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from messages.protocol import StatusSnapshot
+from tests.unit.monitoring.snapshot_factory import settings, snapshot
+from web.app import create_app
+from web.snapshot_cache import wall_us
+
+pytestmark = pytest.mark.integration
+
+
+def live_snapshot(**kwargs: object) -> Callable[[], StatusSnapshot]:
+    """Snapshots stamped with the real clock, as the actor system's would be."""
+    return lambda: snapshot(now_us=wall_us(), **kwargs)  # type: ignore[arg-type]
+
+
+def app_for(provider: Callable[[], StatusSnapshot | None], probe: Callable[[], bool] | None = None) -> Flask:
+    return create_app(provider, settings=settings(), metrics_dir=None, kafka_probe=probe)
+
+
+def test_S3_3_a_health_is_200_health_json_not_cached() -> None:
+    response = app_for(live_snapshot()).test_client().get("/health")
+    assert response.status_code == 200
+    assert response.content_type == "application/health+json"
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json(force=True)
+    assert body["status"] == "HEALTHY"
+    assert body["components"]["kafka"]["status"] == "HEALTHY"
+    assert set(body["markets"]) == {"upbit:KRW-BTC", "upbit:KRW-ETH", "bithumb:KRW-BTC"}
+    assert body["markets"]["bithumb:KRW-BTC"]["stale"] is False
+
+
+def test_S3_3_b_connection_down_answers_503_with_reason() -> None:
+    app = app_for(live_snapshot(upbit_state="RECONNECTING", upbit_reason="close 1006"))
+    response = app.test_client().get("/health")
+    assert response.status_code == 503
+    body = response.get_json(force=True)
+    assert body["status"] == "UNHEALTHY"
+    assert body["components"]["connection:upbit-0"]["reason"] == "RECONNECTING: close 1006"
+
+
+def test_S3_3_c_kafka_failing_answers_503_degraded() -> None:
+    response = app_for(live_snapshot(consecutive_failures=2, last_error="timeout")).test_client().get("/health")
+    assert response.status_code == 503
+    assert response.get_json(force=True)["status"] == "DEGRADED"
+
+
+def test_S3_3_d_silent_markets_answer_503_degraded() -> None:
+    response = app_for(live_snapshot(market_age_s=75)).test_client().get("/health")
+    assert response.status_code == 503
+    body = response.get_json(force=True)
+    assert body["status"] == "DEGRADED"
+    assert body["markets"]["upbit:KRW-BTC"]["age_s"] >= 75
+
+
+def test_no_answer_from_the_actor_system_is_unhealthy() -> None:
+    client = app_for(lambda: None).test_client()
+    assert client.get("/health").status_code == 503
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/health/ready").status_code == 503
+    assert client.get("/api/status").status_code == 503
+
+
+def test_readiness_follows_kafka_probe_and_connections() -> None:
+    reachable = {"value": True}
+    client = app_for(live_snapshot(), probe=lambda: reachable["value"]).test_client()
+    assert client.get("/health/ready").status_code == 200
+    down = app_for(live_snapshot(), probe=lambda: False).test_client().get("/health/ready")
+    assert down.status_code == 503
+    assert down.get_json(force=True)["reason"] == "Kafka is not reachable"
+    connecting = app_for(live_snapshot(upbit_state="CONNECTING"), probe=lambda: True).test_client()
+    assert connecting.get("/health/ready").status_code == 503
+
+
+def test_metrics_carry_snapshot_gauges_and_pass_promtool() -> None:
+    text = app_for(live_snapshot(upbit_state="RECONNECTING", market_age_s=12)).test_client().get("/metrics").text
+    assert 'ingestion_connection_state{connection="upbit-0",exchange="upbit",state="RECONNECTING"} 1.0' in text
+    assert 'ingestion_connection_state{connection="upbit-0",exchange="upbit",state="CONNECTED"} 0.0' in text
+    assert 'ingestion_seconds_since_last_message{exchange="upbit",market="KRW-ETH"} 12' in text
+    assert "ingestion_service_info{" in text
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (scripts/setup.sh installs Debian's prometheus)")
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_api_status_and_dashboard_page_are_self_contained() -> None:
+    client = app_for(live_snapshot()).test_client()
+    status = client.get("/api/status").get_json()
+    assert {c["id"] for c in status["connections"]} == {"upbit-0", "bithumb-0"}
+    assert status["drops"] == {"ttl_expired": 2}
+    page = client.get("/").text
+    assert 'id="connections"' in page and "dashboard.js" in page
+    assert "http://" not in page and "https://" not in page  # the machine may be offline: no CDN
+    assert "fetch(" in client.get("/static/dashboard.js").text
+
+
+@pytest.fixture
+def slow_server() -> Iterator[tuple[str, list[float]]]:
+    calls: list[float] = []
+
+    def slow_provider() -> StatusSnapshot:
+        calls.append(time.monotonic())
+        time.sleep(0.2)  # an actor system busy ingesting
+        return replace(snapshot(now_us=wall_us()))
+
+    server = make_server("127.0.0.1", 18901, app_for(slow_provider), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:18901", calls
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def test_S3_3_e_heavy_health_polling_does_not_reach_the_actors(slow_server: tuple[str, list[float]]) -> None:
+    base, calls = slow_server
+
+    def poll(_: int) -> tuple[int, float]:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=5) as response:
+                return response.status, time.monotonic() - started
+        except urllib.error.HTTPError as error:
+            return error.code, time.monotonic() - started
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(poll, range(400)))
+    elapsed = time.monotonic() - started
+    assert {code for code, _ in results} == {200}
+    # At most one status query per 0.5 s refresh period (plus the first), however hard /health is polled.
+    assert len(calls) <= elapsed / 0.5 + 2, (len(calls), elapsed)
+    print(f"400 polls in {elapsed:.2f} s, {len(calls)} status queries, "
+          f"slowest answer {max(t for _, t in results) * 1000:.0f} ms")

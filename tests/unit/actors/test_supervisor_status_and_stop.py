@@ -1,0 +1,86 @@
+"""The status snapshot (seed S3.1-j) and the graceful stop sequence (S3.1-b/c/d)."""
+from __future__ import annotations
+
+import pytest
+
+from messages.protocol import BufferStats, ConnectorStats, PublishReport, StateChanged
+from messages.state import ConnectionState as S
+from pipeline.status_book import StatusBook
+from pipeline.stop_sequence import StopSequence
+
+pytestmark = pytest.mark.unit
+
+
+def stats(received: int, conn: str = "upbit-0", last: dict[str, int] | None = None) -> ConnectorStats:
+    return ConnectorStats(conn, "upbit", ("KRW-BTC", "KRW-ETH"), received, 1, 2, 0, 0, 3, last or {})
+
+
+def test_S3_1_j_status_reports_states_counts_buffer_and_producers() -> None:
+    book = StatusBook(started_us=1)
+    book.expect_connection("upbit-0", "upbit", ("KRW-BTC", "KRW-ETH"), 0)
+    book.expect_producer("trade")
+    book.on_state(StateChanged("upbit-0", "upbit", S.DISCONNECTED, S.CONNECTING, "start", 10))
+    book.on_state(StateChanged("upbit-0", "upbit", S.CONNECTING, S.CONNECTED, "subscribed", 20))
+    assert book.on_connector_stats(stats(150, last={"KRW-BTC": 900, "KRW-ETH": 950})) == 150
+    assert book.on_connector_stats(stats(200, last={"KRW-BTC": 1000})) == 50
+    book.on_buffer_stats(BufferStats({"trade": 4, "orderbook": 0}, {"expired:orderbook": 7}))
+    book.on_publish_report(PublishReport("trade", 180, 2, 0, "timeout"))
+    snap = book.snapshot(now_us=2000, running=True)
+    conn = snap.connections["upbit-0"]
+    assert (conn["state"], conn["received"], conn["malformed"], conn["reconnects"]) == ("CONNECTED", 200, 1, 3)
+    assert conn["last_message_us"] == 1000 and conn["since_us"] == 20
+    assert snap.markets == {"upbit:KRW-BTC": 1000, "upbit:KRW-ETH": 950}
+    assert snap.buffer == {"depth": {"trade": 4, "orderbook": 0}, "dropped": {"expired:orderbook": 7}}
+    assert snap.producers["trade"] == {"succeeded": 180, "failed": 2, "consecutive_failures": 0,
+                                       "last_error": "timeout"}
+    assert (snap.total_received, snap.total_published, snap.running) == (200, 180, True)
+
+
+def test_counters_survive_a_restarted_child() -> None:
+    book = StatusBook(0)
+    book.on_connector_stats(stats(500))
+    book.child_exited("upbit-0", 5)
+    assert book.connections["upbit-0"]["state"] == "DISCONNECTED"
+    assert book.on_connector_stats(stats(30)) == 30  # the new incarnation counts from zero
+    assert book.total_received() == 530
+    book.on_publish_report(PublishReport("trade", 100, 0, 0))
+    book.on_publish_report(PublishReport("trade", 10, 0, 0))
+    assert book.total_published() == 110
+
+
+def test_stop_runs_connectors_then_drain_then_flush() -> None:
+    seq = StopSequence({"upbit-0", "upbit-1"}, {"producer-trade"}, deadline_s=8, now_s=0)
+    assert seq.begin() == []
+    assert seq.connector_stopped("upbit-0", "CONNECTED") == []
+    assert seq.connector_stopped("upbit-0", "DISCONNECTED") == []
+    assert seq.connector_stopped("upbit-1", "FAILED") == ["drain"]
+    assert seq.drained(0) == ["flush"]
+    assert seq.producer_flushed("producer-trade", 0) == ["done"]
+    assert seq.done and seq.outcome == "completed" and seq.left_in_buffer == 0
+
+
+def test_stop_moves_on_when_connectors_do_not_answer_and_ends_at_the_deadline() -> None:
+    seq = StopSequence({"upbit-0"}, {"producer-trade"}, deadline_s=4, now_s=0, connector_grace_s=1)
+    assert seq.tick(0.5) == [] and seq.tick(1.0) == ["drain"]
+    assert seq.tick(3.9) == []
+    assert seq.tick(4.0) == ["done"] and "deadline" in seq.outcome and "drain" in seq.outcome
+    assert seq.tick(5.0) == []
+
+
+def test_S3_1_d_stop_is_idempotent_every_caller_gets_the_answer_once() -> None:
+    seq = StopSequence(set(), set(), deadline_s=8, now_s=0)
+    seq.add_waiter("main")
+    assert seq.begin() == ["drain"]
+    assert seq.add_waiter("second") == []
+    assert seq.drained(0) == ["flush", "done"]
+    assert seq.take_waiters() == ["main", "second"]
+    assert seq.add_waiter("late") == ["done"] and seq.take_waiters() == ["late"]
+    assert seq.drained(5) == [] and seq.left_in_buffer == 0
+
+
+def test_a_producer_that_exits_during_the_stop_counts_as_flushed() -> None:
+    seq = StopSequence(set(), {"producer-trade", "producer-orderbook"}, deadline_s=8, now_s=0)
+    seq.begin()
+    seq.drained(0)
+    assert seq.child_gone("producer-trade") == []
+    assert seq.producer_flushed("producer-orderbook", 0) == ["done"]

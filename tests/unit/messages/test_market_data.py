@@ -1,0 +1,120 @@
+"""Seed S1.2 (MarketDataMessage, record validation) and S2.2-g / S2.5-c (UTC receive times)."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from messages.exceptions import ValidationException
+from messages.market_data import MarketDataMessage, normalise_code, validate_record
+from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 9, 23, 3, 18, 33, 123456, tzinfo=UTC)
+
+
+def message(**changes: object) -> MarketDataMessage:
+    base = MarketDataMessage("upbit", "trade", "KRW-BTC", b'{"type":"trade"}', NOW)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def trade(**changes: object) -> TradeRecord:
+    base = TradeRecord(Exchange.UPBIT, "KRW-BTC", Decimal("100473000.00000000"), Decimal("0.00014208"), "BID",
+                       1730336862047000, 1730336862082000, 1730336862100000, 17303368620470000, "SNAPSHOT",
+                       change_price=Decimal("0E-8"))
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def book(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> OrderbookRecord:
+    return OrderbookRecord(Exchange.UPBIT, "KRW-BTC", tuple(PriceLevel(Decimal(p), Decimal(s)) for p, s in asks),
+                           tuple(PriceLevel(Decimal(p), Decimal(s)) for p, s in bids), Decimal("1"), Decimal("2"),
+                           1790134742106000, 1790134742200000, "SNAPSHOT", Decimal(0))
+
+
+def test_S1_2_a_market_data_message_is_frozen() -> None:
+    msg = message()
+    assert [f.name for f in dataclasses.fields(msg)] == ["exchange", "data_type", "code", "raw_data",
+                                                         "received_timestamp"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        msg.code = "KRW-ETH"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("code", ["BTC-KRW", "KRWBTC", "", "   ", "KRW-", "-BTC", "KRW_BTC", "KRW-BTC-X", "USDT-BTC"])
+def test_S1_2_b_invalid_code_raises(code: str) -> None:
+    with pytest.raises(ValidationException) as info:
+        message(code=code).validate()
+    assert info.value.context["code"] == code
+
+
+def test_S1_2_b_only_configured_quote_currencies_accepted() -> None:
+    assert message(code="usdt-btc").validate(("KRW", "USDT")).code == "USDT-BTC"
+    assert normalise_code("btc-eth", ("KRW", "BTC")) == "BTC-ETH"
+    with pytest.raises(ValidationException):
+        normalise_code("BTC-KRW", ("KRW", "BTC"))  # KRW is never a base currency
+    with pytest.raises(ValidationException):
+        normalise_code(None)
+
+
+@pytest.mark.parametrize("raw", [b"", ""])
+def test_S1_2_c_empty_raw_data_raises(raw: bytes | str) -> None:
+    with pytest.raises(ValidationException, match="raw_data"):
+        message(raw_data=raw).validate()
+
+
+def test_S1_2_d_code_normalised_to_upper_case() -> None:
+    original = message(code="krw-btc")
+    validated = original.validate()
+    assert validated.code == "KRW-BTC" and original.code == "krw-btc"  # a copy; the original is unchanged
+
+
+def test_S2_2_i_data_type_must_be_trade_or_orderbook() -> None:
+    assert message(data_type="orderbook").validate().data_type == "orderbook"
+    with pytest.raises(ValidationException, match="trade or orderbook"):
+        message(data_type="ticker").validate()
+
+
+def test_S2_2_g_received_timestamp_is_utc() -> None:
+    with pytest.raises(ValidationException, match="timezone-aware"):
+        message(received_timestamp=NOW.replace(tzinfo=None)).validate()
+    kst = NOW.astimezone(timezone(timedelta(hours=9)))
+    validated = message(received_timestamp=kst).validate()
+    assert validated.received_timestamp.utcoffset() == timedelta(0) and validated.received_timestamp == NOW
+    assert validated.received_time_us == 1790133513123456
+
+
+def test_S1_2_e_prices_positive_and_exact() -> None:
+    record = trade()
+    assert validate_record(record) is record
+    assert record.price == Decimal("100473000.00000000") and str(record.price) == "100473000.00000000"
+    for bad in (Decimal(0), Decimal("-1")):
+        with pytest.raises(ValidationException, match="positive"):
+            validate_record(trade(price=bad))
+        with pytest.raises(ValidationException, match="positive"):
+            validate_record(trade(volume=bad))
+    with pytest.raises(ValidationException, match="negative"):
+        validate_record(trade(best_bid_price=Decimal("-5")))
+    with pytest.raises(ValidationException, match="not a number"):
+        validate_record(trade(price=Decimal("NaN")))
+
+
+def test_S1_2_e_asks_ascending_bids_descending() -> None:
+    good = book([("100", "1"), ("101", "2")], [("99", "1"), ("98", "3")])
+    assert validate_record(good) is good
+    with pytest.raises(ValidationException, match="ask prices must be strictly ascending"):
+        validate_record(book([("101", "1"), ("100", "2")], [("99", "1")]))
+    with pytest.raises(ValidationException, match="bid prices must be strictly descending"):
+        validate_record(book([("100", "1")], [("98", "1"), ("99", "3")]))
+    with pytest.raises(ValidationException, match="positive price and size"):
+        validate_record(book([("100", "0")], []))
+
+
+def test_validate_record_checks_code_and_times() -> None:
+    with pytest.raises(ValidationException, match="not normalised"):
+        validate_record(trade(code="krw-btc"))
+    with pytest.raises(ValidationException, match="quote currency"):
+        validate_record(trade(code="USDT-BTC"))
+    assert validate_record(trade(code="USDT-BTC"), ("KRW", "USDT")).code == "USDT-BTC"
+    with pytest.raises(ValidationException, match="times"):
+        validate_record(trade(trade_time_us=0))

@@ -1,0 +1,52 @@
+"""KafkaSettings -> KafkaProducer kwargs (seed S2.4-a)."""
+from __future__ import annotations
+
+import pytest
+
+from messages.settings import KafkaSettings, Secret
+from pipeline.kafka_config import describe, producer_kwargs
+
+pytestmark = pytest.mark.unit
+
+
+def test_S2_4_a_producer_settings_exactly_as_the_seed() -> None:
+    kwargs = producer_kwargs(KafkaSettings())
+    assert {k: kwargs[k] for k in (
+        "linger_ms", "acks", "batch_size", "compression_type",
+        "max_in_flight_requests_per_connection", "retries", "request_timeout_ms", "client_id",
+    )} == {
+        "linger_ms": 5, "acks": "all", "batch_size": 16384, "compression_type": "lz4",
+        "max_in_flight_requests_per_connection": 5, "retries": 0, "request_timeout_ms": 500,
+        "client_id": "data-ingestion-connector",
+    }
+
+
+def test_S2_4_a_idempotence_off_explicit_api_version_bounded_timeouts() -> None:
+    kwargs = producer_kwargs(KafkaSettings())
+    assert kwargs["enable_idempotence"] is False
+    assert kwargs["api_version"] == (4, 0)
+    assert kwargs["delivery_timeout_ms"] == 3000
+    assert kwargs["max_block_ms"] == 2000
+    assert kwargs["bootstrap_servers"] == ["127.0.0.1:9092"]
+    assert "sasl_mechanism" not in kwargs and "ssl_cafile" not in kwargs
+
+
+def test_delivery_timeout_never_below_linger_plus_request_timeout() -> None:
+    kwargs = producer_kwargs(KafkaSettings(delivery_timeout_ms=100, request_timeout_ms=500, linger_ms=5))
+    assert kwargs["delivery_timeout_ms"] == 505
+
+
+def test_sasl_and_tls_from_settings_with_secret_masked_in_description() -> None:
+    settings = KafkaSettings(
+        security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", sasl_username="svc",
+        sasl_password=Secret("s3cr3t"), ssl_cafile="/etc/ca.pem",
+    )
+    kwargs = producer_kwargs(settings)
+    assert kwargs["security_protocol"] == "SASL_SSL"
+    assert kwargs["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert kwargs["sasl_plain_username"] == "svc"
+    assert kwargs["sasl_plain_password"] == "s3cr3t"
+    assert kwargs["ssl_cafile"] == "/etc/ca.pem"
+    shown = describe(kwargs)
+    assert shown["sasl_plain_password"] == "****"
+    assert "s3cr3t" not in repr(shown)

@@ -1,0 +1,93 @@
+"""The dashboard's model: the latest snapshot, its health, and rates over the recent window."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from monitoring.health import HealthReport
+from web.metrics_view import bucket_delta, quantile
+from web.snapshot_cache import Observation
+
+_US = 1_000_000
+
+
+def _per_s(new: float, old: float, seconds: float) -> float | None:
+    return None if seconds <= 0 else max(0.0, new - old) / seconds
+
+
+def _plain(value: Any) -> Any:
+    """Enums and tuples inside the snapshot dicts, as JSON-friendly values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return getattr(value, "value", value)
+
+
+def build(window: list[Observation], report: HealthReport) -> dict[str, Any]:
+    newest, oldest = window[-1], window[0]
+    snap, old = newest.snapshot, oldest.snapshot
+    seconds = (newest.at_us - oldest.at_us) / _US
+    health = report.to_dict()
+    connections = []
+    for cid, info in sorted(snap.connections.items()):
+        before = old.connections.get(cid, {})
+        connections.append(
+            {
+                "id": cid,
+                **_plain(info),
+                "rate_per_s": _per_s(info.get("received", 0), before.get("received", 0), seconds),
+                "for_s": None if not info.get("since_us") else max(0.0, (snap.now_us - info["since_us"]) / _US),
+            }
+        )
+    markets = []
+    for market, fresh in health["markets"].items():
+        count = newest.reading.market_counts.get(market)
+        before_count = oldest.reading.market_counts.get(market, 0.0)
+        markets.append(
+            {
+                "market": market,
+                "age_s": fresh["age_s"],
+                "stale": fresh["stale"],
+                "rate_per_s": None if count is None else _per_s(count, before_count, seconds),
+            }
+        )
+    latency = bucket_delta(newest.reading.publish_latency_buckets, oldest.reading.publish_latency_buckets)
+    if not any(latency.values()):  # nothing published in the window: show the totals since start
+        latency = newest.reading.publish_latency_buckets
+    return {
+        "health": health,
+        "window_s": round(seconds, 3),
+        "started_us": snap.started_us,
+        "now_us": snap.now_us,
+        "running": snap.running,
+        "totals": {"received": snap.total_received, "published": snap.total_published},
+        "rates": {
+            "received_per_s": _per_s(snap.total_received, old.total_received, seconds),
+            "published_per_s": _per_s(snap.total_published, old.total_published, seconds),
+        },
+        "connections": connections,
+        "markets": markets,
+        "drops": drops_by_reason(newest),
+        "publish_latency_s": {
+            "p50": quantile(0.5, latency),
+            "p99": quantile(0.99, latency),
+            "count": max(latency.values(), default=0.0),
+        },
+        "producers": _plain(snap.producers),
+        "buffer": _plain(snap.buffer),
+    }
+
+
+def drops_by_reason(observation: Observation) -> dict[str, float]:
+    """The buffer's drops ("reason:data_type" -> n) merged with the dropped-records metric by reason."""
+    reasons: dict[str, float] = defaultdict(float)
+    for key, count in dict(observation.snapshot.buffer.get("dropped", {})).items():
+        reasons[str(key).split(":", 1)[0]] += count
+    for reason, count in observation.reading.dropped_by_reason.items():
+        reasons[reason] = max(reasons[reason], count)  # the same drop may appear in both sources
+    for reason in ("malformed", "duplicates"):
+        total = sum(float(i.get(reason, 0)) for i in observation.snapshot.connections.values())
+        if total:
+            reasons[reason] = max(reasons.get(reason, 0.0), total)
+    return dict(sorted(reasons.items()))
