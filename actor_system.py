@@ -24,8 +24,12 @@ from settings.cli import CommandLine, parse_args
 from settings.errors import SettingsError
 from settings.loader import load_settings
 from settings.logging_setup import build_log_defs, main_process_log_defs
-from settings.process_env import (kafka_reachable, prepare_metrics_dir, route_thespian_log,
-                                  shutdown_leftover_system)
+from settings.process_env import (
+    kafka_reachable,
+    prepare_metrics_dir,
+    route_thespian_log,
+    shutdown_leftover_system,
+)
 from settings.secrets import secret_values
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2

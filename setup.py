@@ -9,6 +9,7 @@ RUNTIME = [
     "crc32c==2.9.post0",
     "protobuf==7.36.2",
     "ujson==6.1.0",
+    "msgspec==0.22.0",  # exact JSON numbers: float_hook=Decimal (exchanges/jsonparse.py)
     "marshmallow==4.4.0",
     "PyYAML==6.0.3",
     "prometheus-client==0.26.0",
@@ -40,7 +41,7 @@ setup(
     version="0.1.0",
     description="Real-time Upbit and Bithumb trades and orderbooks into Kafka as Protobuf",
     python_requires=">=3.11,<3.14",
-    packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*"]),
+    packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*", "publishers*"]),
     py_modules=["actor_system"],
     install_requires=RUNTIME,
     extras_require={"dev": DEV},

@@ -32,6 +32,7 @@ from connectors.socket_ops import abort, close, close_text, release
 from exchanges.base import ExchangeAdapter, FrameKind
 from messages.config import ExchangeConfig
 from messages.exceptions import ConnectionException, ConnectionFailedException
+from messages.protocol import ConnectorStats
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
 
@@ -110,6 +111,14 @@ class WebSocketConnector:
         ws = self._ws
         sock = getattr(ws, "sock", None) if ws is not None else None
         return sock.fileno() if sock is not None else None
+
+    def stats(self) -> ConnectorStats:
+        """Cumulative counters, as the supervisor's status snapshot wants them."""
+        c = self.pipeline.counters
+        return ConnectorStats(
+            self.connection_id, self.config.name, self.codes, c.received, c.malformed, c.duplicates,
+            c.unsubscribed, c.ignored_types, self.reconnects, dict(c.last_message_us),
+        )
 
     def subscription_report(self) -> dict[str, tuple[str, ...]]:
         """Ticket -> codes of recent subscription requests, the active one last (seed S2.2-l)."""

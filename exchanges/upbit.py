@@ -1,9 +1,8 @@
 """Upbit's public quotation WebSocket (wss://api.upbit.com/websocket/v1)."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
-UTC = timezone.utc
 from exchanges.quotation import QuotationAdapter
 from messages.records import Exchange
 

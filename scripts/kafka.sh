@@ -11,7 +11,8 @@
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_ADVERTISED_PORT
 # (KAFKA_PORT; point it at a proxy to route clients through it), KAFKA_VERSION (4.3.1),
-# KAFKA_HEAP_OPTS, KAFKA_START_TIMEOUT (90), KAFKA_STOP_TIMEOUT (20), PYTHON (python3).
+# KAFKA_HEAP_OPTS, KAFKA_START_TIMEOUT (90), KAFKA_STOP_TIMEOUT (20), PYTHON (python3),
+# KAFKA_OVERRIDES ("key=value ..." broker properties applied on top of server.properties.in).
 # Every port gets its own directory var/kafka-<port>/ (data, pid, log), so brokers on different
 # ports can run side by side.
 set -euo pipefail
@@ -183,7 +184,9 @@ cmd_start() {
   render_config
   format_storage
   # setsid: the broker outlives this shell and is not hit by a terminal's Ctrl-C; stop it by pid.
-  setsid java "${JAVA_OPTS[@]}" -cp "$LIB/*" kafka.Kafka "$CONF" >>"$LOG" 2>&1 </dev/null 9>&- &
+  local overrides=() kv
+  for kv in ${KAFKA_OVERRIDES:-}; do overrides+=(--override "$kv"); done
+  setsid java "${JAVA_OPTS[@]}" -cp "$LIB/*" kafka.Kafka "$CONF" "${overrides[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$PIDFILE"
   if ! wait_ready "$pid"; then

@@ -1,6 +1,7 @@
 """Reads every record of a topic back from the real broker (kafka-python consumer, no group)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -55,5 +56,5 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[Read
 def kafka_control(port: int, action: str) -> None:
     """``scripts/kafka.sh <action>`` for the broker on ``port`` (pause, resume, stop, start)."""
     subprocess.run([str(REPO_ROOT / "scripts/kafka.sh"), action], cwd=REPO_ROOT, check=True,
-                   env={"KAFKA_PORT": str(port), "PATH": "/usr/local/bin:/usr/bin:/bin"}, timeout=120,
+                   env={**os.environ, "KAFKA_PORT": str(port)}, timeout=120,
                    capture_output=True)

@@ -8,6 +8,7 @@ forks, including the admin that detaches itself), so leftovers are found and kil
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -159,10 +160,8 @@ class ServiceProcess:
         killed = []
         for proc in self.leftovers():
             killed.append(proc.pid)
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
-            except psutil.NoSuchProcess:
-                pass
         psutil.wait_procs([psutil.Process(p) for p in killed if psutil.pid_exists(p)], timeout=5)
         for handle in (self._out, self._err):
             handle.close()

@@ -1,11 +1,12 @@
 """Shared field conversions: exact decimals, epoch units by magnitude, zones."""
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
 
-from exchanges.fields import KST, UTC, date_and_time_to_us, epoch_to_us, local_time_to_us, to_decimal
+from exchanges.fields import KST, date_and_time_to_us, epoch_to_us, local_time_to_us, to_decimal
 from exchanges.jsonparse import loads_exact
 
 pytestmark = pytest.mark.unit

@@ -54,7 +54,7 @@ def test_S2_2_a_options_depth_and_format() -> None:
     assert trade_only[1]["codes"] == ["KRW-BTC"]  # the suffix applies to orderbook codes only
     for bad in ({"depth": 20}, {"fmt": "JSON_LIST"}, {"only_realtime": True, "only_snapshot": True}):
         with pytest.raises(ValueError):
-            upbit.subscription_request(["KRW-BTC"], **bad)  # type: ignore[arg-type]
+            upbit.subscription_request(["KRW-BTC"], **bad)
     with pytest.raises(ValueError):
         upbit.subscription_request([])
     with pytest.raises(ValueError):
@@ -78,7 +78,7 @@ def test_S2_2_c_binary_frames_decoded_as_utf8() -> None:
     from_text = upbit.decode(TRADE, RECEIVED)
     assert from_bytes == from_text and from_bytes.kind is FrameKind.DATA
     korean = '{"error":{"name":"NO_CODES","message":"codes 필드가 존재하지 않습니다."}}'.encode()
-    error = upbit.decode(bytearray(korean), RECEIVED)  # type: ignore[arg-type]
+    error = upbit.decode(bytes(bytearray(korean)), RECEIVED)
     assert error.kind is FrameKind.ERROR and error.error_message == "codes 필드가 존재하지 않습니다."
     with pytest.raises(ValidationException, match="UTF-8"):
         upbit.decode(b'{"type":"trade","code":"\xff"}', RECEIVED)

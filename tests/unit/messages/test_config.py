@@ -94,7 +94,7 @@ def test_S1_3_g_backoff_settings_are_configuration() -> None:
 
 
 def test_S1_3_h_empty_markets_rejected() -> None:
-    for empty in ((), [], None):
+    for empty in ((), [], None):  # type: ignore[var-annotated]
         with pytest.raises(ValidationException, match="markets must not be empty"):
             config(markets=empty)
 

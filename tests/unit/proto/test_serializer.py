@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,10 +86,12 @@ def test_S2_5_f_round_trip_loses_nothing() -> None:
 
 
 def test_S2_5_g_missing_required_field_raises() -> None:
-    for broken in (dataclasses.replace(TRADE, code=""), dataclasses.replace(TRADE, price=None),
-                   dataclasses.replace(TRADE, exchange="kraken"), dataclasses.replace(TRADE, volume=1.5),
-                   dataclasses.replace(book(), total_ask_size=None),
-                   dataclasses.replace(book(), asks=(PriceLevel(None, Decimal(1)),))):  # type: ignore[arg-type]
+    changes: list[tuple[Any, dict[str, Any]]] = [
+        (TRADE, {"code": ""}), (TRADE, {"price": None}), (TRADE, {"exchange": "kraken"}), (TRADE, {"volume": 1.5}),
+        (book(), {"total_ask_size": None}), (book(), {"asks": (PriceLevel(None, Decimal(1)),)}),  # type: ignore[arg-type]
+    ]
+    for record, change in changes:
+        broken = dataclasses.replace(record, **change)
         with pytest.raises(SerializationException) as info:
             serialize(broken)
         assert isinstance(info.value, ValidationException)
@@ -121,7 +124,7 @@ def test_S2_5_i_millisecond_and_microsecond_precision_kept() -> None:
 def _runtime_orderbook_bytes(record: OrderbookRecord) -> bytes:
     msg = pb.Orderbook(exchange=serializer.EXCHANGE_TO_PB[record.exchange], code=record.code,
                        total_ask_size=plain(record.total_ask_size), total_bid_size=plain(record.total_bid_size),
-                       stream_type=serializer.STREAM_TO_PB.get(record.stream_type, 0),
+                       stream_type=serializer.STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED),
                        level="" if record.level is None else plain(record.level))
     for level in record.asks:
         msg.asks.add(price=plain(level.price), size=plain(level.size))
@@ -143,7 +146,8 @@ def test_S2_5_j_message_objects_reused() -> None:
     first = serialize(book(30))
     serialize(TRADE)
     small = serialize(book(1))
-    assert parse("orderbook", small).asks[0].price == "1000" and len(parse("orderbook", small).asks) == 1
+    parsed = parse("orderbook", small)
+    assert isinstance(parsed, pb.Orderbook) and parsed.asks[0].price == "1000" and len(parsed.asks) == 1
     assert serialize(book(30)) == first  # nothing left over from the previous records
     assert serializer._TRADE is serializer._TRADE and len(serializer.SIDE_TO_PB) == 2
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from messages.settings import Secret
+from settings.errors import SettingsError
 from settings.loader import load_settings
 from settings.overrides import Overrides
-from settings.errors import SettingsError
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]

@@ -1,0 +1,68 @@
+"""End-to-end fixtures: the broker on $KAFKA_PORT (default 29092), distinct Thespian admin and web
+ports per test, and a factory that starts krwfeed as a process and cleans up after it."""
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.kafka_readback import kafka_control
+from tests.e2e.service_process import ServiceProcess
+
+ADMIN_PORTS = range(19800, 19900)
+WEB_PORTS = range(18800, 18900)
+_next = itertools.count()
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="session")
+def e2e_kafka() -> Iterator[tuple[str, int]]:
+    port = int(os.environ.get("KAFKA_PORT", "29092"))
+    started = _free(port)
+    if started:
+        kafka_control(port, "start")
+    yield f"127.0.0.1:{port}", port
+    if started:
+        kafka_control(port, "stop")
+
+
+@pytest.fixture
+def ports() -> tuple[int, int]:
+    for _ in range(len(ADMIN_PORTS)):
+        i = next(_next) % len(ADMIN_PORTS)
+        if _free(ADMIN_PORTS[i]) and _free(WEB_PORTS[i]):
+            return ADMIN_PORTS[i], WEB_PORTS[i]
+    raise RuntimeError("no free admin/web port pair")
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    return "e2e-" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def service_factory(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    started: list[ServiceProcess] = []
+
+    def start(config: dict[str, Any] | str, **kw: Any) -> ServiceProcess:
+        proc = ServiceProcess(config, tmp_path / f"run{len(started)}", **kw)
+        started.append(proc)
+        return proc
+
+    yield start
+    leftovers = {}
+    for proc in started:
+        killed = proc.cleanup()
+        if killed:
+            leftovers[str(proc.workdir)] = killed
+    assert not leftovers, f"processes left behind after the service exited: {leftovers}"

@@ -1,0 +1,281 @@
+"""krwfeed as a process against the exchange simulator and the real broker; results read back from Kafka.
+
+Each test ends the simulator's flow first (rate 0) and waits until everything received has been
+published, so "sent by the simulator" and "read by krwfeed" are the same set before comparing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proto.krwfeed.v1 import market_data_pb2 as pb
+from tests.e2e.kafka_readback import Read, create_topics, kafka_control, read_topic
+from tests.e2e.service_process import ServiceProcess, service_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+def topics(prefix: str, exchanges: tuple[str, ...] = ("upbit", "bithumb")) -> list[str]:
+    return [f"{prefix}.{e}.{t}" for e in exchanges for t in ("trade", "orderbook")]
+
+
+def quiesce(sim: Any, service: ServiceProcess, exchanges: tuple[str, ...], settle_s: float = 8.0) -> dict[str, Any]:
+    """Stop the simulated flow and wait until the service has published what it received."""
+    for exchange in exchanges:
+        sim.set_rate(0, exchange)
+    time.sleep(0.5)
+
+    def settled(s: dict[str, Any]) -> bool:
+        depth = sum(s["buffer"]["depth"].values()) if s["buffer"]["depth"] else 0
+        dropped = sum(s["buffer"]["dropped"].values()) if s["buffer"]["dropped"] else 0
+        return depth == 0 and s["total_published"] + dropped >= s["total_received"]
+
+    return service.wait_for(settled, settle_s, "buffer empty and everything received published")
+
+
+def decode_trades(reads: list[Read], exchange: str) -> dict[str, list[pb.Trade]]:
+    by_code: dict[str, list[pb.Trade]] = defaultdict(list)
+    partitions: dict[str, set[int]] = defaultdict(set)
+    for read in reads:
+        trade = pb.Trade.FromString(read.value)
+        assert read.key == trade.code.encode(), "the Kafka key is the market code"
+        by_code[trade.code].append(trade)
+        partitions[trade.code].add(read.partition)
+    spread = {code: p for code, p in partitions.items() if len(p) > 1}
+    assert not spread, f"{exchange}: codes on more than one partition: {spread}"
+    return by_code
+
+
+def assert_exactly_once(sent: dict[str, list[int]], got: dict[str, list[pb.Trade]], exchange: str) -> int:
+    got_ids = {code: [t.sequential_id for t in trades] for code, trades in got.items()}
+    dups = {code: [i for i, n in Counter(ids).items() if n > 1] for code, ids in got_ids.items()}
+    dups = {c: d for c, d in dups.items() if d}
+    assert not dups, f"{exchange}: duplicate trades in Kafka: {dict(list(dups.items())[:5])}"
+    want = {code: set(ids) for code, ids in sent.items() if ids}
+    have = {code: set(ids) for code, ids in got_ids.items()}
+    missing = {c: len(want[c] - have.get(c, set())) for c in want if want[c] - have.get(c, set())}
+    extra = {c: len(have[c] - want.get(c, set())) for c in have if have[c] - want.get(c, set())}
+    assert not missing and not extra, f"{exchange}: missing {missing} extra {extra}"
+    return sum(len(v) for v in want.values())
+
+
+def check_prices(sim: Any, exchange: str, got: dict[str, list[pb.Trade]], codes: int = 5) -> int:
+    """Prices in Kafka equal the simulator's own trade history digit for digit."""
+    checked = 0
+    for code in sorted(got)[:codes]:
+        _, body = sim.get_json(f"{sim.rest(exchange)}/v1/trades/ticks?market={code}&count=500")
+        assert isinstance(body, list)
+        history = {tick["sequential_id"]: tick for tick in body}
+        for trade in got[code]:
+            tick = history.get(trade.sequential_id)
+            if tick is not None:
+                assert Decimal(trade.price) == Decimal(str(tick["trade_price"])), (code, trade.sequential_id)
+                checked += 1
+    return checked
+
+
+def start_streaming(simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int],
+                    ports: tuple[int, int], prefix: str, *, markets: int, rate: float,
+                    per_connection: int = 25, **config: Any) -> tuple[Any, ServiceProcess, list[str]]:
+    bootstrap, _ = e2e_kafka
+    sim = simulator_factory(market_count=markets, rate=rate, no_connect_limit=False)
+    _, body = sim.get_json(f"{sim.rest('upbit')}/v1/market/all")
+    codes = [m["market"] for m in body][:markets]
+    create_topics(bootstrap, topics(prefix))
+    admin, web = ports
+    cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=sim.url("bithumb"), markets=codes,
+                         bootstrap=bootstrap, admin_port=admin, topic_prefix=prefix,
+                         markets_per_connection=per_connection, **config)
+    service = service_factory(cfg, web_port=web)
+    service.wait_connected(45)
+    return sim, service, codes
+
+
+def test_S2_3_b_100_markets_for_10_s_every_trade_in_kafka_exactly_once(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    sim, service, codes = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                          markets=100, rate=400, buffer={"ttl_s": {"trade": 10.0}})
+    assert len(codes) == 100
+    began = time.monotonic()
+    time.sleep(10)
+    status = quiesce(sim, service, ("upbit", "bithumb"))
+    streamed_s = time.monotonic() - began
+    rc, exit_s = service.terminate()
+    assert rc == 0, service.logs()[-3000:]
+    final = service.status() or status
+    bootstrap, _ = e2e_kafka
+    total = 0
+    for exchange in ("upbit", "bithumb"):
+        sent = sim.sent_log(exchange)
+        got = decode_trades(read_topic(bootstrap, f"{topic_prefix}.{exchange}.trade"), exchange)
+        total += assert_exactly_once(sent["trades"], got, exchange)
+        assert check_prices(sim, exchange, got) > 0
+        books = read_topic(bootstrap, f"{topic_prefix}.{exchange}.orderbook")
+        for read in books[:200]:
+            book = pb.Orderbook.FromString(read.value)
+            assert read.key == book.code.encode() and book.asks and book.bids
+        # orderbooks: delivered or counted as dropped (expired/overflow/superseded)
+        assert len(books) <= sent["orderbook_count"]
+        print(f"{exchange}: trades {sent['trade_count']} sent, orderbooks {sent['orderbook_count']} sent, "
+              f"{len(books)} in Kafka")
+    books_sent = sum(sim.sent_log(e)["orderbook_count"] for e in ("upbit", "bithumb"))
+    books_kafka = sum(len(read_topic(bootstrap, f"{topic_prefix}.{e}.orderbook")) for e in ("upbit", "bithumb"))
+    assert books_kafka + final_dropped_all(final, "orderbook") == books_sent
+    assert final_dropped_all(final, "trade") == 0
+    print(f"FIGURES e2e-100-markets: {final['total_received']} records in {streamed_s:.1f} s "
+          f"({final['total_received'] / streamed_s:.0f}/s), {total} trades exactly once, SIGTERM->exit {exit_s:.2f} s")
+
+
+def final_dropped_all(status: dict[str, Any], data_type: str) -> int:
+    return sum(n for k, n in status["buffer"]["dropped"].items() if k.endswith(":" + data_type))
+
+
+def test_S2_3_a_S3_1_f_dropped_connection_reconnects_resubscribes_no_duplicates(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                      markets=10, rate=200, per_connection=10, buffer={"ttl_s": {"trade": 10.0}})
+    time.sleep(2)
+    sim.drop("upbit")
+    service.wait_for(lambda s: s["connections"]["upbit-0"]["reconnects"] >= 1
+                     and s["connections"]["upbit-0"]["state"] == "CONNECTED", 30, "upbit-0 reconnected")
+    before = service.status()["connections"]["upbit-0"]["received"]  # type: ignore[index]
+    service.wait_for(lambda s: s["connections"]["upbit-0"]["received"] > before + 50, 20, "streaming resumed")
+    quiesce(sim, service, ("upbit", "bithumb"))
+    rc, _ = service.terminate()
+    assert rc == 0
+    bootstrap, _ = e2e_kafka
+    sent = sim.sent_log("upbit", per_connection=True)
+    assert len(sent["connections"]) >= 2, "the simulator saw a second connection"
+    got = decode_trades(read_topic(bootstrap, f"{topic_prefix}.upbit.trade"), "upbit")
+    assert assert_exactly_once(sent["trades"], got, "upbit") > 0
+
+
+def test_S3_1_h_kafka_outage_keeps_connections_counts_failures_and_resumes(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    bootstrap, kafka_port = e2e_kafka
+    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                      markets=5, rate=50, per_connection=5,
+                                      kafka={"max_consecutive_failures": 1000})
+    service.wait_for(lambda s: s["total_published"] > 50, 20, "publishing")
+    kafka_control(kafka_port, "pause")
+    try:
+        during = service.wait_for(lambda s: sum(p["failed"] for p in s["producers"].values()) > 0, 30,
+                                  "publish failures counted")
+        time.sleep(3)
+        during = service.status() or during
+        assert all(c["state"] == "CONNECTED" for c in during["connections"].values()), during["connections"]
+    finally:
+        kafka_control(kafka_port, "resume")
+    published = during["total_published"]
+    after = service.wait_for(lambda s: s["total_published"] > published + 50, 40, "publishing resumed")
+    assert all(p["consecutive_failures"] == 0 for p in after["producers"].values() if p["succeeded"])
+    rc, _ = service.terminate()
+    assert rc == 0
+
+
+def test_S3_1_e_ten_consecutive_publish_failures_stop_the_service_non_zero(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    _, kafka_port = e2e_kafka
+    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                      markets=5, rate=100, per_connection=5)
+    kafka_control(kafka_port, "pause")
+    try:
+        rc = service.wait_exit(60)
+    finally:
+        kafka_control(kafka_port, "resume")
+    assert rc not in (None, 0), f"exit code {rc}"
+    assert "consecutive" in service.logs()
+    assert not service.leftovers()
+
+
+def test_S2_2_f_malformed_frames_counted_connection_kept(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                      markets=5, rate=50, per_connection=5)
+    sim.garbage(5, "upbit")
+    status = service.wait_for(lambda s: s["connections"]["upbit-0"]["malformed"] >= 5, 20, "malformed counted")
+    assert status["connections"]["upbit-0"]["state"] == "CONNECTED"
+    assert status["connections"]["upbit-0"]["reconnects"] == 0
+    before = status["connections"]["upbit-0"]["received"]
+    service.wait_for(lambda s: s["connections"]["upbit-0"]["received"] > before + 20, 20, "still streaming")
+    assert service.terminate()[0] == 0
+
+
+def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything_in_kafka(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                      markets=20, rate=500, per_connection=10, buffer={"ttl_s": {"trade": 10.0}})
+    time.sleep(3)
+    rc, exit_s = service.terminate(15.0)
+    assert rc == 0 and exit_s < 10.0, (rc, exit_s)
+    assert not service.leftovers()
+    final = service.status()
+    assert final is not None
+    bootstrap, _ = e2e_kafka
+    in_kafka = sum(len(read_topic(bootstrap, t)) for t in topics(topic_prefix))
+    dropped = sum(final["buffer"]["dropped"].values())
+    # everything krwfeed received is in Kafka or was counted as dropped; nothing stayed in the buffer
+    assert in_kafka + dropped == final["total_received"], (in_kafka, dropped, final["total_received"])
+    assert final_dropped_all(final, "trade") == 0
+    print(f"FIGURES sigterm: exit in {exit_s:.2f} s, {in_kafka} records in Kafka, {dropped} dropped")
+
+
+def test_S3_1_a_second_start_is_refused(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    from thespian.actors import ActorSystem
+
+    from messages.protocol import ServiceError, StartService
+
+    _, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+                                    markets=2, rate=10, per_connection=2)
+    asys = ActorSystem("multiprocTCPBase", {"Admin Port": ports[0]})
+    sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")
+    reply = asys.ask(sup, StartService(None), 5)
+    assert isinstance(reply, ServiceError) and "already started" in reply.reason
+    assert service.terminate()[0] == 0
+
+
+def test_S4_1_c_invalid_config_exits_2_with_the_clear_message(service_factory: Any, ports: tuple[int, int]) -> None:
+    bad = ("exchanges:\n  - name: upbit\n    ws_url: wss://api.upbit.com/websocket/v1\n"
+           f"    rest_url: https://api.upbit.com\n    markets: [BTC-KRW]\nadmin_port: {ports[0]}\n")
+    service = service_factory(bad)
+    assert service.wait_exit(20) == 2
+    err = service.stderr_path.read_text()
+    assert "krwfeed.yaml" in err and "exchanges[0].markets[0] = 'BTC-KRW'" in err and "KRW-BTC" in err
+    assert "Traceback" not in err
+
+
+def test_S4_1_e_S4_2_c_sasl_secret_never_in_logs(
+        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        topic_prefix: str, tmp_path: Any) -> None:
+    """The broker speaks PLAINTEXT, so SASL fails and kafka-python logs errors: the password must not appear."""
+    secret = "e2e-Secret-" + topic_prefix
+    bootstrap, _ = e2e_kafka
+    sim = simulator_factory(market_count=2, rate=20)
+    log_file = str(tmp_path / "krwfeed.log")
+    cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=None, markets=["KRW-BTC"], bootstrap=bootstrap,
+                         admin_port=ports[0], topic_prefix=topic_prefix, log_file=log_file,
+                         kafka={"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"},
+                         log={"level": "DEBUG"})
+    service = service_factory(cfg, env={"KRWFEED_KAFKA_SASL_USERNAME": "feeder",
+                                        "KRWFEED_KAFKA_SASL_PASSWORD": secret})
+    time.sleep(6)
+    service.terminate()
+    thespian_log = service.workdir / "thespian.log"
+    text = service.logs() + Path(log_file).read_text() + (thespian_log.read_text() if thespian_log.exists() else "")
+    assert len(text) > 500
+    assert secret not in text
+    assert json.dumps(secret) not in text
