@@ -33,25 +33,21 @@ class Child:
 
 
 class Children:
+    # ActorAddress compares by value but is not hashable, so lookups by address scan (a few dozen children).
     def __init__(self) -> None:
         self.by_name: dict[str, Child] = {}
-        self._by_address: dict[Any, str] = {}
 
     def add(self, child: Child) -> None:
         self.by_name[child.name] = child
 
     def placed(self, name: str, address: Any) -> None:
-        old = self.by_name[name].address
-        if old is not None:
-            self._by_address.pop(old, None)
         self.by_name[name].address = address
-        self._by_address[address] = name
 
     def name_of(self, address: Any) -> str | None:
-        return self._by_address.get(address)
+        return next((c.name for c in self.by_name.values() if c.address is not None and c.address == address), None)
 
     def gone(self, address: Any) -> Child | None:
-        name = self._by_address.pop(address, None)
+        name = self.name_of(address)
         if name is None:
             return None
         child = self.by_name[name]

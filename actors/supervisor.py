@@ -78,6 +78,7 @@ class Supervisor(ActorTypeDispatcher):
         self.meter = ProgressMeter()
         self.stop: StopSequence | None = None
         self.fatal = ""
+        self._kafka: Any = None
         self._pace_armed = False
 
     # --- start ---------------------------------------------------------------------------
@@ -85,10 +86,26 @@ class Supervisor(ActorTypeDispatcher):
         if self.settings is not None:
             self.send(sender, ServiceError("the service is already started; a second start is refused"))
             return
-        settings: Settings = msg.settings
-        self.settings, self.owner = settings, sender
+        try:
+            self._start_children(msg.settings)
+        except Exception as exc:  # answer instead of letting Thespian retry a half-done start
+            _log().exception("the service could not start")
+            for child in self.children.by_name.values():
+                if child.address is not None:
+                    self.send(child.address, ActorExitRequest())
+            self.children = Children()
+            self.send(sender, ServiceError(f"start failed: {exc!r}"))
+            return
+        self.settings, self.owner = msg.settings, sender
+        names = tuple(c.name for c in self.children.of_kind("connector"))
+        _log().info("service started: %d connections (%s), producers for %s", len(names), ", ".join(names),
+                    ", ".join(c.start for c in self.children.of_kind("producer")))
+        self.send(sender, ServiceStarted(names))
+
+    def _start_children(self, settings: Settings) -> None:
         self.meter = ProgressMeter(settings.progress_every, time.monotonic())
         self.book = StatusBook(_now_us())
+        self._kafka = settings.kafka
         for planned in plan_connections(settings.exchanges):  # connectors first (seed S3.1-a) ...
             self.children.add(Child(planned.connection_id, "connector", planned.config,
                                     exchange=planned.config.name))
@@ -101,10 +118,6 @@ class Supervisor(ActorTypeDispatcher):
             self._create(child)
         for child in self.children.by_name.values():
             self.send(child.address, self._start_message(child))
-        names = tuple(c.name for c in self.children.of_kind("connector"))
-        _log().info("service started: %d connections (%s), producers for %s", len(names), ", ".join(names),
-                    ", ".join(c.start for c in self.children.of_kind("producer")))
-        self.send(sender, ServiceStarted(names))
 
     def _create(self, child: Child) -> None:
         self.children.placed(child.name, self.createActor(actor_class(child.kind)))
@@ -116,8 +129,7 @@ class Supervisor(ActorTypeDispatcher):
             return StartConnector(child.name, child.start, buffer, self.myAddress)
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress)
-        assert self.settings is not None
-        return StartProducer(child.start, self.settings.kafka, buffer, self.myAddress)
+        return StartProducer(child.start, self._kafka, buffer, self.myAddress)
 
     # --- connect pacing ------------------------------------------------------------------
     def receiveMsg_ConnectRequest(self, msg: ConnectRequest, sender: Any) -> None:

@@ -85,7 +85,7 @@ class StatusBook:
                 self.markets[key] = at_us
         if msg.last_message_us:
             conn["last_message_us"] = max(conn["last_message_us"], max(msg.last_message_us.values()))
-        return conn["received"] - before
+        return int(conn["received"]) - before
 
     def on_buffer_stats(self, msg: BufferStats) -> None:
         self.buffer = {"depth": dict(msg.depth), "dropped": dict(msg.dropped)}

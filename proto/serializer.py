@@ -23,6 +23,7 @@ from messages.records import (
     TradeRecord,
 )
 from proto.krwfeed.v1 import market_data_pb2 as pb
+from proto.wire import ASKS_TAG, BIDS_TAG, levels_wire
 
 SCHEMAS: dict[str, str] = {
     DataType.TRADE.value: pb.Trade.DESCRIPTOR.full_name,  # "krwfeed.v1.Trade"
@@ -95,53 +96,6 @@ def _serialize_trade(record: TradeRecord) -> bytes:
     return msg.SerializeToString()
 
 
-def _varint(value: int) -> str:
-    """Protobuf base-128 varint, one character per byte (encoded as latin-1 below)."""
-    out = []
-    while value > 0x7F:
-        out.append(chr(0x80 | (value & 0x7F)))
-        value >>= 7
-    out.append(chr(value))
-    return "".join(out)
-
-
-_ASKS_TAG, _BIDS_TAG = chr(3 << 3 | 2), chr(4 << 3 | 2)  # fields 3 and 4, length-delimited
-_PRICE_TAG, _SIZE_TAG = chr(1 << 3 | 2), chr(2 << 3 | 2)
-
-
-_VARINTS = tuple(_varint(n) for n in range(1024))  # length prefixes, looked up instead of computed
-
-
-def _prefix(length: int) -> str:
-    return _VARINTS[length] if length < 1024 else _varint(length)
-
-
-def _levels_wire(tag: str, levels: tuple[PriceLevel, ...], record: OrderbookRecord) -> str:
-    """The repeated PriceLevel field, encoded directly.
-
-    Creating 30-60 PriceLevel objects per book through the protobuf runtime costs more than the rest
-    of the record together; the wire form of {string price = 1; string size = 2;} is simple enough
-    to write here. ``test_S2_5_j_level_encoding_matches_protobuf_runtime`` checks it byte for byte
-    against the runtime's own encoding.
-    """
-    parts = []
-    try:
-        for level in levels:
-            if type(level.price) is not Decimal or type(level.size) is not Decimal:
-                raise TypeError("level price and size must be Decimals")
-            price = str(level.price)
-            if "E" in price:
-                price = format(level.price, "f")
-            size = str(level.size)
-            if "E" in size:
-                size = format(level.size, "f")
-            inner = f"{_PRICE_TAG}{_prefix(len(price))}{price}{_SIZE_TAG}{_prefix(len(size))}{size}"
-            parts.append(f"{tag}{_prefix(len(inner))}{inner}")
-    except (AttributeError, TypeError) as err:
-        raise _missing(record, "every level needs a price and a size") from err
-    return "".join(parts)
-
-
 def _serialize_orderbook(record: OrderbookRecord) -> bytes:
     if record.total_ask_size is None or record.total_bid_size is None:
         raise _missing(record, "total sizes are required")
@@ -151,7 +105,7 @@ def _serialize_orderbook(record: OrderbookRecord) -> bytes:
     msg.code = record.code
     # Fields 1-2, then the levels (3-4), then fields 5-10: the runtime's canonical field order.
     head = msg.SerializeToString()
-    levels = (_levels_wire(_ASKS_TAG, record.asks, record) + _levels_wire(_BIDS_TAG, record.bids, record))
+    levels = levels_wire(ASKS_TAG, record.asks) + levels_wire(BIDS_TAG, record.bids)
     msg.Clear()
     msg.total_ask_size = plain(record.total_ask_size)
     msg.total_bid_size = plain(record.total_bid_size)

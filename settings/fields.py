@@ -11,12 +11,12 @@ from marshmallow import ValidationError, fields, validate
 MARKET_CODE = re.compile(r"^[A-Z]{2,5}-[A-Z0-9]{1,15}$")
 
 
-def _messages(allowed: str) -> dict[str, str]:
+def _messages(allowed: str) -> dict[str, Any]:
     return {"required": f"required; {allowed}", "null": f"must not be empty; {allowed}", "invalid": allowed}
 
 
 def text(allowed: str, *, required: bool = False, choices: tuple[str, ...] | None = None,
-         upper: bool = False, min_length: int = 1, **kw: Any) -> fields.Field:
+         upper: bool = False, min_length: int = 1, **kw: Any) -> fields.Field[Any]:
     validators: list[Any] = [validate.Length(min=min_length, error=allowed)]
     if choices:
         validators.append(validate.OneOf(choices, error=allowed))
@@ -25,18 +25,18 @@ def text(allowed: str, *, required: bool = False, choices: tuple[str, ...] | Non
 
 
 def number(allowed: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False,
-           min_inclusive: bool = True, max_inclusive: bool = True, **kw: Any) -> fields.Field:
+           min_inclusive: bool = True, max_inclusive: bool = True, **kw: Any) -> fields.Field[Any]:
     rng = validate.Range(min=lo, max=hi, min_inclusive=min_inclusive, max_inclusive=max_inclusive, error=allowed)
     cls = fields.Integer if integer else fields.Float
     extra: dict[str, Any] = {"strict": True} if integer else {}
     return cls(validate=rng, error_messages=_messages(allowed), **extra, **kw)
 
 
-def flag(allowed: str = "true or false", **kw: Any) -> fields.Field:
+def flag(allowed: str = "true or false", **kw: Any) -> fields.Field[Any]:
     return fields.Boolean(error_messages=_messages(allowed), **kw)
 
 
-def url(schemes: tuple[str, ...], **kw: Any) -> fields.Field:
+def url(schemes: tuple[str, ...], **kw: Any) -> fields.Field[Any]:
     allowed = "an absolute URL starting with " + " or ".join(f"{s}://" for s in schemes) + " and naming a host"
 
     def check(value: str) -> None:
@@ -71,7 +71,7 @@ class HostPort(fields.String):
         return raw
 
 
-class Scalar(fields.Field):
+class Scalar(fields.Field[str]):
     """A string or number kept as text (Kafka ``acks`` may be written all, 1, 0 or -1)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

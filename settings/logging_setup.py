@@ -51,6 +51,20 @@ class SecretMaskFilter(logging.Filter):
         return True
 
 
+class QuietLibraries(logging.Filter):
+    """Drops records below WARNING from chatty libraries. Thespian's Logger process hands forwarded
+    actor records straight to the handlers, so logger levels alone do not apply to them."""
+
+    def __init__(self, names: Iterable[str] = ("kafka",), floor: int = logging.WARNING) -> None:
+        super().__init__()
+        self.prefixes = tuple(names)
+        self.floor = floor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.floor or not (
+            record.name in self.prefixes or record.name.startswith(tuple(p + "." for p in self.prefixes)))
+
+
 def _utc_iso(record: logging.LogRecord) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
 
@@ -92,16 +106,17 @@ def build_log_defs(log: LogSettings, secrets: Iterable[str] = ()) -> dict[str, A
     formatter = JsonFormatter if log.json else LineFormatter
     handlers: dict[str, Any] = {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                   "formatter": "main", "filters": ["mask"]},
+                   "formatter": "main", "filters": ["quiet", "mask"]},
     }
     if log.file:
         handlers["file"] = {"class": "logging.handlers.RotatingFileHandler", "filename": log.file,
                             "maxBytes": log.file_max_bytes, "backupCount": log.file_backups,
-                            "encoding": "utf-8", "formatter": "main", "filters": ["mask"]}
+                            "encoding": "utf-8", "formatter": "main", "filters": ["quiet", "mask"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"mask": {"()": SecretMaskFilter, "secrets": tuple(secrets)}},
+        "filters": {"mask": {"()": SecretMaskFilter, "secrets": tuple(secrets)},
+                    "quiet": {"()": QuietLibraries}},
         "formatters": {"main": {"()": formatter}},
         "handlers": handlers,
         "root": {"level": log.level, "handlers": list(handlers)},
