@@ -58,7 +58,7 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-class ConnectorActor(ActorTypeDispatcher):  # type: ignore[misc]  # thespian ships no type hints
+class ConnectorActor(ActorTypeDispatcher):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         die_with_parent()

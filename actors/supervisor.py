@@ -151,7 +151,7 @@ class Supervisor(ActorTypeDispatcher):
     # --- reports -------------------------------------------------------------------------
     def receiveMsg_StateChanged(self, msg: StateChanged, sender: Any) -> None:
         self.book.on_state(msg)
-        _log().info("%s: %s -> %s (%s)", msg.connection_id, msg.old.value, msg.new.value, msg.reason)
+        _log().debug("%s: %s -> %s (%s)", msg.connection_id, msg.old.value, msg.new.value, msg.reason)
         if self.stop is not None:
             self._advance(self.stop.connector_stopped(msg.connection_id, msg.new.value))
 

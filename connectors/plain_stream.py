@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import selectors
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from messages.exceptions import ConnectionException, ConnectionFailedException
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _MAX_WAIT_S = 0.5
 
 
-def stream(connector: WebSocketConnector, max_frames: int) -> Iterator[EncodedRecord]:
+def stream(connector: WebSocketConnector, max_frames: int) -> Generator[EncodedRecord, None, None]:
     try:
         while True:
             state = connector.state

@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,12 @@ class DrainResult:
     lost: str  # why the connection was lost during this drain, or ""
 
 
+def _new_socket() -> websocket.WebSocket:
+    # UTF-8 is checked by the adapter's decode (a bad frame is counted, the connection kept);
+    # websocket-client's own check is pure Python per byte and would drop the connection instead.
+    return websocket.WebSocket(enable_multithread=False, skip_utf8_validation=True)
+
+
 class WebSocketConnector:
     def __init__(
         self,
@@ -78,7 +84,7 @@ class WebSocketConnector:
         self.next_retry_s: float | None = None
         self.reconnects = 0
         self.last_reason = ""
-        self._ws_factory = ws_factory or (lambda: websocket.WebSocket(enable_multithread=False))
+        self._ws_factory = ws_factory or (_new_socket)
         self._clock = clock
         self._now_us = now_us
         self._close_timeout_s = close_timeout_s
@@ -105,6 +111,11 @@ class WebSocketConnector:
 
     def get_connection_state(self) -> S:
         return self._log.state
+
+    @property
+    def transitions(self) -> list[tuple[S, S, str, int]]:
+        """Recent state changes (old, new, reason, attempt), oldest first."""
+        return list(self._log.history)
 
     def fileno(self) -> int | None:
         """The connected socket's descriptor (to watch), or None when there is none."""
@@ -307,7 +318,7 @@ class WebSocketConnector:
     def next_tick_in(self) -> float:
         return self.liveness.next_check_in(self._clock())
 
-    def stream_market_data(self, max_frames: int = 500) -> Iterator[EncodedRecord]:
+    def stream_market_data(self, max_frames: int = 500) -> Generator[EncodedRecord, None, None]:
         """Yield records until ``disconnect()``; reconnects on its own (seed S2.2-d/e/k).
 
         Raises RuntimeError before ``connect()``, and ConnectionFailedException once the retry

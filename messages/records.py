@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from typing import NamedTuple
 
 
 class DataType(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
@@ -21,8 +22,10 @@ class Exchange(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would c
     BITHUMB = "bithumb"
 
 
-@dataclass(frozen=True, slots=True)
-class PriceLevel:
+class PriceLevel(NamedTuple):
+    """One price level. A named tuple rather than a frozen dataclass: books carry 30-60 of them and
+    a tuple is several times cheaper to create; it is just as immutable and compares by value."""
+
     price: Decimal
     size: Decimal
 

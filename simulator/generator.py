@@ -14,60 +14,21 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from dataclasses import dataclass
 from decimal import Decimal
 
+from simulator.book import MAX_DEPTH, Book, Trade
 from simulator.markets import Market
 from simulator.ticks import floor_to_tick, step_down, step_up
 
-MAX_DEPTH = 30
 SIZE_SCALE = 100_000_000  # sizes are integers of 1e-8
 SID_FACTOR = 10_000
 TRADE_HISTORY = 2_000
 
 
-@dataclass(frozen=True)
-class Trade:
-    code: str
-    trade_timestamp: int  # ms
-    price: Decimal
-    volume: int  # 1e-8 units
-    ask_bid: str  # ASK = taker sold, BID = taker bought
-    sequential_id: int
-    prev_closing_price: Decimal
-    best_ask_price: Decimal
-    best_ask_size: int
-    best_bid_price: Decimal
-    best_bid_size: int
-
-    @property
-    def change(self) -> str:
-        if self.price > self.prev_closing_price:
-            return "RISE"
-        return "FALL" if self.price < self.prev_closing_price else "EVEN"
-
-
-class Book:
-    """Top-of-book ladder; index 0 is the best level. Keeps per-format rendered units valid."""
-
-    def __init__(self) -> None:
-        self.asks: list[tuple[Decimal, int]] = []
-        self.bids: list[tuple[Decimal, int]] = []
-        # rendering variant -> rendered orderbook unit i (None = must be rendered again)
-        self.unit_cache: dict[str, list[str | None]] = {}
-
-    def invalidate(self, index: int | None = None) -> None:
-        for units in self.unit_cache.values():
-            if index is None:
-                units[:] = [None] * len(units)
-            else:
-                units[index] = None
-
-
 class MarketGenerator:
     def __init__(self, market: Market, exchange: str, seed: int, now_ms: int, size_places: int = 8) -> None:
         self.market = market
-        self._size_step = 10 ** (8 - size_places)  # sizes are whole multiples of the venue's precision
+        self._size_step: int = 10 ** (8 - size_places)  # sizes are whole multiples of the venue's precision
         self.code = market.code
         self.rng = random.Random(f"{seed}:{exchange}:{market.code}")
         self.prev_closing_price = floor_to_tick(market.base_price)
@@ -87,7 +48,7 @@ class MarketGenerator:
 
     # ---- book -------------------------------------------------------------
     def _random_size(self, price: Decimal, low: float = 4.0, high: float = 7.5) -> int:
-        notional = 10 ** self.rng.uniform(low, high)
+        notional = 10.0 ** self.rng.uniform(low, high)
         units = int(notional / float(price) * SIZE_SCALE)
         return max(self._size_step, units - units % self._size_step)
 
@@ -119,22 +80,17 @@ class MarketGenerator:
             if rng.random() < 0.5:
                 inside = step_up(best_bid)
                 if inside < best_ask:
-                    book.bids.insert(0, (inside, self._random_size(inside)))
-                    del book.bids[MAX_DEPTH:]
-                    book.invalidate()
+                    book.insert_best(False, (inside, self._random_size(inside)))
                     return
             inside = step_down(best_ask)
             if inside > best_bid:
-                book.asks.insert(0, (inside, self._random_size(inside)))
-                del book.asks[MAX_DEPTH:]
-                book.invalidate()
+                book.insert_best(True, (inside, self._random_size(inside)))
                 return
         for _ in range(rng.choice((1, 1, 2, 3))):
             index = min(int(rng.expovariate(0.25)), MAX_DEPTH - 1)
-            side = book.asks if rng.random() < 0.5 else book.bids
-            price = side[index][0]
-            side[index] = (price, self._random_size(price))
-            book.invalidate(index)
+            ask = rng.random() < 0.5
+            price = (book.asks if ask else book.bids)[index][0]
+            book.set_level(ask, index, (price, self._random_size(price)))
 
     # ---- trades -----------------------------------------------------------
     def _next_sid(self, now_ms: int) -> tuple[int, int]:
@@ -161,12 +117,10 @@ class MarketGenerator:
             book.asks[0][0], book.asks[0][1], book.bids[0][0], book.bids[0][1],
         )
         if volume >= available or rng.random() < 0.1:
-            del side[0]
+            book.pop_best(ask_bid == "BID")
             self._fill()
-            book.invalidate()
         else:
-            side[0] = (price, available - volume)
-            book.invalidate(0)
+            book.set_level(ask_bid == "BID", 0, (price, available - volume))
         self._account(trade)
         return trade
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from simulator.generator import MAX_DEPTH, MarketGenerator, Trade
+from simulator.book import MAX_DEPTH, Trade
+from simulator.generator import MarketGenerator
 from simulator.number_format import (
     CachedFormatter,
     java_double,
@@ -77,34 +78,37 @@ class Renderer:
         return head.encode(), tail.encode()
 
     # ---- orderbook -------------------------------------------------------
-    def _unit(self, fmt: str, ask: tuple[Decimal, int], bid: tuple[Decimal, int]) -> str:
+    def _level_text(self, fmt: str, level: tuple[Decimal, int]) -> tuple[str, str]:
         if self.upbit and fmt == "DEFAULT":
-            return (f'{{"ask_price":{_java(ask[0])},"bid_price":{_java(bid[0])},'
-                    f'"ask_size":{units_scaled(ask[1])},"bid_size":{units_scaled(bid[1])}}}')
+            return _java(level[0]), units_scaled(level[1])
         if self.upbit:
-            return (f'{{"ap":{_plain(ask[0])},"bp":{_plain(bid[0])},'
-                    f'"as":{units_java(ask[1])},"bs":{units_java(bid[1])}}}')
-        if fmt == "DEFAULT":
-            return (f'{{"ask_price":{_plain(ask[0])},"bid_price":{_plain(bid[0])},'
-                    f'"ask_size":{self._size(ask[1])},"bid_size":{self._size(bid[1])}}}')
-        return (f'{{"ap":{_plain(ask[0])},"bp":{_plain(bid[0])},'
-                f'"as":{self._size(ask[1])},"bs":{self._size(bid[1])}}}')
+            return _plain(level[0]), units_java(level[1])
+        return _plain(level[0]), self._size(level[1])
+
+    def _side_text(self, side: list[tuple[Decimal, int]], texts: dict[str, list[tuple[str, str] | None]],
+                   fmt: str, depth: int) -> list[tuple[str, str]]:
+        cached = texts.get(fmt)
+        if cached is None:
+            cached = texts[fmt] = [None] * MAX_DEPTH
+        for i in range(depth):
+            if cached[i] is None:
+                cached[i] = self._level_text(fmt, side[i])
+        return cached[:depth]  # type: ignore[return-value]
 
     def _units(self, gen: MarketGenerator, fmt: str, depth: int) -> str:
         book = gen.book
-        cache = book.unit_cache.get(fmt)
-        if cache is None:
-            cache = book.unit_cache[fmt] = [None] * MAX_DEPTH
-        for i in range(depth):
-            if cache[i] is None:
-                cache[i] = self._unit(fmt, book.asks[i], book.bids[i])
-        return ",".join(cache[:depth])  # type: ignore[arg-type]
+        asks = self._side_text(book.asks, book.ask_text, fmt, depth)
+        bids = self._side_text(book.bids, book.bid_text, fmt, depth)
+        ap, bp, az, bz = ("ap", "bp", "as", "bs") if fmt == "SIMPLE" else (
+            "ask_price", "bid_price", "ask_size", "bid_size")
+        return ",".join([f'{{"{ap}":{a[0]},"{bp}":{b[0]},"{az}":{a[1]},"{bz}":{b[1]}}}'
+                         for a, b in zip(asks, bids, strict=True)])
 
     def orderbook(self, gen: MarketGenerator, fmt: str, depth: int, stream_type: str) -> Template:
         book = gen.book
         units = self._units(gen, fmt, depth)
-        tas = self._size(sum(size for _, size in book.asks[:depth]))
-        tbs = self._size(sum(size for _, size in book.bids[:depth]))
+        tas = self._size(sum([size for _, size in book.asks[:depth]]))
+        tbs = self._size(sum([size for _, size in book.bids[:depth]]))
         level = self.profile.orderbook_level
         simple = fmt == "SIMPLE"
         ty, cd, tms, ta, tb, obu, st, lv = (

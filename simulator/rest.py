@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from simulator.generator import SIZE_SCALE, Trade
+from simulator.book import Trade
+from simulator.generator import SIZE_SCALE
 from simulator.render import clock_strings
 from simulator.venue import Venue
 

@@ -11,10 +11,11 @@ import asyncio
 import itertools
 import time
 from collections import Counter, defaultdict, deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from simulator.faults import garbage_frame
 from simulator.subscription import Subscription
@@ -77,7 +78,6 @@ class Session:
     # ---- writing -----------------------------------------------------------
     async def run_sender(self) -> None:
         faults = self.venue.faults
-        micros = self.venue.profile.orderbook_timestamp_micros
         try:
             while True:
                 await self.wake.wait()
@@ -86,29 +86,51 @@ class Session:
                     if faults.stalled():
                         await asyncio.sleep(max(0.0, faults.stall_until - time.monotonic()))
                         continue
-                    for _ in range(min(BATCH, len(self.outbox))):
-                        await self._write(self.outbox.popleft(), micros)
+                    if not await self._write_batch():
+                        return
         except ConnectionClosed:
             pass
 
-    async def _write(self, item: OutItem, micros: bool) -> None:
-        head, tail, code, sid, kind = item
-        if tail is None:
-            frame: bytes | str = head
-        else:
-            now = time.time()
-            stamp = int(now * 1_000_000) if micros and kind == KIND_ORDERBOOK else int(now * 1000)
-            frame = b"".join((head, str(stamp).encode(), tail))  # type: ignore[arg-type]
-        await self.ws.send(frame)
-        self.frames_sent += 1
+    async def _write_batch(self) -> bool:
+        """Frame up to BATCH queued items and hand them to the socket in one write.
+
+        Going through the Sans-I/O protocol directly (rather than one ``send()``
+        per frame) saves a system call per frame; it is what lets one process
+        offer tens of thousands of frames per second. Returns False once closed.
+        """
+        ws, protocol, outbox = self.ws, self.ws.protocol, self.outbox
+        if protocol.state is not State.OPEN:
+            return False
+        micros = self.venue.profile.orderbook_timestamp_micros
+        trades, books = self.sent_trades, self.sent_orderbooks
+        for _ in range(min(BATCH, len(outbox))):
+            head, tail, code, sid, kind = outbox.popleft()
+            if tail is None:
+                frame = head
+            else:
+                now = time.time()
+                stamp = int(now * 1_000_000) if micros and kind == KIND_ORDERBOOK else int(now * 1000)
+                frame = b"".join((head, str(stamp).encode(), tail))  # type: ignore[arg-type]
+            if isinstance(frame, str):
+                protocol.send_text(frame.encode())
+            else:
+                protocol.send_binary(frame)
+            self.frames_sent += 1
+            if kind == KIND_TRADE:
+                trades[code].append(sid)
+            elif kind == KIND_ORDERBOOK:
+                books[code] += 1
+            if self.garbage_pending and tail is not None:
+                self.garbage_pending -= 1
+                garbage = garbage_frame(self.garbage_kind)
+                if isinstance(garbage, str):
+                    protocol.send_text(garbage.encode())
+                else:
+                    protocol.send_binary(garbage)
+        ws.transport.writelines(protocol.data_to_send())
         self.last_sent = time.monotonic()
-        if kind == KIND_TRADE:
-            self.sent_trades[code].append(sid)
-        elif kind == KIND_ORDERBOOK:
-            self.sent_orderbooks[code] += 1
-        if self.garbage_pending and tail is not None:
-            self.garbage_pending -= 1
-            await self.ws.send(garbage_frame(self.garbage_kind))
+        await ws.drain()
+        return True
 
     # ---- ending ------------------------------------------------------------
     def abort(self) -> None:
@@ -122,7 +144,7 @@ class Session:
         received = getattr(self.ws, "last_received", 0.0)
         return time.monotonic() - max(received, self.last_sent)
 
-    def sent_log(self) -> dict[str, object]:
+    def sent_log(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "peer": self.peer,

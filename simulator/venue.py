@@ -5,6 +5,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from simulator.faults import FaultState
 from simulator.generator import MarketGenerator
@@ -42,7 +43,7 @@ class Venue:
         self.limiter = ConnectRateLimiter(limit)
         self.rng = random.Random(f"{options.seed}:{profile.name}:feed")
         self.sessions: set[Session] = set()
-        self.closed_logs: list[dict[str, object]] = []
+        self.closed_logs: list[dict[str, Any]] = []
         # type -> code -> {session: depth}; rebuilt whenever a subscription changes
         self.subscribers: dict[str, dict[str, dict[Session, int]]] = {}
         self.active_codes: list[str] = []
@@ -143,9 +144,9 @@ class Venue:
         trades: defaultdict[str, list[int]] = defaultdict(list)
         books: Counter[str] = Counter()
         for log in logs:
-            for code, sids in log["trades"].items():  # type: ignore[attr-defined]
+            for code, sids in log["trades"].items():
                 trades[code].extend(sids)
-            books.update(log["orderbooks"])  # type: ignore[arg-type]
+            books.update(log["orderbooks"])
         result: dict[str, object] = {
             "exchange": self.profile.name,
             "trades": dict(trades),

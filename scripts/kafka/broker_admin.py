@@ -18,7 +18,8 @@ import socket
 import sys
 import time
 
-from kafka.admin import KafkaAdminClient
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient, OffsetSpec
 from kafka.errors import TopicAlreadyExistsError
 
 PROBE_TIMEOUT_MS = 3000
@@ -56,7 +57,8 @@ def admin_client(bootstrap: str) -> KafkaAdminClient:
 
 
 def ensure_topics(admin: KafkaAdminClient, topics: list[str], partitions: int) -> list[str]:
-    """Creates the topics that do not exist yet; returns the ones created."""
+    """Creates the topics that do not exist yet and waits until every partition of every topic
+    accepts writes; returns the ones created."""
     existing = set(admin.list_topics())
     missing = [t for t in topics if t not in existing]
     if missing:
@@ -66,6 +68,15 @@ def ensure_topics(admin: KafkaAdminClient, topics: list[str], partitions: int) -
         except TopicAlreadyExistsError:
             # Another caller created one of them between list and create; that is the goal anyway.
             pass
+    # Metadata can name a leader a moment before that leader serves the partition (also after a
+    # restart); ListOffsets is answered by the leader itself and retried until it does.
+    specs = {
+        TopicPartition(t["name"], p["partition_index"]): OffsetSpec.LATEST
+        for t in admin.describe_topics(topics)
+        for p in t["partitions"]
+    }
+    if specs:
+        admin.list_partition_offsets(specs, timeout_ms=10_000)
     return missing
 
 

@@ -21,9 +21,18 @@ class Read:
 
 
 def create_topics(bootstrap: str, topics: list[str], partitions: int = 6) -> None:
+    """Create the topics and wait until every partition has a leader, so the service's first sends
+    (request_timeout_ms=500, retries=0) do not race the broker's partition set-up."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="krwfeed-e2e")
     try:
         admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            described = admin.describe_topics(topics)
+            if all(len(d.get("partitions", [])) == partitions and
+                   all(p.get("leader", -1) >= 0 for p in d["partitions"]) for d in described):
+                break
+            time.sleep(0.2)
     finally:
         admin.close()
 

@@ -13,7 +13,18 @@ from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.state import ConnectionState as S
 from messages.state import is_valid_transition
 from tests.unit.connectors.fakes import (
-    CLOSE, PONG, TEXT, FakeAdapter, FakeClock, SocketFactory, book, config, encode, trade,
+    BINARY,
+    CLOSE,
+    PONG,
+    TEXT,
+    FakeAdapter,
+    FakeClock,
+    FakeWebSocket,
+    SocketFactory,
+    book,
+    config,
+    encode,
+    trade,
 )
 
 pytestmark = pytest.mark.unit
@@ -99,15 +110,16 @@ def test_S2_1_c_every_failure_path_releases_the_socket() -> None:
     with pytest.raises(ConnectionException):
         h.connector.connect()
     assert h.sockets.last.closed
-    for lose in (
-        lambda ws: ws.inbox.append(ConnectionResetError("reset")),  # drop
-        lambda ws: ws.feed(b"\x03\xe8bye", opcode=CLOSE),  # close frame
-        lambda ws: ws.feed(b'{"error": {"name": "WRONG_FORMAT", "message": "x"}}'),  # error frame
-    ):
+    endings: list[tuple[int, bytes] | Exception] = [
+        ConnectionResetError("reset"),  # drop
+        (CLOSE, b"\x03\xe8bye"),  # close frame
+        (BINARY, b'{"error": {"name": "WRONG_FORMAT", "message": "x"}}'),  # error frame
+    ]
+    for ending in endings:
         h.connector.connect()
         ws = h.sockets.last
         assert h.connector.state is S.CONNECTED and not ws.closed
-        lose(ws)
+        ws.inbox.append(ending)
         result = h.connector.drain()
         assert result.lost and ws.closed
         assert h.connector.state is S.RECONNECTING
@@ -173,7 +185,7 @@ def test_S2_2_e_dropped_socket_reconnects_resubscribes_and_drops_repeated_trades
 class DroppingSockets(SocketFactory):
     """Every socket delivers one trade, then drops."""
 
-    def __call__(self):  # type: ignore[no-untyped-def]
+    def __call__(self) -> FakeWebSocket:
         ws = super().__call__()
         ws.feed(trade("KRW-BTC", len(self.made)))
         ws.inbox.append(ConnectionResetError("drop"))
@@ -255,7 +267,7 @@ def test_S2_2_f_malformed_frames_are_counted_and_the_connection_kept() -> None:
     ws = h.sockets.last
     before = REGISTRY.get_sample_value("ingestion_malformed_frames_total", {"exchange": "upbit"}) or 0.0
     ws.feed(b"{garbage", b"\xff\xfe", trade("KRW-BTC", 1))
-    ws.feed('{"status": "UP"}'.encode(), opcode=TEXT)
+    ws.feed(b'{"status": "UP"}', opcode=TEXT)
     result = h.connector.drain()
     assert [r.sequential_id for r in result.records] == [1]
     assert h.connector.pipeline.counters.malformed == 2

@@ -1,0 +1,234 @@
+"""Shared harness for the end-to-end benchmarks: broker, simulator and krwfeed as real processes,
+Kafka read back, latency percentiles, CPU and memory of krwfeed's whole process tree.
+
+Latency clocks (all processes run on one host, so they share one clock):
+* simulator send time: the exchange ``timestamp`` of each frame, which the simulator stamps just
+  before writing the frame to the socket; krwfeed carries it as ``event_time`` (ms resolution);
+* krwfeed receive time: ``received_time`` of the Protobuf record (us resolution);
+* Kafka ack time: the record timestamp with the topics created as ``message.timestamp.type=
+  LogAppendTime``, i.e. the broker's append time. With acks=all on a single broker the ack leaves
+  right after the append, so this is the ack time within the broker's response time (well under
+  1 ms locally). CreateTime would be the producer's send() call, which hides the batching delay.
+Kafka timestamps have ms resolution, so every latency figure is good to about 1 ms.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from kafka import KafkaConsumer, TopicPartition  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from proto.krwfeed.v1 import market_data_pb2 as pb  # noqa: E402
+from tests.e2e.service_process import MARK, ServiceProcess, service_config  # noqa: E402
+from tests.support.kafka_broker import LocalBroker, create_topic  # noqa: E402
+from tests.support.simulator_process import SimulatorProcess, start_simulator  # noqa: E402
+
+EXCHANGES = ("upbit", "bithumb")
+DATA_TYPES = ("trade", "orderbook")
+RESULTS = REPO_ROOT / "bench" / "results"
+
+
+# --- parts ----------------------------------------------------------------------------------
+@contextlib.contextmanager
+def broker(port: int) -> Iterator[str]:
+    """The project's broker on ``port``; started (and stopped afterwards) unless already running."""
+    local = LocalBroker(port)
+    started = False
+    if not local.is_running():
+        local.start()
+        started = True
+    try:
+        yield local.bootstrap
+    finally:
+        if started:
+            local.stop()
+
+
+def make_topics(bootstrap: str, prefix: str, partitions: int = 6) -> list[str]:
+    names = [f"{prefix}.{e}.{t}" for e in EXCHANGES for t in DATA_TYPES]
+    for name in names:
+        create_topic(bootstrap, name, partitions, {"message.timestamp.type": "LogAppendTime"})
+    return names
+
+
+def market_codes(sim: SimulatorProcess, count: int) -> list[str]:
+    _, body = sim.get_json(f"{sim.rest('upbit')}/v1/market/all")
+    return [m["market"] for m in body][:count]
+
+
+def start_service(sim: SimulatorProcess, bootstrap: str, codes: list[str], prefix: str, admin_port: int,
+                  web_port: int, workdir: Path | None = None, **config: Any) -> ServiceProcess:
+    cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=sim.url("bithumb"), markets=codes,
+                         bootstrap=bootstrap, admin_port=admin_port, topic_prefix=prefix, **config)
+    where = workdir or Path(tempfile.mkdtemp(prefix="krwfeed-bench-"))
+    return ServiceProcess(cfg, where, web_port=web_port)
+
+
+def simulator(markets: int, rate_per_exchange: float, **options: Any) -> SimulatorProcess:
+    return start_simulator(market_count=markets, rate=rate_per_exchange, **options)
+
+
+# --- Kafka read-back ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Sample:
+    exchange: str
+    data_type: str
+    code: str
+    sequential_id: int
+    sent_us: int  # simulator send time (exchange timestamp)
+    received_us: int  # krwfeed receive time
+    ack_ms: int  # Kafka LogAppendTime
+
+
+class TopicCursor:
+    """Reads what was appended to a set of topics since the last read."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str]) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                      client_id="krwfeed-bench", request_timeout_ms=20_000,
+                                      max_partition_fetch_bytes=8 << 20)
+        self.tps = [TopicPartition(t, p) for t in topics
+                    for p in sorted(self._partitions(t))]
+        self.consumer.assign(self.tps)
+        self.consumer.seek_to_beginning(*self.tps)
+
+    def _partitions(self, topic: str) -> set[int]:
+        for _ in range(100):
+            found = self.consumer.partitions_for_topic(topic)
+            if found:
+                return set(found)
+            time.sleep(0.1)
+        raise TimeoutError(f"no partitions for {topic}")
+
+    def skip_to_end(self) -> None:
+        self.consumer.seek_to_end(*self.tps)
+        for tp in self.tps:
+            self.consumer.position(tp)
+
+    def read_new(self, timeout_s: float = 120.0) -> list[Sample]:
+        end = self.consumer.end_offsets(self.tps)
+        out: list[Sample] = []
+        deadline = time.monotonic() + timeout_s
+        while any(self.consumer.position(tp) < end[tp] for tp in self.tps):
+            if time.monotonic() > deadline:
+                raise TimeoutError("Kafka read-back did not reach the end offsets")
+            for tp, records in self.consumer.poll(timeout_ms=500, max_records=20_000).items():
+                _, exchange, data_type = tp.topic.rsplit(".", 2)
+                out += [decode(exchange, data_type, r.value, r.timestamp) for r in records if r.offset < end[tp]]
+        return out
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def _us(stamp: Any) -> int:
+    return int(stamp.seconds) * 1_000_000 + int(stamp.nanos) // 1000
+
+
+def decode(exchange: str, data_type: str, value: bytes, ack_ms: int) -> Sample:
+    msg: Any = pb.Trade.FromString(value) if data_type == "trade" else pb.Orderbook.FromString(value)
+    sid = int(msg.sequential_id) if data_type == "trade" else 0
+    return Sample(exchange, data_type, msg.code, sid, _us(msg.event_time), _us(msg.received_time), ack_ms)
+
+
+# --- figures --------------------------------------------------------------------------------
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50, p99 and max (nearest-rank); NaN when there is nothing to measure."""
+    if not values:
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]  # noqa: E731
+    return {"p50": pick(0.50), "p99": pick(0.99), "max": ordered[-1]}
+
+
+def latencies_ms(samples: Sequence[Sample]) -> tuple[dict[str, float], dict[str, float]]:
+    """(simulator send -> Kafka ack, krwfeed receive -> Kafka ack), in milliseconds."""
+    send = [s.ack_ms - s.sent_us / 1000 for s in samples]
+    receive = [s.ack_ms - s.received_us / 1000 for s in samples]
+    return percentiles(send), percentiles(receive)
+
+
+class ProcessTree:
+    """krwfeed's processes: the main one plus every process carrying the run's mark (admin, logger,
+    actors). Re-listed on each call, since a restarted actor has a new pid."""
+
+    def __init__(self, service: ServiceProcess) -> None:
+        self.service = service
+        self._cpu_dead = 0.0
+        self._last: dict[int, float] = {}
+
+    def processes(self) -> list[psutil.Process]:
+        found = [psutil.Process(self.service.proc.pid)]
+        for proc in psutil.process_iter(["pid"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.pid != self.service.proc.pid and proc.environ().get(MARK) == self.service.mark:
+                    found.append(proc)
+        return found
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the whole tree since it started (processes that ended included)."""
+        now: dict[int, float] = {}
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                now[proc.pid] = times.user + times.system
+        self._cpu_dead += sum(v for pid, v in self._last.items() if pid not in now)
+        self._last = now
+        return self._cpu_dead + sum(now.values())
+
+    def rss_mb(self) -> dict[str, float]:
+        """Resident memory per process, labelled by pid and a short name from the command line."""
+        out: dict[str, float] = {}
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                out[f"{proc.pid}"] = proc.memory_info().rss / 2**20
+        return out
+
+
+def scrape(web_port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def counters_from_metrics(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]
+                          ) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+    """(received per data type, dropped per (data type, reason)); Kafka delivery failures enter as
+    reason ``publish_failed``."""
+    received: Counter[str] = Counter()
+    dropped: Counter[tuple[str, str]] = Counter()
+    for (name, labels), value in metrics.items():
+        lab = dict(labels)
+        if name == "ingestion_messages_received_total":
+            received[lab["data_type"]] += int(value)
+        elif name == "ingestion_messages_dropped_total":
+            dropped[(lab["data_type"], lab["reason"])] += int(value)
+        elif name == "ingestion_publish_failures_total":
+            dropped[(lab["data_type"], "publish_failed")] += int(value)
+    return received, dropped
+
+
+def settled(status: dict[str, Any]) -> bool:
+    """The buffer is empty and every record received has been published, failed or dropped."""
+    depth = sum((status["buffer"].get("depth") or {}).values())
+    dropped = sum((status["buffer"].get("dropped") or {}).values())
+    failed = sum(int(p.get("failed", 0)) for p in status["producers"].values())
+    return depth == 0 and status["total_published"] + failed + dropped >= status["total_received"]

@@ -1,0 +1,183 @@
+"""Throughput and latency: simulator -> krwfeed -> Kafka, stepping the offered rate up until something gives.
+
+    python bench/throughput.py                    # 60 s steps: 1k, 2k, 5k, 10k, 20k, 30k msgs/s
+    python bench/throughput.py --quick            # 10 s steps, same rates
+    python bench/throughput.py --rates 2000 --step-s 30
+
+One broker (KAFKA_PORT, default 39092; started if not running), one simulator (N markets on each
+exchange, half trades, half orderbooks), one krwfeed process tree. For each step the simulator's
+logs are reset, the rate is split evenly over Upbit and Bithumb, and after the step the flow is
+stopped and krwfeed allowed to drain, then:
+
+* offered  = messages the simulator wrote per second of the step;
+* achieved = messages Kafka appended per second of the step (LogAppendTime inside the step);
+* dropped  = krwfeed's drop counters by reason (from /metrics), Kafka failures as publish_failed;
+* unaccounted = trades sent and neither in Kafka nor counted as dropped (plus orderbooks by count);
+* CPU s/1k = user+system CPU of every krwfeed process, per 1,000 messages delivered;
+* latency p50/p99/max, simulator send -> Kafka ack and krwfeed receive -> Kafka ack (bench/common.py).
+
+A step is *sustained* when nothing is unaccounted or dropped and achieved >= 95 % of offered.
+The table goes to stdout and to bench/results/throughput.txt.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    EXCHANGES,
+    RESULTS,
+    ProcessTree,
+    TopicCursor,
+    broker,
+    counters_from_metrics,
+    latencies_ms,
+    make_topics,
+    market_codes,
+    scrape,
+    settled,
+    simulator,
+    start_service,
+)
+from tests.faults.accounting import COPY_REASONS, KrwfeedCounters, account_orderbooks, account_trades  # noqa: E402
+
+HEADER = ("target/s", "offered/s", "achieved/s", "dropped", "unacc.", "CPU s/1k",
+          "send->ack p50/p99/max ms", "recv->ack p50/p99/max ms", "drain s", "sustained")
+
+
+def fmt_lat(p: dict[str, float]) -> str:
+    return f"{p['p50']:.0f}/{p['p99']:.0f}/{p['max']:.0f}"
+
+
+def wait_drained(sim, service, timeout_s: float) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until the simulator's outboxes are empty and krwfeed has published what it read."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout_s:
+        if all(sim.stats(e)["backlog"] == 0 for e in EXCHANGES):
+            break
+        time.sleep(0.2)
+    time.sleep(0.6)  # one status period, so the status file reflects the last frames
+    service.wait_for(settled, max(5.0, timeout_s - (time.monotonic() - began)), "krwfeed drained")
+    time.sleep(1.2)  # the buffer's and connectors' metric sync period
+    return time.monotonic() - began
+
+
+def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int,  # type: ignore[no-untyped-def]
+             rate: float, step_s: float) -> dict[str, object]:
+    for e in EXCHANGES:
+        sim.reset(e)
+    cursor.read_new()  # leave out whatever arrived before the step
+    received0, dropped0 = counters_from_metrics(scrape(web_port))
+    cpu0 = tree.cpu_seconds()
+    t0 = time.time()
+    for e in EXCHANGES:
+        sim.set_rate(rate / len(EXCHANGES), e)
+    time.sleep(step_s)
+    for e in EXCHANGES:
+        sim.set_rate(0, e)
+    t1 = time.time()
+    drain_s = wait_drained(sim, service, 60 + step_s)
+    cpu = tree.cpu_seconds() - cpu0
+    received1, dropped1 = counters_from_metrics(scrape(web_port))
+    samples = cursor.read_new()
+    logs = [sim.sent_log(e) for e in EXCHANGES]
+    counters = KrwfeedCounters(received=received1 - received0, dropped=dropped1 - dropped0)
+    trades = account_trades(logs, [(s.exchange, s.code, s.sequential_id) for s in samples
+                                   if s.data_type == "trade"], counters)
+    books: dict[tuple[str, str], int] = {}
+    for s in samples:
+        if s.data_type == "orderbook":
+            books[(s.exchange, s.code)] = books.get((s.exchange, s.code), 0) + 1
+    orderbooks = account_orderbooks(logs, books, counters)
+    sent = sum(int(log["trade_count"]) + int(log["orderbook_count"]) for log in logs)
+    in_step = sum(1 for s in samples if t0 * 1000 <= s.ack_ms <= t1 * 1000 + 1)
+    dropped = {f"{dt}:{r}": n for (dt, r), n in counters.dropped.items() if n and r not in COPY_REASONS}
+    send_lat, recv_lat = latencies_ms(samples)
+    unaccounted = trades.unaccounted + orderbooks.unaccounted
+    achieved = in_step / step_s
+    offered = sent / step_s
+    return {
+        "target": rate, "offered": offered, "achieved": achieved, "dropped": dropped,
+        "unaccounted": unaccounted, "duplicates": trades.duplicates + orderbooks.duplicates,
+        "ambiguous": trades.ambiguous + orderbooks.ambiguous,
+        "cpu_per_1k": cpu / max(1, len(samples)) * 1000, "send": send_lat, "recv": recv_lat,
+        "drain_s": drain_s,
+        "sustained": unaccounted == 0 and not dropped and trades.duplicates == 0 and achieved >= 0.95 * offered,
+    }
+
+
+def row(r: dict[str, object]) -> tuple[str, ...]:
+    dropped = ", ".join(f"{k}={v}" for k, v in r["dropped"].items()) or "0"  # type: ignore[attr-defined]
+    return (f"{r['target']:.0f}", f"{r['offered']:.0f}", f"{r['achieved']:.0f}", dropped,
+            str(r["unaccounted"]), f"{r['cpu_per_1k']:.3f}", fmt_lat(r["send"]), fmt_lat(r["recv"]),  # type: ignore[arg-type]
+            f"{r['drain_s']:.1f}", "yes" if r["sustained"] else "no")
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    rows = [HEADER, *rows]
+    widths = [max(len(x[i]) for x in rows) for i in range(len(HEADER))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(x, widths, strict=True)) for x in rows) + "\n"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rates", default="1000,2000,5000,10000,20000,30000", help="msgs/s, comma-separated")
+    p.add_argument("--step-s", type=float, default=60.0)
+    p.add_argument("--quick", action="store_true", help="10 s steps")
+    p.add_argument("--markets", type=int, default=100, help="markets on each exchange")
+    p.add_argument("--markets-per-connection", type=int, default=50)
+    p.add_argument("--kafka-port", type=int, default=39092)
+    p.add_argument("--admin-port", type=int, default=20000)
+    p.add_argument("--web-port", type=int, default=20100)
+    p.add_argument("--keep-going", action="store_true", help="run every step even after one is not sustained")
+    p.add_argument("--out", default=str(RESULTS / "throughput.txt"))
+    args = p.parse_args()
+    step_s = 10.0 if args.quick else args.step_s
+    rates = [float(r) for r in args.rates.split(",")]
+    results: list[dict[str, object]] = []
+    prefix = "bench-" + uuid.uuid4().hex[:8]
+    with broker(args.kafka_port) as bootstrap:
+        topics = make_topics(bootstrap, prefix)
+        sim = simulator(args.markets, 0, idle_timeout=0)
+        service = None
+        try:
+            codes = market_codes(sim, args.markets)
+            service = start_service(sim, bootstrap, codes, prefix, args.admin_port, args.web_port,
+                                    markets_per_connection=args.markets_per_connection)
+            service.wait_connected(60)
+            tree = ProcessTree(service)
+            cursor = TopicCursor(bootstrap, topics)
+            print(f"krwfeed: {len(tree.processes())} processes, {len(codes)} markets x {len(EXCHANGES)} "
+                  f"exchanges, {step_s:.0f} s steps", flush=True)
+            run_step(sim, service, tree, cursor, args.web_port, 500, 3)  # warm-up, not reported
+            for rate in rates:
+                result = run_step(sim, service, tree, cursor, args.web_port, rate, step_s)
+                results.append(result)
+                print(table([row(result)]).splitlines()[-1], flush=True)
+                if not result["sustained"] and not args.keep_going:
+                    break
+            cursor.close()
+        finally:
+            if service is not None:
+                service.cleanup()
+            sim.stop()
+    best = max((r["target"] for r in results if r["sustained"]), default=None)
+    text = table([row(r) for r in results])
+    text += (f"\nhighest rate sustained for {step_s:.0f} s with zero loss: "
+             f"{'none' if best is None else f'{best:.0f} msgs/s'}\n")
+    at_2k = next((r for r in results if r["target"] == 2000), None)
+    if at_2k is not None:
+        text += f"p99 krwfeed receive -> Kafka ack at 2,000 msgs/s: {at_2k['recv']['p99']:.0f} ms (target <= 25 ms)\n"  # type: ignore[index]
+    print("\n" + text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(f"python bench/throughput.py {' '.join(sys.argv[1:])}\n\n{text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
