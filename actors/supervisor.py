@@ -225,7 +225,8 @@ class Supervisor(ActorTypeDispatcher):
         connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None
                       and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
         producers = {c.name for c in self.children.of_kind("producer") if c.address is not None}
-        self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic())
+        self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic(),
+                                 balanced=self.book.accounted)
         self.stop.add_waiter(sender)
         _log().info("stopping: %d connectors, then drain the buffer, then flush %d producers",
                     len(connectors), len(producers))
@@ -261,8 +262,9 @@ class Supervisor(ActorTypeDispatcher):
                 depth = sum(int(v) for v in self.book.buffer["depth"].values())
                 left = self.stop.left_in_buffer if self.stop.left_in_buffer is not None else depth
                 result = ServiceStopped(flushed=self.book.total_published(), left_in_buffer=left)
-                _log().info("stopped: %d records published in total, %d left in the buffer, %s",
-                            result.flushed, result.left_in_buffer, self.stop.outcome)
+                _log().info("stopped: %d records published in total, %d left in the buffer, %s "
+                            "(%d extra drains)", result.flushed, result.left_in_buffer, self.stop.outcome,
+                            self.stop.redrains)
                 for waiter in self.stop.take_waiters():
                     self.send(waiter, result)
 

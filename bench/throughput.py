@@ -47,7 +47,8 @@ from bench.common import (  # noqa: E402
 from tests.faults.accounting import COPY_REASONS, KrwfeedCounters, account_orderbooks, account_trades  # noqa: E402
 
 HEADER = ("target/s", "offered/s", "achieved/s", "dropped", "unacc.", "CPU s/1k",
-          "send->ack p50/p99/max ms", "recv->ack p50/p99/max ms", "drain s", "sustained")
+          "send->ack p50/p99/max ms", "recv->ack p50/p99/max ms", "recv->send() ms", "send()->ack ms",
+          "drain s", "sustained")
 
 
 def fmt_lat(p: dict[str, float]) -> str:
@@ -72,7 +73,8 @@ def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int
     for e in EXCHANGES:
         sim.reset(e)
     cursor.read_new()  # leave out whatever arrived before the step
-    received0, dropped0 = counters_from_metrics(scrape(web_port))
+    metrics0 = scrape(web_port)
+    received0, dropped0 = counters_from_metrics(metrics0)
     cpu0 = tree.cpu_seconds()
     t0 = time.time()
     for e in EXCHANGES:
@@ -83,7 +85,8 @@ def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int
     t1 = time.time()
     drain_s = wait_drained(sim, service, 60 + step_s)
     cpu = tree.cpu_seconds() - cpu0
-    received1, dropped1 = counters_from_metrics(scrape(web_port))
+    metrics1 = scrape(web_port)
+    received1, dropped1 = counters_from_metrics(metrics1)
     samples = cursor.read_new()
     logs = [sim.sent_log(e) for e in EXCHANGES]
     counters = KrwfeedCounters(received=received1 - received0, dropped=dropped1 - dropped0)
@@ -107,15 +110,25 @@ def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int
         "ambiguous": trades.ambiguous + orderbooks.ambiguous,
         "cpu_per_1k": cpu / max(1, len(samples)) * 1000, "send": send_lat, "recv": recv_lat,
         "drain_s": drain_s,
+        "handoff_ms": histogram_mean_ms(metrics0, metrics1, "ingestion_processing_latency_seconds"),
+        "kafka_ms": histogram_mean_ms(metrics0, metrics1, "ingestion_kafka_publish_latency_seconds"),
         "sustained": unaccounted == 0 and not dropped and trades.duplicates == 0 and achieved >= 0.95 * offered,
     }
+
+
+def histogram_mean_ms(before: dict, after: dict, name: str) -> float:  # type: ignore[type-arg]
+    """Mean of a krwfeed latency histogram over the step, in ms (both data types)."""
+    def total(metrics: dict, suffix: str) -> float:  # type: ignore[type-arg]
+        return sum(v for (n, _), v in metrics.items() if n == name + suffix)
+    count = total(after, "_count") - total(before, "_count")
+    return (total(after, "_sum") - total(before, "_sum")) / count * 1000 if count else float("nan")
 
 
 def row(r: dict[str, object]) -> tuple[str, ...]:
     dropped = ", ".join(f"{k}={v}" for k, v in r["dropped"].items()) or "0"  # type: ignore[attr-defined]
     return (f"{r['target']:.0f}", f"{r['offered']:.0f}", f"{r['achieved']:.0f}", dropped,
             str(r["unaccounted"]), f"{r['cpu_per_1k']:.3f}", fmt_lat(r["send"]), fmt_lat(r["recv"]),  # type: ignore[arg-type]
-            f"{r['drain_s']:.1f}", "yes" if r["sustained"] else "no")
+            f"{r['handoff_ms']:.1f}", f"{r['kafka_ms']:.1f}", f"{r['drain_s']:.1f}", "yes" if r["sustained"] else "no")
 
 
 def table(rows: list[tuple[str, ...]]) -> str:

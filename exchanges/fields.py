@@ -42,14 +42,16 @@ def optional_decimal(value: Any) -> Decimal | None:
 
 def epoch_to_us(value: Any) -> int:
     """Milliseconds or microseconds since the epoch (number or digit string) -> microseconds."""
-    if type(value) is str and value.isdigit() or type(value) is Decimal and value == value.to_integral_value():
-        value = int(value)
-    if type(value) is not int:
+    if type(value) is int:  # JSON integers, the usual case, skip the conversions
+        number: int = value
+    elif type(value) is str and value.isdigit() or type(value) is Decimal and value == value.to_integral_value():
+        number = int(value)
+    else:
         raise TypeError(f"epoch time must be an integer, got {value!r}")
-    if _MS_MIN <= value < _US_MIN:
-        return value * 1000
-    if _US_MIN <= value < _US_MAX:
-        return value
+    if _MS_MIN <= number < _US_MIN:
+        return number * 1000
+    if _US_MIN <= number < _US_MAX:
+        return number
     raise ValueError(f"epoch time {value} is neither milliseconds nor microseconds of a plausible date")
 
 

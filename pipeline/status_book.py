@@ -105,6 +105,14 @@ class StatusBook:
     def total_published(self) -> int:
         return sum(int(p["succeeded"]) for p in self.producers.values())
 
+    def accounted(self) -> bool:
+        """Every record the connectors forwarded is published, dropped by the buffer or a failed publish."""
+        forwarded = sum(int(c["received"]) - int(c["duplicates"]) - int(c["unsubscribed"])
+                        for c in self.connections.values())
+        settled = self.total_published() + sum(int(p["failed"]) for p in self.producers.values()) + \
+            sum(int(n) for n in self.buffer["dropped"].values())
+        return settled >= forwarded
+
     def snapshot(self, now_us: int, running: bool) -> StatusSnapshot:
         return StatusSnapshot(
             started_us=self.started_us, now_us=now_us, running=running,

@@ -3,21 +3,31 @@ into the producers -> the producers flush -> done. Each step has an end conditio
 sequence has a deadline, so a child that never answers cannot hold the stop up.
 
 Methods return the actions the caller must perform now: ``"drain"``, ``"flush"``, ``"done"``.
+
+A connector's last batch and the drain request come from different senders, so the batch can reach
+the buffer after it reported itself empty. ``balanced`` (everything received is accounted as
+published, dropped or failed) guards the end: until it holds, the sequence settles and drains again.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-CONNECTORS, DRAIN, FLUSH, DONE = "connectors", "drain", "flush", "done"
+CONNECTORS, DRAIN, FLUSH, SETTLE, DONE = "connectors", "drain", "flush", "settle", "done"
+REDRAIN_EVERY_S = 0.2
 _STOPPED_STATES = ("DISCONNECTED", "FAILED")
 
 
 class StopSequence:
     def __init__(self, connectors: set[str], producers: set[str], *, deadline_s: float, now_s: float,
-                 connector_grace_s: float = 1.0) -> None:
+                 connector_grace_s: float = 1.0, balanced: Callable[[], bool] = lambda: True) -> None:
         self.phase = CONNECTORS
         self.connectors = set(connectors)
         self.producers = set(producers)
+        self.all_producers = frozenset(producers)
+        self.balanced = balanced
+        self.redrains = 0
+        self._settle_since = 0.0
         self.started_s = now_s
         self.deadline_at = now_s + deadline_s
         self.connector_grace_s = min(connector_grace_s, deadline_s / 4)
@@ -61,12 +71,19 @@ class StopSequence:
             return []
         self.left_in_buffer = left
         self.phase = FLUSH
-        return [FLUSH] + ([] if self.producers else self._finish("completed"))
+        return [FLUSH] + ([] if self.producers else self._flushed())
 
     def producer_flushed(self, name: str, pending: int) -> list[str]:
         self.producers.discard(name)
         if self.phase == FLUSH and not self.producers:
+            return self._flushed()
+        return []
+
+    def _flushed(self) -> list[str]:
+        if self.balanced():
             return self._finish("completed")
+        self.phase = SETTLE
+        self._settle_since = -1.0  # set on the next tick
         return []
 
     def tick(self, now_s: float) -> list[str]:
@@ -76,6 +93,15 @@ class StopSequence:
             return self._finish(f"deadline reached while in phase '{self.phase}'")
         if self.phase == CONNECTORS and now_s - self.started_s >= self.connector_grace_s:
             return self._after_connectors()
+        if self.phase == SETTLE:
+            if self.balanced():
+                return self._finish("completed")
+            if self._settle_since < 0:
+                self._settle_since = now_s
+            elif now_s - self._settle_since >= REDRAIN_EVERY_S:  # late records: drain and flush again
+                self.redrains += 1
+                self.producers = set(self.all_producers)
+                return self._after_connectors()
         return []
 
     def _after_connectors(self) -> list[str]:

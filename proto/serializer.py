@@ -1,8 +1,9 @@
 """Records <-> krwfeed.v1 Protobuf bytes (seed S2.5), plus the Kafka key/header conventions.
 
-Hot path: one ``serialize`` per record. Enum values come from precomputed maps and one message
-object per type is cleared and refilled instead of being built anew for every record (seed
-S2.5-j). That reuse assumes one thread per process, which is how the actors run.
+Hot path: one ``serialize`` per record. The bytes are written directly in protobuf's wire format
+(``proto.wire``), fields in number order and proto3 zero values left out, exactly as the runtime
+serialises the same message; the tests hold the two to the same bytes. Enum values come from
+precomputed maps and the exchange/code head of each market is built once (seed S2.5-j).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from messages.records import (
     TradeRecord,
 )
 from proto.krwfeed.v1 import market_data_pb2 as pb
-from proto.wire import ASKS_TAG, BIDS_TAG, levels_wire
+from proto.wire import ASKS_TAG, BIDS_TAG, decimal_field, levels_wire, prefix, timestamp_field, varint
+from proto.wire import plain as plain  # part of this module's interface
 
 SCHEMAS: dict[str, str] = {
     DataType.TRADE.value: pb.Trade.DESCRIPTOR.full_name,  # "krwfeed.v1.Trade"
@@ -38,31 +40,30 @@ STREAM_TO_PB: dict[str, pb.StreamType] = {"SNAPSHOT": pb.SNAPSHOT, "REALTIME": p
 _SIDE_NAMES = {v: k for k, v in SIDE_TO_PB.items()}
 _CHANGE_NAMES = {v: k for k, v in CHANGE_TO_PB.items()}
 _STREAM_NAMES = {v: k for k, v in STREAM_TO_PB.items()}
+_UINT64_MAX = 2**64 - 1
 
-_TRADE = pb.Trade()
-_ORDERBOOK = pb.Orderbook()
-
-
-def plain(value: Decimal) -> str:
-    """Plain notation of the exact value: 1.16539E+8 -> "116539000", 0E-8 -> "0.00000000".
-
-    Digits the exchange sent are kept, trailing zeros included ("0.0010" stays "0.0010"); only the
-    exponent form is expanded.
-    """
-    if type(value) is not Decimal:
-        raise TypeError(f"expected a Decimal, got {type(value).__name__}")
-    text = str(value)
-    return format(value, "f") if "E" in text else text
+_FIELD = {name: chr(number << 3 | 2) for name, number in (
+    ("price", 3), ("volume", 4), ("prev_closing_price", 11), ("change_price", 13), ("best_ask_price", 14),
+    ("best_ask_size", 15), ("total_ask_size", 5), ("total_bid_size", 6), ("level", 10))}
+# Field numbers above 15 take a two-byte tag.
+_BEST_BID_PRICE, _BEST_BID_SIZE = varint(16 << 3 | 2), varint(17 << 3 | 2)
+_HEADS: dict[tuple[int, str], str] = {}
 
 
-def _optional(value: Decimal | None) -> str:
-    return "" if value is None else plain(value)
+def _head(exchange: int, code: str) -> str:
+    """Fields 1 (exchange) and 2 (code), the same for every record of a market: built once."""
+    head = _HEADS.get((exchange, code))
+    if head is None:
+        encoded = code.encode("utf-8").decode("latin-1")
+        head = f"\x08{chr(exchange)}\x12{prefix(len(encoded))}{encoded}"
+        if len(_HEADS) >= 4096:
+            _HEADS.clear()
+        _HEADS[(exchange, code)] = head
+    return head
 
 
-def _set_time(stamp: Timestamp, time_us: int) -> None:
-    seconds, micros = divmod(time_us, 1_000_000)
-    stamp.seconds = seconds
-    stamp.nanos = micros * 1000
+def _enum(tag: str, value: int) -> str:
+    return f"{tag}{chr(value)}" if value else ""  # proto3 leaves out zero values
 
 
 def _missing(record: MarketRecord, what: str) -> SerializationException:
@@ -71,52 +72,47 @@ def _missing(record: MarketRecord, what: str) -> SerializationException:
                                   code=record.code, data_type=record.data_type.value)
 
 
-def _serialize_trade(record: TradeRecord) -> bytes:
+def _serialize_trade(record: TradeRecord, head: str) -> bytes:
     if record.price is None or record.volume is None:
         raise _missing(record, "price and volume are required")
-    msg = _TRADE
-    msg.Clear()
-    msg.exchange = EXCHANGE_TO_PB[record.exchange]
-    msg.code = record.code
-    msg.price = plain(record.price)
-    msg.volume = plain(record.volume)
-    msg.side = SIDE_TO_PB.get(record.side, pb.SIDE_UNSPECIFIED)
-    _set_time(msg.trade_time, record.trade_time_us)
-    _set_time(msg.event_time, record.event_time_us)
-    _set_time(msg.received_time, record.received_time_us)
-    msg.sequential_id = record.sequential_id
-    msg.stream_type = STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)
-    msg.prev_closing_price = _optional(record.prev_closing_price)
-    msg.change = CHANGE_TO_PB.get(record.change, pb.CHANGE_UNSPECIFIED)
-    msg.change_price = _optional(record.change_price)
-    msg.best_ask_price = _optional(record.best_ask_price)
-    msg.best_ask_size = _optional(record.best_ask_size)
-    msg.best_bid_price = _optional(record.best_bid_price)
-    msg.best_bid_size = _optional(record.best_bid_size)
-    return msg.SerializeToString()
+    sequential_id = record.sequential_id
+    if type(sequential_id) is not int or not 0 <= sequential_id <= _UINT64_MAX:
+        raise ValueError(f"sequential_id must be an unsigned 64-bit integer, got {sequential_id!r}")
+    field = _FIELD
+    return "".join((
+        head,
+        decimal_field(field["price"], record.price),
+        decimal_field(field["volume"], record.volume),
+        _enum("\x28", SIDE_TO_PB.get(record.side, pb.SIDE_UNSPECIFIED)),
+        timestamp_field("\x32", record.trade_time_us),
+        timestamp_field("\x3a", record.event_time_us),
+        timestamp_field("\x42", record.received_time_us),
+        f"\x48{varint(sequential_id)}" if sequential_id else "",
+        _enum("\x50", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
+        decimal_field(field["prev_closing_price"], record.prev_closing_price),
+        _enum("\x60", CHANGE_TO_PB.get(record.change, pb.CHANGE_UNSPECIFIED)),
+        decimal_field(field["change_price"], record.change_price),
+        decimal_field(field["best_ask_price"], record.best_ask_price),
+        decimal_field(field["best_ask_size"], record.best_ask_size),
+        decimal_field(_BEST_BID_PRICE, record.best_bid_price),
+        decimal_field(_BEST_BID_SIZE, record.best_bid_size),
+    )).encode("latin-1")
 
 
-def _serialize_orderbook(record: OrderbookRecord) -> bytes:
+def _serialize_orderbook(record: OrderbookRecord, head: str) -> bytes:
     if record.total_ask_size is None or record.total_bid_size is None:
         raise _missing(record, "total sizes are required")
-    msg = _ORDERBOOK
-    msg.Clear()
-    msg.exchange = EXCHANGE_TO_PB[record.exchange]
-    msg.code = record.code
-    # Fields 1-2, then the levels (3-4), then fields 5-10: the runtime's canonical field order.
-    head = msg.SerializeToString()
-    levels = levels_wire(ASKS_TAG, record.asks) + levels_wire(BIDS_TAG, record.bids)
-    msg.Clear()
-    msg.total_ask_size = plain(record.total_ask_size)
-    msg.total_bid_size = plain(record.total_bid_size)
-    _set_time(msg.event_time, record.event_time_us)
-    _set_time(msg.received_time, record.received_time_us)
-    msg.stream_type = STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)
-    msg.level = _optional(record.level)
-    # Decimal strings are ASCII and each varint character is one byte below 256: latin-1 maps
-    # every character to exactly that byte.
-    return head + levels.encode("latin-1") + msg.SerializeToString()
-
+    return "".join((
+        head,
+        levels_wire(ASKS_TAG, record.asks),
+        levels_wire(BIDS_TAG, record.bids),
+        decimal_field(_FIELD["total_ask_size"], record.total_ask_size),
+        decimal_field(_FIELD["total_bid_size"], record.total_bid_size),
+        timestamp_field("\x3a", record.event_time_us),
+        timestamp_field("\x42", record.received_time_us),
+        _enum("\x48", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
+        decimal_field(_FIELD["level"], record.level),
+    )).encode("latin-1")
 
 
 def serialize(record: MarketRecord) -> bytes:
@@ -126,10 +122,11 @@ def serialize(record: MarketRecord) -> bytes:
     if record.exchange not in EXCHANGE_TO_PB:
         raise _missing(record, "exchange is required")
     try:
+        head = _head(EXCHANGE_TO_PB[record.exchange], record.code)
         if type(record) is TradeRecord:
-            return _serialize_trade(record)
+            return _serialize_trade(record, head)
         if type(record) is OrderbookRecord:
-            return _serialize_orderbook(record)
+            return _serialize_orderbook(record, head)
     except (TypeError, ValueError, AttributeError) as err:  # e.g. a negative time or a non-Decimal
         raise _missing(record, f"{type(err).__name__}: {err}") from err
     raise SerializationException("not a market record", value=type(record).__name__)

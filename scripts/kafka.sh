@@ -11,7 +11,8 @@
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_ADVERTISED_PORT
 # (KAFKA_PORT; point it at a proxy to route clients through it), KAFKA_VERSION (4.3.1),
-# KAFKA_HEAP_OPTS, KAFKA_START_TIMEOUT (90), KAFKA_STOP_TIMEOUT (20), PYTHON (python3),
+# KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90),
+# KAFKA_STOP_TIMEOUT (20), PYTHON (python3),
 # KAFKA_OVERRIDES ("key=value ..." broker properties applied on top of server.properties.in).
 # Every port gets its own directory var/kafka-<port>/ (data, pid, log), so brokers on different
 # ports can run side by side.
@@ -24,6 +25,7 @@ LIB=$CACHE/lib
 PORT=${KAFKA_PORT:-9092}
 CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
 ADVERTISED_PORT=${KAFKA_ADVERTISED_PORT:-$PORT}
+WANTED_VERSION=${KAFKA_VERSION:-}   # set: the cache must hold this version
 KAFKA_VERSION=${KAFKA_VERSION:-4.3.1}
 PY=${PYTHON:-python3}
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
@@ -46,16 +48,28 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 jar_has_class() { "$PY" -c 'import sys, zipfile; sys.exit(sys.argv[2] not in zipfile.ZipFile(sys.argv[1]).namelist())' "$1" "$2"; }
 
+# Maven, quiet, with its colour escapes removed (Debian's build prints some even in batch mode).
+mvn_quiet() { mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" "$@" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; }
+
 mvn_copy_dependencies() {  # $1 version (or Maven range), $2 output dir
-  mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies \
-    -Dkafka.version="$1" -DincludeScope=runtime -DoutputDirectory="$2"
+  mvn_quiet dependency:copy-dependencies -Dkafka.version="$1" -DincludeScope=runtime -DoutputDirectory="$2"
+}
+
+cached() {
+  [ -f "$LIB/.complete" ] || return 1
+  [ -z "$WANTED_VERSION" ] || head -n1 "$LIB/.complete" | grep -q "^kafka $WANTED_VERSION,"
 }
 
 cmd_fetch() {
-  if [ -f "$LIB/.complete" ]; then
+  if cached; then
     say "jars cached in ${LIB#"$ROOT"/} ($(head -n1 "$LIB/.complete"))"
     return 0
   fi
+  mkdir -p "$CACHE"
+  # Two first runs at once (say, two test sessions) must not write the same folder.
+  exec 8>"$CACHE/fetch.lock"
+  flock -w 600 8 || die "another fetch holds $CACHE/fetch.lock"
+  if cached; then exec 8>&-; say "jars cached by a concurrent fetch"; return 0; fi
   command -v mvn >/dev/null || die "mvn not found (Debian: apt-get install maven)"
   command -v java >/dev/null || die "java not found (Debian: apt-get install openjdk-17-jre-headless)"
   local t0 tmp version
@@ -83,18 +97,19 @@ cmd_fetch() {
   slf4j_version=$(basename "$api" .jar); slf4j_version=${slf4j_version#slf4j-api-}
   if ! find "$tmp" -maxdepth 1 -name 'slf4j-simple-*.jar' -o -name 'slf4j-reload4j-*.jar' \
        -o -name 'log4j-slf4j*-impl-*.jar' | grep -q .; then
-    mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy \
+    mvn_quiet dependency:copy \
       -Dartifact="org.slf4j:slf4j-simple:$slf4j_version" -DoutputDirectory="$tmp" \
       || die "could not fetch org.slf4j:slf4j-simple:$slf4j_version"
   fi
   printf 'kafka %s, slf4j-api %s + slf4j-simple\n' "$version" "$slf4j_version" >"$tmp/.complete"
   rm -rf "$LIB"; mv "$tmp" "$LIB"
+  exec 8>&-
   say "fetched $(find "$LIB" -name '*.jar' | wc -l) jars ($(du -sh "$LIB" | cut -f1)): $(head -n1 "$LIB/.complete") in $(since "$t0") s"
 }
 
 # --- process helpers ---------------------------------------------------------------------------
 
-read_pid() { [ -f "$PIDFILE" ] && cat "$PIDFILE" || true; }
+read_pid() { cat "$PIDFILE" 2>/dev/null || true; }
 
 # True if $1 is a live broker process started by this script for this port (guards against pid reuse).
 is_our_broker() {
@@ -113,9 +128,9 @@ is_paused() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = "T" ]; }
 
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-wait_gone() {  # $1 pid, $2 timeout seconds; true once the process is gone
+wait_gone() {  # $1 pid, $2 timeout seconds; true once the process is gone (or a zombie)
   local deadline=$(($(date +%s) + $2))
-  while kill -0 "$1" 2>/dev/null; do
+  while kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]; do
     [ "$(date +%s)" -ge "$deadline" ] && return 1
     sleep 0.1
   done
@@ -143,7 +158,7 @@ java_opts() {
     -Dorg.slf4j.simpleLogger.showDateTime=true
     "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
     -Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients=warn
-    -Dlog4j2.level=warn)
+    -Dlog4j2.level=warn ${KAFKA_JVM_OPTS:-})
 }
 
 format_storage() {
@@ -176,7 +191,7 @@ cmd_start() {
   port_answers "$PORT" && die "port $PORT is taken by another process (not a broker of this script)"
   port_answers "$CONTROLLER_PORT" && die "controller port $CONTROLLER_PORT is taken by another process"
   command -v java >/dev/null || die "java not found (Debian: apt-get install openjdk-17-jre-headless)"
-  [ -f "$LIB/.complete" ] || cmd_fetch
+  cached || cmd_fetch
 
   java_opts
   mkdir -p "$DATA"
@@ -264,5 +279,5 @@ case "${1:-}" in
   resume) cmd_signal CONT resumed ;;
   create-topics) shift; cmd_create_topics "$@" ;;
   log) echo "$LOG" ;;
-  *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -39,6 +39,7 @@ class SimulatorOptions:
     bithumb_connect_limit: int = BITHUMB.connect_limit_per_second
     replay: list[str] = field(default_factory=list)
     seed: int = 1
+    max_backlog: int = 50_000
 
 
 class Simulator:
@@ -51,6 +52,7 @@ class Simulator:
             venue_options = VenueOptions(
                 rate=options.rate, trade_ratio=options.trade_ratio, idle_timeout=options.idle_timeout,
                 connect_limit=limit if options.connect_limit else 0, seed=options.seed,
+                max_backlog=options.max_backlog,
             )
             venue = Venue(profile, markets, venue_options)
             venue.replay_lines = replay

@@ -97,6 +97,7 @@ def apply(venue: Venue, action: str, params: dict[str, str]) -> dict[str, object
             "events_produced": venue.events_produced,
             "rate": venue.options.rate,
             "backlog": sum(len(s.outbox) for s in venue.sessions),
+            "shed": sum(s.frames_shed for s in venue.sessions),
             "subscribed_codes": len(venue.active_codes),
         }
     raise ControlError(f"unknown action {action!r}; expected one of {ACTIONS}")

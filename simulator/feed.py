@@ -10,6 +10,9 @@ from simulator.session import Session
 from simulator.venue import Venue
 
 TICK_SECONDS = 0.005  # events are produced in small batches; frames are still sent one by one
+# At most this much time's worth of events per tick: when the process is saturated the offered rate
+# drops (visible in /control/stats) instead of production starving the writers.
+MAX_CATCH_UP_SECONDS = 0.02
 
 
 async def run_generator(venue: Venue) -> None:
@@ -23,7 +26,7 @@ async def run_generator(venue: Venue) -> None:
         if venue.faults.stalled(now) or venue.replay_lines:
             carry = 0.0
             continue
-        due = venue.options.rate * min(elapsed, 0.25) + carry  # after a long pause do not burst
+        due = venue.options.rate * min(elapsed, MAX_CATCH_UP_SECONDS) + carry
         count = int(due)
         carry = due - count
         if count:

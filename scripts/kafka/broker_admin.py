@@ -12,6 +12,7 @@ Exit codes: 0 ready/created, 1 timed out or failed, 3 the broker process died wh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import socket
@@ -63,11 +64,9 @@ def ensure_topics(admin: KafkaAdminClient, topics: list[str], partitions: int) -
     missing = [t for t in topics if t not in existing]
     if missing:
         spec = {t: {"num_partitions": partitions, "replication_factor": 1} for t in missing}
-        try:
+        # Another caller may create one of them between list and create; that is the goal anyway.
+        with contextlib.suppress(TopicAlreadyExistsError):
             admin.create_topics(spec, timeout_ms=10_000, wait_for_metadata=True)
-        except TopicAlreadyExistsError:
-            # Another caller created one of them between list and create; that is the goal anyway.
-            pass
     # Metadata can name a leader a moment before that leader serves the partition (also after a
     # restart); ListOffsets is answered by the leader itself and retried until it does.
     specs = {

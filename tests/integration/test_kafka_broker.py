@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaProducer
 
 from messages.settings import KafkaSettings
-from tests.support.kafka_broker import KafkaSession, LocalBroker, read_all, unavailable
+from tests.support.kafka_broker import KafkaControl, KafkaSession, LocalBroker, read_all, unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +174,54 @@ def test_status_of_a_port_without_broker_says_stopped() -> None:
     status = LocalBroker(65431).run("status")
     assert status.returncode == 1
     assert status.stdout.strip() == "stopped"
+
+
+@pytest.mark.faults
+def test_kill_and_restart_keeps_acknowledged_records(
+    kafka_control: KafkaControl, kafka_topic_factory: Callable[..., str]
+) -> None:
+    topic = kafka_topic_factory("killed", partitions=3)
+    producer = project_producer(kafka_control.bootstrap)
+    try:
+        acked = {}
+        for i in range(30):
+            meta = producer.send(topic, key=f"KRW-K{i % 5}".encode(), value=f"v{i}".encode()).get(timeout=10)
+            acked[(meta.partition, meta.offset)] = f"v{i}".encode()
+    finally:
+        producer.close(timeout=5)
+    pid_before = kafka_control.pid()
+
+    kafka_control.kill()
+    assert not kafka_control.is_running()
+    kafka_control.start()
+    assert kafka_control.is_running()
+    assert kafka_control.pid() not in (None, pid_before)
+
+    # SIGKILL skips the clean shutdown; the acknowledged records are still in the log.
+    back = {(r.partition, r.offset): r.value for r in read_all(kafka_control.bootstrap, topic, 30)}
+    assert back == acked
+
+
+@pytest.mark.faults
+def test_pause_stalls_the_broker_and_resume_brings_it_back(
+    kafka_control: KafkaControl, kafka_topic_factory: Callable[..., str]
+) -> None:
+    topic = kafka_topic_factory("paused", partitions=1)
+    kafka_control.pause()
+    try:
+        assert "paused" in kafka_control.broker.run("status").stdout
+        # A stalled broker keeps its port open but answers nothing: metadata times out.
+        exe = shutil.which("kcat")
+        if exe is not None:
+            stalled = subprocess.run([exe, "-b", kafka_control.bootstrap, "-L", "-m", "2"],
+                                     capture_output=True, timeout=KCAT_TIMEOUT_S, check=False)
+            assert stalled.returncode != 0
+    finally:
+        kafka_control.resume()
+    producer = project_producer(kafka_control.bootstrap)
+    try:
+        meta = producer.send(topic, key=b"KRW-BTC", value=b"after-resume").get(timeout=10)
+    finally:
+        producer.close(timeout=5)
+    assert [r.value for r in read_all(kafka_control.bootstrap, topic, 30)] == [b"after-resume"]
+    assert meta.offset == 0

@@ -78,3 +78,16 @@ def wait_closed(ws: websocket.WebSocket, seconds: float) -> tuple[str, float]:
             return "eof", time.monotonic() - start
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             return "close-frame:" + str(int.from_bytes(data[:2], "big") if data else ""), time.monotonic() - start
+
+
+def drain(ws: websocket.WebSocket, quiet: float = 1.0, limit: float = 60.0) -> list[dict[str, Any]]:
+    """Decode frames until none arrives for `quiet` seconds (or `limit` seconds pass)."""
+    frames: list[dict[str, Any]] = []
+    deadline = time.monotonic() + limit
+    ws.settimeout(quiet)
+    while time.monotonic() < deadline:
+        try:
+            frames.append(recv_json(ws))
+        except websocket.WebSocketTimeoutException:
+            break
+    return frames

@@ -9,7 +9,7 @@ import pytest
 import websocket
 
 from simulator import SimulatorOptions, SimulatorThread
-from tests.simulator.conftest import collect, connect, raw_frames, request, wait_closed
+from tests.simulator.conftest import collect, connect, drain, raw_frames, request, wait_closed
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 BTC_TRADES = {"type": "trade", "codes": ["KRW-BTC"]}
@@ -164,3 +164,23 @@ def test_in_process_api_runs_in_a_thread_and_injects_faults() -> None:
         assert isinstance(log["trade_count"], int) and log["trade_count"] >= 3
     finally:
         handle.stop()
+
+
+def test_slow_reader_gets_frames_shed_and_the_sent_log_stays_exact(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = simulator_factory(no_connect_limit=True, rate=4000, max_backlog=300, markets=["KRW-BTC", "KRW-ETH"])
+    ws = connect(sim.upbit_url)
+    ws.send(request({"type": "trade", "codes": ["KRW-BTC", "KRW-ETH"]},
+                    {"type": "orderbook", "codes": ["KRW-BTC", "KRW-ETH"]}))
+    time.sleep(3.0)  # read nothing: kernel buffers fill, then the connection's queue
+    stats = sim.stats()
+    sim.stall(60)
+    frames = drain(ws)  # everything written before the stall
+    ws.close()
+    log = sim.sent_log()
+    assert stats["shed"] > 0 and stats["backlog"] <= 300 + 4000 * 0.03
+    received: dict[str, list[int]] = {}
+    for frame in frames:
+        if frame["type"] == "trade":
+            received.setdefault(frame["code"], []).append(frame["sequential_id"])
+    assert received == log["trades"]
+    assert len(frames) == log["trade_count"] + log["orderbook_count"]

@@ -84,3 +84,26 @@ def test_a_producer_that_exits_during_the_stop_counts_as_flushed() -> None:
     seq.drained(0)
     assert seq.child_gone("producer-trade") == []
     assert seq.producer_flushed("producer-orderbook", 0) == ["done"]
+
+
+def test_records_arriving_after_the_drain_are_drained_again_before_the_end() -> None:
+    late = {"arrived": True}
+    seq = StopSequence(set(), {"producer-trade"}, deadline_s=8, now_s=0,
+                       balanced=lambda: not late["arrived"])
+    assert seq.begin() == ["drain"]
+    assert seq.drained(0) == ["flush"]
+    assert seq.producer_flushed("producer-trade", 0) == []  # not balanced: settle instead of ending
+    assert seq.tick(0.1) == []
+    assert seq.tick(0.35) == ["drain"] and seq.redrains == 1
+    assert seq.drained(0) == ["flush"]
+    late["arrived"] = False
+    assert seq.producer_flushed("producer-trade", 0) == ["done"] and seq.outcome == "completed"
+
+
+def test_accounting_balances_published_dropped_and_failed_against_forwarded() -> None:
+    book = StatusBook(0)
+    book.on_connector_stats(ConnectorStats("upbit-0", "upbit", (), 100, 0, 5, 5, 0, 0, {}))
+    book.on_publish_report(PublishReport("trade", 80, 5, 0))
+    assert not book.accounted()
+    book.on_buffer_stats(BufferStats({}, {"expired:orderbook": 5}))
+    assert book.accounted()

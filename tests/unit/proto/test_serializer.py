@@ -142,14 +142,17 @@ def test_S2_5_j_level_encoding_matches_protobuf_runtime() -> None:
         assert serialize(record) == _runtime_orderbook_bytes(record)
 
 
-def test_S2_5_j_message_objects_reused() -> None:
+def test_S2_5_j_nothing_carries_over_between_records() -> None:
     first = serialize(book(30))
     serialize(TRADE)
     small = serialize(book(1))
     parsed = parse("orderbook", small)
     assert isinstance(parsed, pb.Orderbook) and parsed.asks[0].price == "1000" and len(parsed.asks) == 1
     assert serialize(book(30)) == first  # nothing left over from the previous records
-    assert serializer._TRADE is serializer._TRADE and len(serializer.SIDE_TO_PB) == 2
+    other = dataclasses.replace(TRADE, code="KRW-ETH", exchange=Exchange.BITHUMB)
+    back = parse("trade", serialize(other))
+    assert isinstance(back, pb.Trade) and (back.code, back.exchange) == ("KRW-ETH", pb.BITHUMB)
+    assert serializer._HEADS[(pb.UPBIT, "KRW-BTC")] != serializer._HEADS[(pb.BITHUMB, "KRW-ETH")]
 
 
 def test_encode_record_and_kafka_headers() -> None:

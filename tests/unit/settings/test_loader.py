@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from messages.settings import Secret
+from messages.settings import Secret, Settings
 from settings.errors import SettingsError
 from settings.loader import load_settings
 from settings.overrides import Overrides
@@ -40,10 +41,10 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def load(path: Path, **kw: object) -> object:
+def load(path: Path, **kw: Any) -> Settings:
     kw.setdefault("environ", {})
     kw.setdefault("dotenv_path", path.parent / "none.env")
-    return load_settings(path, **kw)  # type: ignore[arg-type]
+    return load_settings(path, **kw)
 
 
 def error_of(tmp_path: Path, text: str, **kw: object) -> str:
@@ -167,9 +168,10 @@ def test_S4_2_b_secrets_from_dotenv_file_and_environment_wins(tmp_path: Path) ->
     dotenv = tmp_path / ".env"
     dotenv.write_text("KRWFEED_KAFKA_SASL_USERNAME=fromfile\nKRWFEED_KAFKA_SASL_PASSWORD=filepass\n")
     k = load(write(tmp_path, SASL), environ={}, dotenv_path=dotenv).kafka
-    assert (k.sasl_username, k.sasl_password.value) == ("fromfile", "filepass")  # type: ignore[union-attr]
+    assert k.sasl_password is not None
+    assert (k.sasl_username, k.sasl_password.value) == ("fromfile", "filepass")
     k = load(write(tmp_path, SASL), environ={"KRWFEED_KAFKA_SASL_PASSWORD": "envpass"}, dotenv_path=dotenv).kafka
-    assert k.sasl_password.value == "envpass"  # type: ignore[union-attr]
+    assert k.sasl_password is not None and k.sasl_password.value == "envpass"
 
 
 def test_sasl_without_password_in_environment_is_an_error(tmp_path: Path) -> None:
