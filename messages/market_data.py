@@ -90,19 +90,20 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _check_levels(levels: tuple[PriceLevel, ...], side: str, ascending: bool, record: OrderbookRecord) -> None:
     previous: Decimal | None = None
-    for level in levels:
-        if not (level.price > _ZERO and level.size > _ZERO):
+    # Unpacking the named tuple is measurably faster than level.price/level.size on CPython 3.11.
+    for price, size in levels:
+        if not (price > _ZERO and size > _ZERO):
             raise ValidationException(
                 f"{side} level must have a positive price and size",
-                exchange=record.exchange, code=record.code, data_type="orderbook", value=level,
+                exchange=record.exchange, code=record.code, data_type="orderbook", value=PriceLevel(price, size),
             )
-        if previous is not None and (level.price <= previous if ascending else level.price >= previous):
+        if previous is not None and (price <= previous if ascending else price >= previous):
             order = "ascending" if ascending else "descending"
             raise ValidationException(
                 f"{side} prices must be strictly {order}",
-                exchange=record.exchange, code=record.code, data_type="orderbook", value=level.price,
+                exchange=record.exchange, code=record.code, data_type="orderbook", value=price,
             )
-        previous = level.price
+        previous = price
 
 
 def _check_optional(record: TradeRecord) -> None:

@@ -42,11 +42,18 @@ _CHANGE_NAMES = {v: k for k, v in CHANGE_TO_PB.items()}
 _STREAM_NAMES = {v: k for k, v in STREAM_TO_PB.items()}
 _UINT64_MAX = 2**64 - 1
 
-_FIELD = {name: chr(number << 3 | 2) for name, number in (
-    ("price", 3), ("volume", 4), ("prev_closing_price", 11), ("change_price", 13), ("best_ask_price", 14),
-    ("best_ask_size", 15), ("total_ask_size", 5), ("total_bid_size", 6), ("level", 10))}
-# Field numbers above 15 take a two-byte tag.
-_BEST_BID_PRICE, _BEST_BID_SIZE = varint(16 << 3 | 2), varint(17 << 3 | 2)
+
+
+def _string_tag(number: int) -> str:
+    """Tag of a length-delimited field: number << 3 | 2 (fields above 15 take two bytes)."""
+    return varint(number << 3 | 2)
+
+
+# Trade's decimal string fields, then Orderbook's. Varint and Timestamp tags are written inline:
+# "\x28" = field 5 varint, "\x32" = field 6 length-delimited, and so on.
+(_PRICE, _VOLUME, _PREV_CLOSING_PRICE, _CHANGE_PRICE, _BEST_ASK_PRICE, _BEST_ASK_SIZE, _BEST_BID_PRICE,
+ _BEST_BID_SIZE) = map(_string_tag, (3, 4, 11, 13, 14, 15, 16, 17))
+_TOTAL_ASK_SIZE, _TOTAL_BID_SIZE, _LEVEL = map(_string_tag, (5, 6, 10))
 _HEADS: dict[tuple[int, str], str] = {}
 
 
@@ -78,22 +85,21 @@ def _serialize_trade(record: TradeRecord, head: str) -> bytes:
     sequential_id = record.sequential_id
     if type(sequential_id) is not int or not 0 <= sequential_id <= _UINT64_MAX:
         raise ValueError(f"sequential_id must be an unsigned 64-bit integer, got {sequential_id!r}")
-    field = _FIELD
     return "".join((
         head,
-        decimal_field(field["price"], record.price),
-        decimal_field(field["volume"], record.volume),
+        decimal_field(_PRICE, record.price),
+        decimal_field(_VOLUME, record.volume),
         _enum("\x28", SIDE_TO_PB.get(record.side, pb.SIDE_UNSPECIFIED)),
         timestamp_field("\x32", record.trade_time_us),
         timestamp_field("\x3a", record.event_time_us),
         timestamp_field("\x42", record.received_time_us),
         f"\x48{varint(sequential_id)}" if sequential_id else "",
         _enum("\x50", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
-        decimal_field(field["prev_closing_price"], record.prev_closing_price),
+        decimal_field(_PREV_CLOSING_PRICE, record.prev_closing_price),
         _enum("\x60", CHANGE_TO_PB.get(record.change, pb.CHANGE_UNSPECIFIED)),
-        decimal_field(field["change_price"], record.change_price),
-        decimal_field(field["best_ask_price"], record.best_ask_price),
-        decimal_field(field["best_ask_size"], record.best_ask_size),
+        decimal_field(_CHANGE_PRICE, record.change_price),
+        decimal_field(_BEST_ASK_PRICE, record.best_ask_price),
+        decimal_field(_BEST_ASK_SIZE, record.best_ask_size),
         decimal_field(_BEST_BID_PRICE, record.best_bid_price),
         decimal_field(_BEST_BID_SIZE, record.best_bid_size),
     )).encode("latin-1")
@@ -106,12 +112,12 @@ def _serialize_orderbook(record: OrderbookRecord, head: str) -> bytes:
         head,
         levels_wire(ASKS_TAG, record.asks),
         levels_wire(BIDS_TAG, record.bids),
-        decimal_field(_FIELD["total_ask_size"], record.total_ask_size),
-        decimal_field(_FIELD["total_bid_size"], record.total_bid_size),
+        decimal_field(_TOTAL_ASK_SIZE, record.total_ask_size),
+        decimal_field(_TOTAL_BID_SIZE, record.total_bid_size),
         timestamp_field("\x3a", record.event_time_us),
         timestamp_field("\x42", record.received_time_us),
         _enum("\x48", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
-        decimal_field(_FIELD["level"], record.level),
+        decimal_field(_LEVEL, record.level),
     )).encode("latin-1")
 
 

@@ -10,14 +10,17 @@ from simulator.session import Session
 from simulator.venue import Venue
 
 TICK_SECONDS = 0.005  # events are produced in small batches; frames are still sent one by one
-# At most this much time's worth of events per tick: when the process is saturated the offered rate
-# drops (visible in /control/stats) instead of production starving the writers.
-MAX_CATCH_UP_SECONDS = 0.02
+# Producing may use at most this share of the wall-clock time; the rest is left to the writers. When
+# the process is saturated the offered rate drops (visible in /control/stats) instead of the writers
+# starving and the output collapsing.
+PRODUCE_SHARE = 0.6
+MAX_CARRY_SECONDS = 0.1  # events owed after a pause are caught up to this much, the rest is skipped
 
 
 async def run_generator(venue: Venue) -> None:
     """Produce `rate` events per second in batches every few milliseconds (carrying the fraction over)."""
     carry = 0.0
+    cost = 0.0  # smoothed seconds of CPU per produced event
     last = time.monotonic()
     while True:
         await asyncio.sleep(TICK_SECONDS)
@@ -26,11 +29,17 @@ async def run_generator(venue: Venue) -> None:
         if venue.faults.stalled(now) or venue.replay_lines:
             carry = 0.0
             continue
-        due = venue.options.rate * min(elapsed, MAX_CATCH_UP_SECONDS) + carry
+        rate = venue.options.rate
+        due = rate * elapsed + carry
         count = int(due)
-        carry = due - count
+        if cost > 0:
+            count = min(count, int(PRODUCE_SHARE * elapsed / cost) + 1)
+        carry = min(due - count, rate * MAX_CARRY_SECONDS)
         if count:
+            started = time.process_time()  # CPU time: being descheduled must not look like cost
             venue.produce(count, int(time.time() * 1000))
+            per_event = (time.process_time() - started) / count
+            cost = per_event if cost == 0 else 0.8 * cost + 0.2 * per_event
 
 
 def load_replay(paths: list[str]) -> list[tuple[bytes, str | None, str | None]]:

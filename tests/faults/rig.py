@@ -51,6 +51,14 @@ def settled(status: dict[str, Any]) -> bool:
     return depth == 0 and status["total_published"] + failed + dropped >= status["total_received"]
 
 
+def summary(status: dict[str, Any] | None) -> str:
+    """The parts of a status snapshot that say why a drain is not finishing."""
+    if not status:
+        return "no status"
+    keys = ("total_received", "total_published", "buffer", "producers")
+    return str({k: status.get(k) for k in keys})
+
+
 class Rig:
     def __init__(self, bootstrap: str, workdir: Path, admin_port: int, *, markets: int = 20,
                  rate: float = 200.0, markets_per_connection: int = 10, **config: Any) -> None:
@@ -89,7 +97,14 @@ class Rig:
         while time.monotonic() < deadline and any(self.sim.stats(e)["backlog"] for e in EXCHANGES):
             time.sleep(0.2)
         time.sleep(0.6)
-        self.service.wait_for(settled, max(5.0, deadline - time.monotonic()), "krwfeed drained")
+        status = self.service.status()
+        while not (status and settled(status)):
+            if time.monotonic() > deadline or self.service.proc.poll() is not None:
+                raise AssertionError(
+                    f"krwfeed did not drain within {timeout_s:.0f} s (exit code {self.service.proc.poll()}): "
+                    f"{summary(status)}\nlog tail:\n{self.service.logs()[-4000:]}")
+            time.sleep(0.2)
+            status = self.service.status()
         time.sleep(1.5)  # connectors and buffer sync their metrics about once a second
 
     # --- accounting ---------------------------------------------------------------------
