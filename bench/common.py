@@ -151,7 +151,10 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     if not values:
         return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
     ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]  # noqa: E731
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
+
     return {"p50": pick(0.50), "p99": pick(0.99), "max": ordered[-1]}
 
 
@@ -231,4 +234,4 @@ def settled(status: dict[str, Any]) -> bool:
     depth = sum((status["buffer"].get("depth") or {}).values())
     dropped = sum((status["buffer"].get("dropped") or {}).values())
     failed = sum(int(p.get("failed", 0)) for p in status["producers"].values())
-    return depth == 0 and status["total_published"] + failed + dropped >= status["total_received"]
+    return bool(depth == 0 and status["total_published"] + failed + dropped >= status["total_received"])

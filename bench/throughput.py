@@ -116,12 +116,16 @@ def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int
     }
 
 
-def histogram_mean_ms(before: dict, after: dict, name: str) -> float:  # type: ignore[type-arg]
+Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def histogram_mean_ms(before: Metrics, after: Metrics, name: str) -> float:
     """Mean of a krwfeed latency histogram over the step, in ms (both data types)."""
-    def total(metrics: dict, suffix: str) -> float:  # type: ignore[type-arg]
-        return sum(v for (n, _), v in metrics.items() if n == name + suffix)
+    def total(metrics: Metrics, suffix: str) -> float:
+        return float(sum(v for (n, _), v in metrics.items() if n == name + suffix))
+
     count = total(after, "_count") - total(before, "_count")
-    return (total(after, "_sum") - total(before, "_sum")) / count * 1000 if count else float("nan")
+    return float((total(after, "_sum") - total(before, "_sum")) / count * 1000) if count else float("nan")
 
 
 def row(r: dict[str, object]) -> tuple[str, ...]:
@@ -179,7 +183,7 @@ def main() -> int:
             if service is not None:
                 service.cleanup()
             sim.stop()
-    best = max((r["target"] for r in results if r["sustained"]), default=None)
+    best = max((float(r["target"]) for r in results if r["sustained"]), default=None)  # type: ignore[arg-type]
     text = table([row(r) for r in results])
     text += (f"\nhighest rate sustained for {step_s:.0f} s with zero loss: "
              f"{'none' if best is None else f'{best:.0f} msgs/s'}\n")

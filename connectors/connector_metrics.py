@@ -3,6 +3,10 @@
 The frame pipeline keeps plain cumulative counts (cheap, testable); this class adds the growth
 since its last call to the process's Prometheus counters, so metrics cost one pass per drain,
 not one call per record.
+
+Per-market counts: the pipeline stamps ``last_message_us[code]`` exactly once per record it admits,
+so that dict is swapped (on the first sync, before any frame of a connection is read) for one that
+also counts the stamps per code. The market label stays bounded: only subscribed codes are admitted.
 """
 from __future__ import annotations
 
@@ -11,10 +15,23 @@ from messages.state import ConnectionState
 from monitoring.metrics import (
     CONNECTION_STATE,
     MALFORMED_FRAMES,
+    MARKET_MESSAGES,
     MESSAGES_DROPPED,
     MESSAGES_RECEIVED,
     RECONNECTS,
 )
+
+
+class StampCountingDict(dict[str, int]):
+    """code -> last record time, that also counts how often each code was stamped."""
+
+    def __init__(self, initial: dict[str, int]) -> None:
+        super().__init__(initial)
+        self.stamps: dict[str, int] = {}
+
+    def __setitem__(self, code: str, received_us: int) -> None:
+        super().__setitem__(code, received_us)
+        self.stamps[code] = self.stamps.get(code, 0) + 1
 
 
 class ConnectorMetrics:
@@ -25,8 +42,10 @@ class ConnectorMetrics:
         self._dropped: dict[tuple[str, str], int] = {}
         self._malformed = 0
         self._reconnects = 0
+        self._by_market: dict[str, int] = {}
 
     def sync(self, counters: FrameCounters, reconnects: int) -> None:
+        self._sync_markets(counters)
         for data_type, total in counters.received_by_type.items():
             grown = total - self._received.get(data_type, 0)
             if grown:
@@ -43,6 +62,19 @@ class ConnectorMetrics:
         if reconnects > self._reconnects:
             RECONNECTS.labels(self.exchange).inc(reconnects - self._reconnects)
             self._reconnects = reconnects
+
+    def _sync_markets(self, counters: FrameCounters) -> None:
+        stamps = counters.last_message_us
+        if not isinstance(stamps, StampCountingDict):
+            # First sync for this counters object (a connection's first state change): count from now.
+            counters.last_message_us = StampCountingDict(stamps)
+            self._by_market = {}
+            return
+        for code, total in list(stamps.stamps.items()):
+            grown = total - self._by_market.get(code, 0)
+            if grown:
+                MARKET_MESSAGES.labels(self.exchange, code).inc(grown)
+                self._by_market[code] = total
 
     def state(self, current: ConnectionState) -> None:
         for state in ConnectionState:

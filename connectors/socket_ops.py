@@ -1,9 +1,18 @@
-"""Releasing websocket-client sockets without ever raising (every failure path calls these)."""
+"""Creating websocket-client sockets, and releasing them without ever raising (every failure path
+calls these)."""
 from __future__ import annotations
 
 import contextlib
 import socket
 from typing import Any
+
+import websocket
+
+
+def new_socket() -> websocket.WebSocket:
+    # UTF-8 is checked by the adapter's decode (a bad frame is counted, the connection kept);
+    # websocket-client's own check is pure Python per byte and would drop the connection instead.
+    return websocket.WebSocket(enable_multithread=False, skip_utf8_validation=True)
 
 
 def release(ws: Any) -> None:

@@ -8,7 +8,8 @@ reason ``publish_failed``).
 Trades are accounted exactly: each (exchange, code, sequential_id) is one unit. The simulator may
 send a trade twice (the SNAPSHOT trade repeated after a resubscribe): it is still one unit, and
 krwfeed's ``duplicate`` drops of such copies do not explain any missing unit. Orderbooks carry no
-unique id, so they are accounted by counts per (exchange, code).
+unique id, so they are accounted by counts per (exchange, code); a book read back twice (identical
+apart from krwfeed's receive time) is a duplicate.
 
     missing     = sent units not found in Kafka
     counted     = krwfeed's drops of units (every reason except the copy reasons)
@@ -90,15 +91,17 @@ def account_trades(sent_logs: Iterable[Mapping[str, Any]], kafka_trades: Iterabl
 
 
 def account_orderbooks(sent_logs: Iterable[Mapping[str, Any]], kafka_books: Mapping[BookKey, int],
-                       counters: KrwfeedCounters, allow_unread: bool = False) -> Account:
+                       counters: KrwfeedCounters, allow_unread: bool = False, copies: int = 0) -> Account:
+    """``kafka_books``: distinct orderbooks read back per (exchange, code); ``copies``: records read
+    back more than once (identical apart from krwfeed's receive time), reported as duplicates.
+    More distinct books for a code than the simulator logged for it is reported as ``extra``."""
     sent: Counter[BookKey] = Counter()
     for log in sent_logs:
         for code, n in log["orderbooks"].items():
             sent[(str(log["exchange"]), code)] += int(n)
     delivered = sum(min(n, sent.get(key, 0)) for key, n in kafka_books.items())
-    # Without ids, more books than sent for a code can only be copies.
     surplus = sum(max(0, n - sent.get(key, 0)) for key, n in kafka_books.items())
-    return _settle(ORDERBOOK, sum(sent.values()), delivered, surplus, 0, counters, allow_unread)
+    return _settle(ORDERBOOK, sum(sent.values()), delivered, copies, surplus, counters, allow_unread)
 
 
 HEADER = ("scenario", "type", "sent", "delivered", "dup", "dropped by reason", "ambiguous", "unread",
@@ -106,10 +109,10 @@ HEADER = ("scenario", "type", "sent", "delivered", "dup", "dropped by reason", "
 
 
 def table_rows(scenario: str, accounts: Iterable[Account]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for a in accounts:
         reasons = ", ".join(f"{r}={n}" for r, n in sorted(a.dropped.items())) or "-"
-        dup = str(a.duplicates) + (f" (+{a.extra} never sent)" if a.extra else "")
+        dup = str(a.duplicates) + (f" (+{a.extra} not in the sent log)" if a.extra else "")
         bad = str(a.unaccounted) + (f" (+{a.overcounted} over-counted)" if a.overcounted else "")
         rows.append((scenario, a.data_type, str(a.sent), str(a.delivered), dup, reasons, str(a.ambiguous),
                      str(a.unread), bad))

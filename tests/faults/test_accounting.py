@@ -77,8 +77,9 @@ def test_orderbooks_are_accounted_by_count() -> None:
     a = account_orderbooks(SENT, {("upbit", "KRW-BTC"): 2}, counters(orderbook__superseded=1,
                                                                      orderbook__publish_failed=1))
     assert (a.sent, a.delivered, a.unaccounted) == (4, 2, 0)
-    b = account_orderbooks(SENT, {("upbit", "KRW-BTC"): 5}, counters())
-    assert (b.delivered, b.duplicates) == (4, 1)
+    b = account_orderbooks(SENT, {("upbit", "KRW-BTC"): 5}, counters(), copies=2)
+    assert (b.delivered, b.extra, b.duplicates) == (4, 1, 2)
+    assert not b.ok
 
 
 def test_the_table_names_every_reason() -> None:

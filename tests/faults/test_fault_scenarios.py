@@ -34,7 +34,9 @@ def check(results: ResultTable, scenario: str, accounts: list[Account]) -> None:
     for a in accounts:
         assert a.sent > 0, f"{scenario}: the simulator sent no {a.data_type}s\n{table}"
         assert a.unaccounted == 0, f"{scenario}: {a.unaccounted} {a.data_type}s unaccounted\n{table}"
-        assert a.duplicates == 0 and a.extra == 0, f"{scenario}: duplicates in Kafka\n{table}"
+        assert a.duplicates == 0, f"{scenario}: duplicates in Kafka\n{table}"
+        if a.data_type == "trade":  # orderbooks have no id: a surplus over the sent log is reported only
+            assert a.extra == 0, f"{scenario}: trades in Kafka the simulator never sent\n{table}"
         assert a.overcounted == 0, f"{scenario}: drops counted for records that are in Kafka\n{table}"
 
 
