@@ -15,9 +15,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
+# The code stays root-owned (read-only for the service); only var/ (Thespian's own log, the default
+# metrics directory) is writable by the service user.
 RUN pip install --no-cache-dir . \
     && groupadd --system --gid 10001 krwfeed \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin krwfeed
+    && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin krwfeed \
+    && mkdir -p /app/var \
+    && chown krwfeed:krwfeed /app/var
 
 USER 10001:10001
 EXPOSE 8080

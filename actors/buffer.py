@@ -20,12 +20,12 @@ Nothing here blocks: no I/O besides actor messages.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
+from actors.process_guard import die_with_parent
 from messages.protocol import (
     BufferDrained,
     BufferStats,
@@ -38,23 +38,12 @@ from messages.protocol import (
 from messages.settings import BufferSettings
 from monitoring.metrics import BUFFER_DEPTH, MESSAGES_DROPPED
 from pipeline.buffer_queue import BufferQueue
-
-try:
-    from actors.process_guard import die_with_parent
-except ImportError:  # the guard module is optional: without it children may outlive a killed parent
-
-    def die_with_parent() -> None:
-        return None
-
+from pipeline.utc_clock import utc_now_us
 
 _STATS_TICK = "buffer-stats"
 
 
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
-class BufferActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
+class BufferActor(Actor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         die_with_parent()
@@ -70,7 +59,7 @@ class BufferActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
 
     def receiveMessage(self, msg: Any, sender: Any) -> None:
         if isinstance(msg, RecordBatch):
-            self._queue.enqueue_many(msg.records, _now_us())
+            self._queue.enqueue_many(msg.records, utc_now_us())
             self._serve_parked()
         elif isinstance(msg, PullRecords):
             self._on_pull(msg, sender)
@@ -108,7 +97,7 @@ class BufferActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
 
     def _on_tick(self) -> None:
         if self._drain_requester is None:
-            self._queue.expire(_now_us())
+            self._queue.expire(utc_now_us())
         self._publish_stats()
         self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
 
@@ -118,7 +107,7 @@ class BufferActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
         if not self._queue.depth().get(data_type):
             return False
         draining = self._drain_requester is not None
-        records = self._queue.dequeue_batch(max_items, _now_us(), data_type, ignore_ttl=draining)
+        records = self._queue.dequeue_batch(max_items, utc_now_us(), data_type, ignore_ttl=draining)
         if not records:
             return False
         self.send(producer, PulledRecords(data_type, tuple(records), self._queue.depth()[data_type]))
@@ -150,11 +139,8 @@ class BufferActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
 
     def _requeue(self, settings: BufferSettings) -> BufferQueue:
         """A queue with the new settings, keeping what is queued and what was counted."""
-        old, now = self._queue, _now_us()
+        old, now = self._queue, utc_now_us()
         queue = BufferQueue(settings.capacity, settings.ttl_s)
         queue.enqueue_many(old.dequeue_batch(len(old), now, ignore_ttl=True), now)
-        for key, n in old.dropped.items():
-            queue.dropped[key] = queue.dropped.get(key, 0) + n
-        for xkey, n in old.dropped_by_exchange.items():
-            queue.dropped_by_exchange[xkey] = queue.dropped_by_exchange.get(xkey, 0) + n
+        queue.drops.add(old.drops)
         return queue

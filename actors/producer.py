@@ -28,6 +28,7 @@ from typing import Any
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
+from actors.process_guard import die_with_parent
 from messages.protocol import (
     FatalError,
     FlushProducer,
@@ -43,14 +44,6 @@ from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
 from publishers.kafka_publisher import KafkaPublisher
 
-try:
-    from actors.process_guard import die_with_parent
-except ImportError:  # the guard module is optional: without it children may outlive a killed parent
-
-    def die_with_parent() -> None:
-        return None
-
-
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled
 REPORT_EVERY_S = 1.0
@@ -62,7 +55,7 @@ def _log() -> logging.Logger:
     return logging.getLogger("krwfeed.producer")
 
 
-class ProducerActor(Actor):  # type: ignore[misc]  # thespian ships no type hints
+class ProducerActor(Actor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         die_with_parent()

@@ -6,10 +6,12 @@ Start (seed S3.1-a): connectors, then the buffer, then one producer per data typ
 exchanges' connect limits, restarts crashed children with backoff, keeps the status snapshot,
 logs a progress line every ``progress_every`` messages and drives the graceful stop:
 connectors stop -> the buffer drains into the producers -> the producers flush -> ``ServiceStopped``.
+
+Every message lands here; starting and restarting children is ``supervisor_children``'s part,
+driving the stop is ``supervisor_stop``'s, and the rules themselves live in ``pipeline/``.
 """
 from __future__ import annotations
 
-import logging
 import time
 from datetime import timedelta
 from typing import Any
@@ -22,114 +24,56 @@ from thespian.actors import (
     WakeupMessage,
 )
 
-from actors.children import Child, Children, actor_class
+from actors.children import Children
+from actors.supervisor_base import STOP_TICK, supervisor_log
+from actors.supervisor_children import RESTART, ChildKeeping
+from actors.supervisor_stop import StopDriving
 from messages.protocol import (
     BufferDrained,
     BufferStats,
     ConnectorStats,
     ConnectPermit,
     ConnectRequest,
-    DrainBuffer,
     FatalError,
-    FlushProducer,
     ProducerFlushed,
     PublishReport,
-    ServiceError,
-    ServiceStarted,
-    ServiceStopped,
-    StartBuffer,
-    StartConnector,
-    StartProducer,
     StartService,
     StateChanged,
     StatusQuery,
-    StopConnector,
     StopService,
 )
-from messages.settings import Settings
 from pipeline.connect_pacer import ConnectPacer
-from pipeline.connection_plan import plan_connections
 from pipeline.progress_meter import ProgressMeter
 from pipeline.restart_backoff import RestartBackoff
 from pipeline.status_book import StatusBook
 from pipeline.stop_sequence import StopSequence
+from pipeline.utc_clock import utc_now_us
 
 GLOBAL_NAME = "krwfeed-supervisor"
-_PACE, _STOP_TICK = "pace", "stop-tick"
+_PACE = "pace"
 
 
-def _log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
-    return logging.getLogger("krwfeed.supervisor")
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
-class Supervisor(ActorTypeDispatcher):
+class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.settings: Settings | None = None
-        self.owner: Any = None
+        self.settings = None
+        self.owner = None
         self.children = Children()
-        self.book = StatusBook(_now_us())
+        self.book = StatusBook(utc_now_us())
         self.pacer = ConnectPacer()
         self.restarts = RestartBackoff()
         self.meter = ProgressMeter()
-        self.stop: StopSequence | None = None
+        self.stop = None
         self.fatal = ""
-        self._kafka: Any = None
+        self._kafka = None
         self._pace_armed = False
 
-    # --- start ---------------------------------------------------------------------------
+    # --- start and restarts ----------------------------------------------------------------
     def receiveMsg_StartService(self, msg: StartService, sender: Any) -> None:
-        if self.settings is not None:
-            self.send(sender, ServiceError("the service is already started; a second start is refused"))
-            return
-        try:
-            self._start_children(msg.settings)
-        except Exception as exc:  # answer instead of letting Thespian retry a half-done start
-            _log().exception("the service could not start")
-            for child in self.children.by_name.values():
-                if child.address is not None:
-                    self.send(child.address, ActorExitRequest())
-            self.children = Children()
-            self.send(sender, ServiceError(f"start failed: {exc!r}"))
-            return
-        self.settings, self.owner = msg.settings, sender
-        names = tuple(c.name for c in self.children.of_kind("connector"))
-        _log().info("service started: %d connections (%s), producers for %s", len(names), ", ".join(names),
-                    ", ".join(c.start for c in self.children.of_kind("producer")))
-        self.send(sender, ServiceStarted(names))
+        self._start_service(msg, sender)
 
-    def _start_children(self, settings: Settings) -> None:
-        self.meter = ProgressMeter(settings.progress_every, time.monotonic())
-        self.book = StatusBook(_now_us())
-        self._kafka = settings.kafka
-        for planned in plan_connections(settings.exchanges):  # connectors first (seed S3.1-a) ...
-            self.children.add(Child(planned.connection_id, "connector", planned.config,
-                                    exchange=planned.config.name))
-            self.book.expect_connection(planned.connection_id, planned.config.name, planned.config.markets, 0)
-        self.children.add(Child("buffer", "buffer", settings.buffer))  # ... then the publishing side
-        for data_type in sorted({t for cfg in settings.exchanges for t in cfg.data_types}):
-            self.children.add(Child(f"producer-{data_type}", "producer", data_type))
-            self.book.expect_producer(data_type)
-        for child in list(self.children.by_name.values()):
-            self._create(child)
-        for child in self.children.by_name.values():
-            self.send(child.address, self._start_message(child))
-
-    def _create(self, child: Child) -> None:
-        self.children.placed(child.name, self.createActor(actor_class(child.kind)))
-        self.restarts.started(child.name, time.monotonic())
-
-    def _start_message(self, child: Child) -> Any:
-        buffer = self.children.address("buffer")
-        if child.kind == "connector":
-            return StartConnector(child.name, child.start, buffer, self.myAddress)
-        if child.kind == "buffer":
-            return StartBuffer(child.start, self.myAddress)
-        return StartProducer(child.start, self._kafka, buffer, self.myAddress)
+    def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
+        self._child_exited(msg)
 
     # --- connect pacing ------------------------------------------------------------------
     def receiveMsg_ConnectRequest(self, msg: ConnectRequest, sender: Any) -> None:
@@ -151,14 +95,14 @@ class Supervisor(ActorTypeDispatcher):
     # --- reports -------------------------------------------------------------------------
     def receiveMsg_StateChanged(self, msg: StateChanged, sender: Any) -> None:
         self.book.on_state(msg)
-        _log().debug("%s: %s -> %s (%s)", msg.connection_id, msg.old.value, msg.new.value, msg.reason)
+        supervisor_log().debug("%s: %s -> %s (%s)", msg.connection_id, msg.old.value, msg.new.value, msg.reason)
         if self.stop is not None:
             self._advance(self.stop.connector_stopped(msg.connection_id, msg.new.value))
 
     def receiveMsg_ConnectorStats(self, msg: ConnectorStats, sender: Any) -> None:
         fresh = self.book.on_connector_stats(msg)
         for line in self.meter.add(fresh, time.monotonic()):
-            _log().info(line.text())
+            supervisor_log().info(line.text())
 
     def receiveMsg_BufferStats(self, msg: BufferStats, sender: Any) -> None:
         self.book.on_buffer_stats(msg)
@@ -177,64 +121,20 @@ class Supervisor(ActorTypeDispatcher):
         if self.fatal:
             return
         self.fatal = reason
-        _log().error("fatal: %s; the service stops with a non-zero exit code", reason)
+        supervisor_log().error("fatal: %s; the service stops with a non-zero exit code", reason)
         if self.owner is not None:
             self.send(self.owner, FatalError(reason))
 
     def receiveMsg_StatusQuery(self, msg: StatusQuery, sender: Any) -> None:
         running = self.settings is not None and (self.stop is None or not self.stop.done)
-        self.send(sender, self.book.snapshot(_now_us(), running))
-
-    # --- restarts ------------------------------------------------------------------------
-    def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender: Any) -> None:
-        child = self.children.gone(msg.childAddress)
-        if child is None:
-            return
-        if child.kind == "connector":
-            self.book.child_exited(child.name, _now_us())
-            self.pacer.forget(child.name)
-        if self.stop is not None:
-            self._advance(self.stop.child_gone(child.name))
-            return
-        delay = self.restarts.delay_after_exit(child.name, time.monotonic())
-        _log().warning("%s exited; restarting in %.1f s (crash %d)", child.name, delay,
-                       self.restarts.crashes(child.name))
-        self.wakeupAfter(timedelta(seconds=delay), payload=("restart", child.name))
-
-    def _restart(self, name: str) -> None:
-        child = self.children.by_name[name]
-        if self.stop is not None or child.address is not None:
-            return
-        self._create(child)
-        self.send(child.address, self._start_message(child))
-        _log().info("%s restarted", name)
-        if child.kind == "buffer":
-            # Connectors and producers hold the old buffer's address: restart them to pick up the new one.
-            for other in self.children.of_kind("connector") + self.children.of_kind("producer"):
-                if other.address is not None:
-                    self.send(other.address, ActorExitRequest())
+        self.send(sender, self.book.snapshot(utc_now_us(), running))
 
     def receiveMsg_PoisonMessage(self, msg: PoisonMessage, sender: Any) -> None:
-        _log().error("a message could not be handled by %s: %r", sender, type(msg.poisonMessage).__name__)
+        supervisor_log().error("a message could not be handled by %s: %r", sender, type(msg.poisonMessage).__name__)
 
     # --- stop ----------------------------------------------------------------------------
     def receiveMsg_StopService(self, msg: StopService, sender: Any) -> None:
-        if self.stop is not None:  # idempotent (seed S3.1-d): later callers get the same answer
-            self._advance(self.stop.add_waiter(sender))
-            return
-        connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None
-                      and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
-        producers = {c.name for c in self.children.of_kind("producer") if c.address is not None}
-        self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic(),
-                                 balanced=self.book.accounted)
-        self.stop.add_waiter(sender)
-        _log().info("stopping: %d connectors, then drain the buffer, then flush %d producers",
-                    len(connectors), len(producers))
-        for child in self.children.of_kind("connector"):
-            if child.address is not None:
-                self.send(child.address, StopConnector())
-        self.wakeupAfter(timedelta(seconds=0.1), payload=_STOP_TICK)
-        self._advance(self.stop.begin())
+        self._begin_stop(msg, sender)
 
     def receiveMsg_BufferDrained(self, msg: BufferDrained, sender: Any) -> None:
         if self.stop is not None:
@@ -244,40 +144,15 @@ class Supervisor(ActorTypeDispatcher):
         if self.stop is not None:
             self._advance(self.stop.producer_flushed(f"producer-{msg.data_type}", msg.pending))
 
-    def _advance(self, actions: list[str]) -> None:
-        assert self.stop is not None
-        for action in actions:
-            if action == "drain":
-                buffer = self.children.address("buffer")
-                if buffer is None:
-                    self._advance(self.stop.drained(0))
-                else:
-                    self.send(buffer, DrainBuffer())
-            elif action == "flush":
-                for child in self.children.of_kind("producer"):
-                    if child.address is not None:
-                        self.send(child.address, FlushProducer(timeout_s=max(0.5, self.stop.remaining_s(
-                            time.monotonic()) - 0.5)))
-            elif action == "done":
-                depth = sum(int(v) for v in self.book.buffer["depth"].values())
-                left = self.stop.left_in_buffer if self.stop.left_in_buffer is not None else depth
-                result = ServiceStopped(flushed=self.book.total_published(), left_in_buffer=left)
-                _log().info("stopped: %d records published in total, %d left in the buffer, %s "
-                            "(%d extra drains)", result.flushed, result.left_in_buffer, self.stop.outcome,
-                            self.stop.redrains)
-                for waiter in self.stop.take_waiters():
-                    self.send(waiter, result)
-
     # --- timers and exit -----------------------------------------------------------------
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
         if msg.payload == _PACE:
             self._pace_armed = False
             if self.stop is None:
                 self._release_permits()
-        elif msg.payload == _STOP_TICK and self.stop is not None and not self.stop.done:
-            self._advance(self.stop.tick(time.monotonic()))
-            self.wakeupAfter(timedelta(seconds=0.1), payload=_STOP_TICK)
-        elif isinstance(msg.payload, tuple) and msg.payload[0] == "restart":
+        elif msg.payload == STOP_TICK:
+            self._stop_tick()
+        elif isinstance(msg.payload, tuple) and msg.payload[0] == RESTART:
             self._restart(msg.payload[1])
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:

@@ -27,6 +27,8 @@ def open_and_subscribe(
     ws: Any, config: ExchangeConfig, adapter: ExchangeAdapter, codes: tuple[str, ...], tickets: SubscriptionTickets
 ) -> None:
     """Blocking handshake plus subscription; the socket is left non-blocking."""
+    if config.tls_ca_file:  # this CA file replaces the system's trust store
+        ws.sock_opt.sslopt["ca_certs"] = config.tls_ca_file
     # No Origin header: Upbit throttles requests carrying one to 1 per 10 s (protocols §1.2).
     ws.connect(config.ws_url, timeout=config.connect_timeout_s, suppress_origin=True)
     request = adapter.subscription_request(

@@ -49,6 +49,9 @@ class ExchangeConfig:
     backoff_max_s: float = 60.0
     backoff_jitter: float = 0.2  # +/- fraction
     quote_currencies: tuple[str, ...] = ("KRW",)
+    # PEM file of the CA certificates that wss:// servers must chain to, used instead of the system's
+    # trust store (a private CA, or the simulator's throwaway test CA). None: the system's store.
+    tls_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         name = str(self.name).strip().lower()
@@ -73,6 +76,8 @@ class ExchangeConfig:
                  "orderbook_depth must be 1..30 or unset", name, self.orderbook_depth)
         _require(_is_int(self.markets_per_connection) and self.markets_per_connection >= 1,
                  "markets_per_connection must be at least 1", name, self.markets_per_connection)
+        _require(self.tls_ca_file is None or isinstance(self.tls_ca_file, str) and bool(self.tls_ca_file.strip()),
+                 "tls_ca_file must be a file path or unset", name, self.tls_ca_file)
         self._check_timing(name)
 
     def _check_timing(self, name: str) -> None:

@@ -36,7 +36,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 
+from connectors.trade_dedupe import TradeDedupe
 from messages.records import EncodedRecord
+from pipeline.drop_counts import DropCounts
 
 ORDERBOOK = "orderbook"
 TRADE = "trade"
@@ -68,12 +70,13 @@ class BufferQueue:
         # live orderbook entries per (exchange, code), oldest first: finds the one to supersede
         self._books: dict[tuple[str, str], deque[_Entry]] = {}
         self._dedupe_window = dedupe_window
-        self._seen: dict[tuple[str, str], tuple[deque[int], set[int]]] = {}
+        self._dedupe: dict[str, TradeDedupe] = {}  # per exchange
         self._size = 0
         self.enqueued = 0
         self.dequeued = 0
-        self.dropped: dict[tuple[str, str], int] = {}  # (reason, data_type) -> count
-        self.dropped_by_exchange: dict[tuple[str, str, str], int] = {}  # (exchange, data_type, reason)
+        self.drops = DropCounts()
+        self.dropped = self.drops.by_reason  # (reason, data_type) -> count
+        self.dropped_by_exchange = self.drops.by_exchange  # (exchange, data_type, reason) -> count
 
     # --- inspection -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -86,20 +89,20 @@ class BufferQueue:
         return self._ttl_us[data_type]
 
     def total_dropped(self) -> int:
-        return sum(self.dropped.values())
+        return self.drops.total()
 
     # --- input ----------------------------------------------------------------------------
     def enqueue(self, record: EncodedRecord, now_us: int) -> bool:
         """Queue one record; False when it was dropped (the drop is counted)."""
         dt = record.data_type
         if dt not in self._lines:
-            self._count_drop("invalid", record)
+            self.drops.count("invalid", record)
             return False
         if dt == TRADE and record.sequential_id and self._is_duplicate(record):
-            self._count_drop("duplicate", record)
+            self.drops.count("duplicate", record)
             return False
         if self._size >= self.capacity and not self._make_room(record, now_us):
-            self._count_drop("overflow", record)
+            self.drops.count("overflow", record)
             return False
         entry = _Entry(record)
         self._lines[dt].append(entry)
@@ -138,7 +141,7 @@ class BufferQueue:
                     continue
                 record = entry.record
                 if not ignore_ttl and now_us - record.received_time_us > ttl:
-                    self._count_drop("expired", record)
+                    self.drops.count("expired", record)
                     continue
                 out.append(record)
         self.dequeued += len(out)
@@ -158,7 +161,7 @@ class BufferQueue:
                 if now_us - head.record.received_time_us <= ttl:
                     break
                 self._take_head(dt, line)
-                self._count_drop("expired", head.record)
+                self.drops.count("expired", head.record)
                 gone += 1
         return gone
 
@@ -187,7 +190,7 @@ class BufferQueue:
                 self._dead[ORDERBOOK] += 1
                 self._live[ORDERBOOK] -= 1
                 self._size -= 1
-                self._count_drop("superseded", oldest.record)
+                self.drops.count("superseded", oldest.record)
                 self._compact_if_needed(ORDERBOOK)
                 return True
         for dt in PRIORITY if incoming.data_type == TRADE else (ORDERBOOK,):
@@ -195,7 +198,7 @@ class BufferQueue:
             while line:
                 entry = self._take_head(dt, line)
                 if entry is not None:
-                    self._count_drop("overflow", entry.record)
+                    self.drops.count("overflow", entry.record)
                     return True
         return False
 
@@ -206,21 +209,7 @@ class BufferQueue:
             self._dead[dt] = 0
 
     def _is_duplicate(self, record: EncodedRecord) -> bool:
-        key = (record.exchange, record.code)
-        seen = self._seen.get(key)
-        if seen is None:
-            seen = self._seen[key] = (deque(), set())
-        order, ids = seen
-        if record.sequential_id in ids:
-            return True
-        order.append(record.sequential_id)
-        ids.add(record.sequential_id)
-        if len(order) > self._dedupe_window:
-            ids.discard(order.popleft())
-        return False
-
-    def _count_drop(self, reason: str, record: EncodedRecord) -> None:
-        key = (reason, record.data_type)
-        self.dropped[key] = self.dropped.get(key, 0) + 1
-        xkey = (record.exchange, record.data_type, reason)
-        self.dropped_by_exchange[xkey] = self.dropped_by_exchange.get(xkey, 0) + 1
+        dedupe = self._dedupe.get(record.exchange)
+        if dedupe is None:
+            dedupe = self._dedupe[record.exchange] = TradeDedupe(self._dedupe_window)
+        return dedupe.is_duplicate(record.code, record.sequential_id)

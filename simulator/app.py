@@ -20,6 +20,7 @@ from simulator.feed import load_replay, run_generator
 from simulator.markets import Market, select_markets
 from simulator.profiles import BITHUMB, UPBIT
 from simulator.server import ExchangeServer, control_response, text_response
+from simulator.tls import server_tls_context
 from simulator.venue import Venue, VenueOptions
 
 
@@ -40,6 +41,9 @@ class SimulatorOptions:
     replay: list[str] = field(default_factory=list)
     seed: int = 1
     max_backlog: int = 50_000
+    tls_cert: str | None = None  # PEM certificate (chain); with tls_key, serve wss:// and https://
+    tls_key: str | None = None
+    coalesce: int = 1
 
 
 class Simulator:
@@ -52,13 +56,14 @@ class Simulator:
             venue_options = VenueOptions(
                 rate=options.rate, trade_ratio=options.trade_ratio, idle_timeout=options.idle_timeout,
                 connect_limit=limit if options.connect_limit else 0, seed=options.seed,
-                max_backlog=options.max_backlog,
+                max_backlog=options.max_backlog, coalesce=options.coalesce,
             )
             venue = Venue(profile, markets, venue_options)
             venue.replay_lines = replay
             venue.known_codes.update(code for _, _, code in replay if code)
             self.venues[profile.name] = venue
-        self.servers = {name: ExchangeServer(venue, options.host) for name, venue in self.venues.items()}
+        tls = server_tls_context(options.tls_cert, options.tls_key)
+        self.servers = {name: ExchangeServer(venue, options.host, tls) for name, venue in self.venues.items()}
         self.ports: dict[str, int | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._control_server: object | None = None
@@ -92,7 +97,9 @@ class Simulator:
         async def refuse(ws: object) -> None:  # the control port never upgrades
             return None
 
-        server = await serve(refuse, self.options.host, port, process_request=process_request)  # type: ignore[arg-type]
+        tls = server_tls_context(self.options.tls_cert, self.options.tls_key)
+        server = await serve(refuse, self.options.host, port, process_request=process_request,  # type: ignore[arg-type]
+                             ssl=tls)
         self._control_server = server
         return int(server.sockets[0].getsockname()[1])
 
@@ -129,7 +136,8 @@ class SimulatorThread:
 
     def url(self, exchange: str) -> str:
         assert self.simulator is not None
-        return f"ws://{self._options.host}:{self.simulator.ports[exchange]}/websocket/v1"
+        scheme = "wss" if self._options.tls_cert else "ws"
+        return f"{scheme}://{self._options.host}:{self.simulator.ports[exchange]}/websocket/v1"
 
     def control(self, exchange: str, action: str, **params: object) -> dict[str, object]:
         async def run() -> dict[str, object]:

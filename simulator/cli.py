@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-backlog", type=int, default=50_000,
                    help="frames queued for one connection beyond which its realtime frames are shed")
+    p.add_argument("--tls-cert", metavar="FILE.pem", help="serve wss:// and https:// with this certificate (chain)")
+    p.add_argument("--tls-key", metavar="FILE.pem", help="the certificate's private key (with --tls-cert)")
+    p.add_argument("--coalesce", type=int, default=1, metavar="N",
+                   help="join up to N queued frames into one socket write (one TLS record); 1 = off")
     return p
 
 
@@ -42,7 +46,14 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         idle_timeout=args.idle_timeout, connect_limit=not args.no_connect_limit,
         upbit_connect_limit=args.upbit_connect_limit, bithumb_connect_limit=args.bithumb_connect_limit,
         replay=args.replay, seed=args.seed, max_backlog=args.max_backlog,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, coalesce=_positive(args.coalesce, "--coalesce"),
     )
+
+
+def _positive(value: int, flag: str) -> int:
+    if value < 1:
+        raise ValueError(f"{flag} must be at least 1, got {value}")
+    return value
 
 
 async def run(options: SimulatorOptions) -> None:
@@ -56,7 +67,8 @@ async def run(options: SimulatorOptions) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(json.dumps({"ready": True, "pid": os.getpid(), **ports}), flush=True)
+    scheme = "wss" if options.tls_cert else "ws"
+    print(json.dumps({"ready": True, "pid": os.getpid(), **ports, "scheme": scheme}), flush=True)
     await stop.wait()
     await simulator.stop()
 

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import http
 import json
+import ssl
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -48,9 +49,10 @@ def control_response(venues: list[Venue], action: str, query: dict[str, str]) ->
 
 
 class ExchangeServer:
-    def __init__(self, venue: Venue, host: str = "127.0.0.1") -> None:
+    def __init__(self, venue: Venue, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.venue = venue
         self.host = host
+        self.tls = tls  # set: the port speaks wss:// and https:// only
         self.server: Server | None = None
         self.port = 0
 
@@ -63,6 +65,7 @@ class ExchangeServer:
             max_queue=64,
             write_limit=2**20,
             create_connection=TrackedConnection,
+            ssl=self.tls,
         )
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port

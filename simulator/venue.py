@@ -25,6 +25,7 @@ class VenueOptions:
     connect_limit: int | None = None  # None: the venue's own limit; 0: off
     seed: int = 1
     max_backlog: int = 50_000  # queued frames per connection beyond which realtime frames are shed
+    coalesce: int = 1  # frames joined into one socket write (over TLS: one record holding them all)
 
 
 class Venue:

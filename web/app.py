@@ -121,6 +121,8 @@ def create_app(
         else:
             body = status_view.build(cache.window(), result)
         body["version"] = version
+        # How often the actor system was asked: lets operators (and tests) see that polling is absorbed.
+        body["status_queries"] = cache.provider_calls
         response = jsonify(body)
         response.status_code = 200 if latest is not None else 503
         return _no_store(response)

@@ -1,9 +1,9 @@
-"""End-to-end fixtures: the broker on $KAFKA_PORT (default 29092), distinct Thespian admin and web
-ports per test, and a factory that starts krwfeed as a process and cleans up after it."""
+"""End-to-end fixtures: distinct Thespian admin and web ports per test, and a factory that starts
+krwfeed as a process and cleans up after it. The broker is the shared one (``kafka_bootstrap``,
+``kafka_control`` from tests/support/kafka_broker.py, on $KAFKA_PORT)."""
 from __future__ import annotations
 
 import itertools
-import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.kafka_readback import kafka_control
 from tests.e2e.service_process import ServiceProcess
 
 ADMIN_PORTS = range(19800, 19900)
@@ -23,17 +22,6 @@ _next = itertools.count()
 def _free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-@pytest.fixture(scope="session")
-def e2e_kafka() -> Iterator[tuple[str, int]]:
-    port = int(os.environ.get("KAFKA_PORT", "29092"))
-    started = _free(port)
-    if started:
-        kafka_control(port, "start")
-    yield f"127.0.0.1:{port}", port
-    if started:
-        kafka_control(port, "stop")
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from proto.krwfeed.v1 import market_data_pb2 as pb
-from tests.e2e.kafka_readback import Read, create_topics, kafka_control, read_topic
+from tests.e2e.kafka_readback import Read, create_topics, read_topic
 from tests.e2e.service_process import ServiceProcess, service_config
+from tests.support.kafka_broker import KafkaControl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -80,10 +81,9 @@ def check_prices(sim: Any, exchange: str, got: dict[str, list[pb.Trade]], codes:
     return checked
 
 
-def start_streaming(simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int],
+def start_streaming(simulator_factory: Any, service_factory: Any, bootstrap: str,
                     ports: tuple[int, int], prefix: str, *, markets: int, rate: float,
                     per_connection: int = 25, **config: Any) -> tuple[Any, ServiceProcess, list[str]]:
-    bootstrap, _ = e2e_kafka
     sim = simulator_factory(market_count=markets, rate=rate, no_connect_limit=False)
     _, body = sim.get_json(f"{sim.rest('upbit')}/v1/market/all")
     codes = [m["market"] for m in body][:markets]
@@ -98,9 +98,9 @@ def start_streaming(simulator_factory: Any, service_factory: Any, e2e_kafka: tup
 
 
 def test_S2_3_b_100_markets_for_10_s_every_trade_in_kafka_exactly_once(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    sim, service, codes = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    sim, service, codes = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                           markets=100, rate=400, buffer={"ttl_s": {"trade": 10.0}})
     assert len(codes) == 100
     began = time.monotonic()
@@ -112,7 +112,7 @@ def test_S2_3_b_100_markets_for_10_s_every_trade_in_kafka_exactly_once(
     final = service.status() or status
     failed = {t: p["failed"] for t, p in final["producers"].items()}
     assert not any(failed.values()), f"Kafka publish failures (retries=0 loses these records): {failed}"
-    bootstrap, _ = e2e_kafka
+    bootstrap = kafka_bootstrap
     total = 0
     for exchange in ("upbit", "bithumb"):
         sent = sim.sent_log(exchange)
@@ -140,9 +140,9 @@ def final_dropped_all(status: dict[str, Any], data_type: str) -> int:
 
 
 def test_S2_3_a_S3_1_f_dropped_connection_reconnects_resubscribes_no_duplicates(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                       markets=10, rate=200, per_connection=10, buffer={"ttl_s": {"trade": 10.0}})
     time.sleep(2)
     sim.drop("upbit")
@@ -153,7 +153,7 @@ def test_S2_3_a_S3_1_f_dropped_connection_reconnects_resubscribes_no_duplicates(
     quiesce(sim, service, ("upbit", "bithumb"))
     rc, _ = service.terminate()
     assert rc == 0
-    bootstrap, _ = e2e_kafka
+    bootstrap = kafka_bootstrap
     sent = sim.sent_log("upbit", per_connection=True)
     assert len(sent["connections"]) >= 2, "the simulator saw a second connection"
     got = decode_trades(read_topic(bootstrap, f"{topic_prefix}.upbit.trade"), "upbit")
@@ -161,14 +161,13 @@ def test_S2_3_a_S3_1_f_dropped_connection_reconnects_resubscribes_no_duplicates(
 
 
 def test_S3_1_h_kafka_outage_keeps_connections_counts_failures_and_resumes(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_control: KafkaControl, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    bootstrap, kafka_port = e2e_kafka
-    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_control.bootstrap, ports, topic_prefix,
                                       markets=5, rate=50, per_connection=5,
                                       kafka={"max_consecutive_failures": 1000})
     service.wait_for(lambda s: s["total_published"] > 50, 20, "publishing")
-    kafka_control(kafka_port, "pause")
+    kafka_control.pause()
     try:
         during = service.wait_for(lambda s: sum(p["failed"] for p in s["producers"].values()) > 0, 30,
                                   "publish failures counted")
@@ -176,7 +175,7 @@ def test_S3_1_h_kafka_outage_keeps_connections_counts_failures_and_resumes(
         during = service.status() or during
         assert all(c["state"] == "CONNECTED" for c in during["connections"].values()), during["connections"]
     finally:
-        kafka_control(kafka_port, "resume")
+        kafka_control.resume()
     published = during["total_published"]
     after = service.wait_for(lambda s: s["total_published"] > published + 50 and all(
         p["consecutive_failures"] == 0 for p in s["producers"].values()), 40,
@@ -189,25 +188,24 @@ def test_S3_1_h_kafka_outage_keeps_connections_counts_failures_and_resumes(
 
 
 def test_S3_1_e_ten_consecutive_publish_failures_stop_the_service_non_zero(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_control: KafkaControl, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    _, kafka_port = e2e_kafka
-    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_control.bootstrap, ports, topic_prefix,
                                       markets=5, rate=100, per_connection=5)
-    kafka_control(kafka_port, "pause")
+    kafka_control.pause()
     try:
         rc = service.wait_exit(60)
     finally:
-        kafka_control(kafka_port, "resume")
+        kafka_control.resume()
     assert rc not in (None, 0), f"exit code {rc}"
     assert "consecutive" in service.logs()
     assert not service.leftovers()
 
 
 def test_S2_2_f_malformed_frames_counted_connection_kept(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                       markets=5, rate=50, per_connection=5)
     sim.garbage(5, "upbit")
     status = service.wait_for(lambda s: s["connections"]["upbit-0"]["malformed"] >= 5, 20, "malformed counted")
@@ -219,9 +217,9 @@ def test_S2_2_f_malformed_frames_counted_connection_kept(
 
 
 def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything_in_kafka(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    sim, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                       markets=20, rate=500, per_connection=10, buffer={"ttl_s": {"trade": 10.0}})
     time.sleep(3)
     rc, exit_s = service.terminate(15.0)
@@ -229,7 +227,7 @@ def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything
     assert not service.leftovers()
     final = service.status()
     assert final is not None
-    bootstrap, _ = e2e_kafka
+    bootstrap = kafka_bootstrap
     in_kafka = sum(len(read_topic(bootstrap, t)) for t in topics(topic_prefix))
     dropped = sum(final["buffer"]["dropped"].values())
     failed = sum(p["failed"] for p in final["producers"].values())
@@ -242,13 +240,13 @@ def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything
 
 
 def test_S3_1_a_second_start_is_refused(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
     from thespian.actors import ActorSystem
 
     from messages.protocol import ServiceError, StartService
 
-    _, service, _ = start_streaming(simulator_factory, service_factory, e2e_kafka, ports, topic_prefix,
+    _, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                     markets=2, rate=10, per_connection=2)
     asys = ActorSystem("multiprocTCPBase", {"Admin Port": ports[0]})
     sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")
@@ -268,11 +266,11 @@ def test_S4_1_c_invalid_config_exits_2_with_the_clear_message(service_factory: A
 
 
 def test_S4_1_e_S4_2_c_sasl_secret_never_in_logs(
-        simulator_factory: Any, service_factory: Any, e2e_kafka: tuple[str, int], ports: tuple[int, int],
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str, tmp_path: Any) -> None:
     """The broker speaks PLAINTEXT, so SASL fails and kafka-python logs errors: the password must not appear."""
     secret = "e2e-Secret-" + topic_prefix
-    bootstrap, _ = e2e_kafka
+    bootstrap = kafka_bootstrap
     sim = simulator_factory(market_count=2, rate=20)
     log_file = str(tmp_path / "krwfeed.log")
     cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=None, markets=["KRW-BTC"], bootstrap=bootstrap,

@@ -1,14 +1,13 @@
 """Grafana dashboard and provisioning checked statically, then every panel's PromQL run against a real
-Prometheus (Debian's) scraping a krwfeed web process whose metrics are written by another process."""
+Prometheus (Debian's) scraping the running krwfeed service (``python actor_system.py``) fed by the
+exchange simulator and publishing to the real broker; its actors write the metrics in their own
+processes and the web thread merges them (multiprocess mode)."""
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.integration.live_service import LiveService, live_service
 from tests.integration.tooling import free_port, require_tool
 
 pytestmark = pytest.mark.prometheus
@@ -103,38 +103,22 @@ def _query(base: str, expr: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def krwfeed_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port(18920, 18939)
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics"))}
-    log = (tmp_path_factory.mktemp("feed") / "feed.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "tests.integration.web_feed", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health/live", timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "web process did not start"
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+def krwfeed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The real service, streaming 8 markets per exchange from the simulator into the broker.
+    One upbit drop (a reconnect, whose repeated snapshot trades are dropped as duplicates) and a few
+    garbage frames make the reconnect, malformed and drop series exist, as they would in production."""
+    with live_service(tmp_path_factory.mktemp("krwfeed"), kafka_bootstrap, markets=8, rate=200) as live:
+        live.simulator.drop("upbit")
+        live.simulator.garbage(3, "bithumb")
+        live.service.wait_connected(30)
+        yield live
 
 
 @pytest.fixture(scope="module")
-def prometheus(krwfeed_web: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def prometheus(krwfeed: LiveService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = require_tool("prometheus")
     workdir = tmp_path_factory.mktemp("prometheus")
-    target = krwfeed_web.removeprefix("http://")
+    target = krwfeed.base.removeprefix("http://")
     config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
               "scrape_configs": [{"job_name": "krwfeed", "static_configs": [{"targets": [target]}]}]}
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -168,22 +152,46 @@ def _safe_query(base: str, expr: str) -> list[dict[str, Any]]:
 
 
 def test_S4_3_b_every_grafana_panel_returns_data_from_real_prometheus(prometheus: str) -> None:
-    pending = dict(enumerate(queries()))
-    deadline = time.monotonic() + 45  # rate() needs two samples inside its window
+    all_queries = queries()
+    pending = dict(enumerate(all_queries))
+    deadline = time.monotonic() + 60  # rate() needs two samples inside its window
     while pending and time.monotonic() < deadline:
         for key, (_title, expr) in list(pending.items()):
-            result = _query(prometheus, expr)
-            values = [float(r["value"][1]) for r in result]
+            values = [float(r["value"][1]) for r in _query(prometheus, expr)]
             if values and not any(math.isnan(v) for v in values):
                 del pending[key]
         time.sleep(0.5)
     assert not pending, f"panels without data: {list(pending.values())}"
+    panels = {title for title, _ in all_queries}
+    print(f"FIGURES grafana: {len(all_queries)}/{len(all_queries)} queries of {len(panels)} panels returned data "
+          f"from Prometheus scraping the running service")
 
 
-def test_metrics_output_passes_promtool_check_metrics(krwfeed_web: str) -> None:
+def test_S4_3_b_per_market_panels_name_every_configured_market(prometheus: str, krwfeed: LiveService) -> None:
+    expected = {(e, c) for e in ("upbit", "bithumb") for c in krwfeed.codes}
+    rate_expr = dict(queries())["Messages / s per market"]
+    deadline = time.monotonic() + 30
+    seen: set[tuple[str, str]] = set()
+    while seen != expected and time.monotonic() < deadline:
+        seen = {(r["metric"]["exchange"], r["metric"]["market"]) for r in _query(prometheus, rate_expr)
+                if float(r["value"][1]) > 0}
+        time.sleep(0.5)
+    assert seen == expected
+    states = _query(prometheus, dict(queries())["Connection states"])
+    assert {(r["metric"]["connection"], r["metric"]["state"]) for r in states} == {
+        (f"{e}-{i}", "CONNECTED") for e in ("upbit", "bithumb") for i in (0, 1)}
+
+
+def test_S4_3_a_service_metrics_pass_promtool_check_metrics(krwfeed: LiveService) -> None:
     promtool = require_tool("promtool")
-    with urllib.request.urlopen(krwfeed_web + "/metrics", timeout=5) as response:
-        text = response.read()
-    assert b"ingestion_kafka_publish_latency_seconds_bucket" in text
+    status, headers, text = krwfeed.get("/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    for name in ("ingestion_messages_received_total", "ingestion_messages_published_total",
+                 "ingestion_processing_latency_seconds_bucket", "ingestion_kafka_publish_latency_seconds_bucket",
+                 "ingestion_connection_state", "ingestion_consecutive_errors", "ingestion_service_info",
+                 "ingestion_messages_dropped_total", "ingestion_buffer_depth", "ingestion_reconnects_total",
+                 "ingestion_malformed_frames_total", "ingestion_seconds_since_last_message",
+                 "ingestion_market_messages_received_total"):
+        assert f"\n{name}{{".encode() in text, name
     result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,12 +9,18 @@ Both stop every process they started (SIGTERM by pid, then SIGKILL) at teardown.
 Options are the CLI flags in snake_case: ``markets=["KRW-BTC"]``, ``rate=1000``, ``idle_timeout=2``,
 ``no_connect_limit=True``, ``replay=[path]``, ``control_port=0`` ... Ports default to 0 (the OS picks
 free ones, reported on the readiness line), so parallel runs never collide.
+
+``tls=True`` serves wss:// and https:// with a throwaway CA and a certificate for 127.0.0.1 made by
+the ``openssl`` command at start (deleted at stop); ``.ca_file`` is the CA to trust, ``.sslopt`` the
+matching websocket-client option. ``coalesce=N`` joins N frames per socket write (one TLS record).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -53,7 +59,18 @@ def _argv(options: dict[str, Any]) -> list[str]:
 class SimulatorProcess:
     """A running `python -m simulator`; its URLs and control helpers."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, tls: bool = False, **options: Any) -> None:
+        self.tls_dir = tempfile.mkdtemp(prefix="simulator-tls-") if tls else None
+        self.ca_file: str | None = None
+        self.client_tls: ssl.SSLContext | None = None
+        if self.tls_dir is not None:
+            try:
+                self.ca_file, cert_file, key_file = make_test_certificates(Path(self.tls_dir))
+            except BaseException:
+                shutil.rmtree(self.tls_dir, ignore_errors=True)
+                raise
+            options = {**options, "tls_cert": cert_file, "tls_key": key_file}
+            self.client_tls = ssl.create_default_context(cafile=self.ca_file)
         self.options = options
         self.log = tempfile.NamedTemporaryFile(prefix="simulator-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -77,10 +94,17 @@ class SimulatorProcess:
 
     # ---- addresses -----------------------------------------------------------
     def url(self, exchange: str = "upbit") -> str:
-        return f"ws://{self.host}:{self.ports[exchange]}/websocket/v1"
+        scheme = "wss" if self.ca_file else "ws"
+        return f"{scheme}://{self.host}:{self.ports[exchange]}/websocket/v1"
 
     def rest(self, exchange: str = "upbit") -> str:
-        return f"http://{self.host}:{self.ports[exchange]}"
+        scheme = "https" if self.ca_file else "http"
+        return f"{scheme}://{self.host}:{self.ports[exchange]}"
+
+    @property
+    def sslopt(self) -> dict[str, Any]:
+        """websocket-client's ``sslopt`` that trusts this simulator's CA ({} without TLS)."""
+        return {"ca_certs": self.ca_file} if self.ca_file else {}
 
     @property
     def upbit_url(self) -> str:
@@ -101,7 +125,7 @@ class SimulatorProcess:
     # ---- HTTP helpers --------------------------------------------------------
     def get_json(self, url: str) -> tuple[int, Any]:
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=10, context=self.client_tls) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             body = exc.read()
@@ -153,6 +177,8 @@ class SimulatorProcess:
         if self.proc.stdout:
             self.proc.stdout.close()
         self.log.close()
+        if self.tls_dir is not None:
+            shutil.rmtree(self.tls_dir, ignore_errors=True)
         return self.proc.returncode
 
     def __enter__(self) -> SimulatorProcess:
@@ -160,6 +186,33 @@ class SimulatorProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def make_test_certificates(directory: Path) -> tuple[str, str, str]:
+    """A throwaway CA and a server certificate it signed for 127.0.0.1 and localhost, valid 2 days.
+
+    Returns (CA file, certificate file, key file). A separate CA rather than one self-signed
+    certificate, so the client verifies a real chain, as it does against the exchanges.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("tls=True needs the openssl command to make a test certificate")
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr, ext = directory / "cert.pem", directory / "key.pem", directory / "cert.csr", directory / "ext.cnf"
+    ext.write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                   "subjectAltName=IP:127.0.0.1,DNS:localhost\nsubjectKeyIdentifier=hash\n"
+                   "authorityKeyIdentifier=keyid\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for argv in (
+        [openssl, "req", "-x509", *ec, "-days", "2", "-subj", "/CN=krwfeed simulator test CA",
+         "-keyout", str(ca_key), "-out", str(ca),
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        [openssl, "req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr)],
+        [openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-set_serial", "2",
+         "-days", "2", "-extfile", str(ext), "-out", str(cert)],
+    ):
+        subprocess.run(argv, check=True, capture_output=True, timeout=30)
+    return str(ca), str(cert), str(key)
 
 
 def start_simulator(**options: Any) -> SimulatorProcess:

@@ -13,16 +13,16 @@ from typing import Any
 
 from connectors.backoff import Backoff
 from connectors.connection_log import StateLog
+from connectors.liveness import Liveness
 from connectors.socket_ops import abort, close, release
 from connectors.subscription import SubscriptionTickets, open_and_subscribe
 from exchanges.base import ExchangeAdapter
-from connectors.liveness import Liveness
 from messages.config import ExchangeConfig
 from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.state import ConnectionState as S
 
 
-class ConnectionLifecycle:
+class SocketLifecycle:
     """Mixed into ``WebSocketConnector``, which sets these attributes up."""
 
     config: ExchangeConfig

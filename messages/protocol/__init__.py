@@ -1,0 +1,77 @@
+"""Messages the actors exchange. Each is a small frozen dataclass (pickled between processes).
+
+Flow: supervisor --StartConnector--> connector --RecordBatch--> buffer <--PullRecords-- producer
+      connector --StateChanged/ConnectorStats--> supervisor; producer --PublishReport--> supervisor.
+
+One module per flow: ``service`` (start/stop), ``connector``, ``buffer``, ``producer``, ``status``.
+Every message is importable from here: ``from messages.protocol import RecordBatch``.
+"""
+from __future__ import annotations
+
+from messages.protocol.buffer import (
+    BufferDrained,
+    BufferStats,
+    DrainBuffer,
+    PulledRecords,
+    PullRecords,
+    RecordBatch,
+    StartBuffer,
+)
+from messages.protocol.connector import (
+    ConnectorStats,
+    ConnectPermit,
+    ConnectRequest,
+    StartConnector,
+    StateChanged,
+    StopConnector,
+    SubscriptionQuery,
+    SubscriptionReport,
+)
+from messages.protocol.producer import (
+    FlushProducer,
+    ProducerFlushed,
+    PublishReport,
+    StartProducer,
+)
+from messages.protocol.service import (
+    FatalError,
+    ServiceError,
+    ServiceStarted,
+    ServiceStopped,
+    StartService,
+    StopService,
+)
+from messages.protocol.status import (
+    StatusQuery,
+    StatusSnapshot,
+)
+
+__all__ = [
+    "StartService",
+    "ServiceStarted",
+    "ServiceError",
+    "StopService",
+    "ServiceStopped",
+    "FatalError",
+    "StartConnector",
+    "ConnectPermit",
+    "ConnectRequest",
+    "StopConnector",
+    "StateChanged",
+    "ConnectorStats",
+    "SubscriptionQuery",
+    "SubscriptionReport",
+    "StartBuffer",
+    "RecordBatch",
+    "PullRecords",
+    "PulledRecords",
+    "BufferStats",
+    "DrainBuffer",
+    "BufferDrained",
+    "StartProducer",
+    "PublishReport",
+    "FlushProducer",
+    "ProducerFlushed",
+    "StatusQuery",
+    "StatusSnapshot",
+]

@@ -1,0 +1,73 @@
+"""Between the supervisor and the connectors: start, connect permits, stop, state and counters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from messages.state import ConnectionState
+
+
+@dataclass(frozen=True, slots=True)
+class StartConnector:
+    connection_id: str  # e.g. "upbit-0"
+    exchange_config: Any  # messages.config.ExchangeConfig
+    buffer: Any  # ActorAddress of the buffer
+    supervisor: Any  # ActorAddress of the supervisor
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectPermit:
+    """The supervisor's connect-rate limiter lets one connection attempt go ahead."""
+
+    connection_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectRequest:
+    """A connector asks for a permit before each (re)connection attempt."""
+
+    connection_id: str
+    exchange: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopConnector:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    connection_id: str
+    exchange: str
+    old: ConnectionState
+    new: ConnectionState
+    reason: str
+    at_us: int
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStats:
+    """Cumulative counters of one connection, sent with each batch flush (cheap, idempotent)."""
+
+    connection_id: str
+    exchange: str
+    codes: tuple[str, ...]
+    received: int
+    malformed: int
+    duplicates: int
+    unsubscribed: int
+    ignored_types: int
+    reconnects: int
+    last_message_us: dict[str, int] = field(default_factory=dict)  # per code
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionQuery:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionReport:
+    connection_id: str
+    tickets: dict[str, tuple[str, ...]]  # ticket -> subscribed codes (active ticket last)

@@ -1,0 +1,33 @@
+"""Between the supervisor and the producers: start, publish reports and the final flush."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StartProducer:
+    data_type: str
+    kafka: Any  # KafkaSettings (plain data)
+    buffer: Any
+    supervisor: Any
+
+
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    data_type: str
+    succeeded: int  # cumulative
+    failed: int  # cumulative
+    consecutive_failures: int
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FlushProducer:
+    timeout_s: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerFlushed:
+    data_type: str
+    pending: int

@@ -1,0 +1,42 @@
+"""Starting and stopping the service: the composition root and the supervisor (seed S3.1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StartService:
+    """Sent once by the composition root; a second one is answered with ``ServiceError``."""
+
+    settings: Any  # the validated settings object (plain data, picklable)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStarted:
+    connections: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceError:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopService:
+    """Graceful stop: connectors stop, the buffer drains into Kafka, producers flush."""
+
+    deadline_s: float = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStopped:
+    flushed: int
+    left_in_buffer: int
+
+
+@dataclass(frozen=True, slots=True)
+class FatalError:
+    """The service must exit non-zero (e.g. N consecutive publish failures)."""
+
+    reason: str

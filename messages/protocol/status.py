@@ -1,0 +1,31 @@
+"""The status query and its snapshot (``get_status()``, the health endpoint, the dashboard)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StatusQuery:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSnapshot:
+    """``get_status()``: everything the health endpoint and the dashboard show.
+
+    ``connections``: connection_id -> {exchange, state, codes, received, malformed, duplicates,
+    reconnects, last_message_us, since_us, reason}; ``markets``: "exchange:code" -> last_message_us;
+    ``buffer``: {depth: {...}, dropped: {...}}; ``producers``: data_type -> {succeeded, failed,
+    consecutive_failures, last_error}.
+    """
+
+    started_us: int
+    now_us: int
+    running: bool
+    connections: dict[str, dict[str, Any]]
+    markets: dict[str, int]
+    buffer: dict[str, Any]
+    producers: dict[str, dict[str, Any]]
+    total_received: int
+    total_published: int
