@@ -52,6 +52,9 @@ class ExchangeSchema(_Strict):
                            min_inclusive=False)
     backoff_jitter = number("a fraction from 0 to 0.5", lo=0, hi=0.5)
     quote_currencies = fields.List(UpperString(), validate=validate.Length(min=1))
+    # A CA bundle that replaces the system trust store for this exchange (private TLS proxies).
+    tls_ca_file = fields.String(allow_none=True, validate=validate.Length(
+        min=1, error="null or the path of a PEM CA bundle"))
 
     @validates_schema(skip_on_field_errors=True)
     def _check(self, data: dict[str, Any], **_: Any) -> None:

@@ -132,6 +132,15 @@ class Rig:
         return [account_trades(logs, trades, counters, allow_unread),
                 account_orderbooks(logs, books, counters, allow_unread, book_copies)]
 
+    def cross_check(self) -> str:
+        """krwfeed's own status counters next to its metrics, for a failure message."""
+        status = self.service.status() or {}
+        counters = krwfeed_counters(self.service.workdir / "prometheus")
+        return (f"status: received {status.get('total_received')}, published {status.get('total_published')}, "
+                f"buffer {status.get('buffer')}, producers "
+                f"{ {k: (v.get('succeeded'), v.get('failed')) for k, v in (status.get('producers') or {}).items()} }"
+                f"\nmetrics: {counters}\n")
+
     def close(self) -> list[int]:
         try:
             return self.service.cleanup()

@@ -28,8 +28,10 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 RigFactory = Callable[..., Rig]
 
 
-def check(results: ResultTable, scenario: str, accounts: list[Account]) -> None:
+def check(results: ResultTable, scenario: str, accounts: list[Account], rig: Rig | None = None) -> None:
     table = results.add(scenario, accounts)
+    if rig is not None:
+        table += rig.cross_check()
     print("\n" + table)
     for a in accounts:
         assert a.sent > 0, f"{scenario}: the simulator sent no {a.data_type}s\n{table}"
@@ -48,13 +50,19 @@ def test_S2_4_kafka_sigkill_and_restart_mid_stream(rig_factory: RigFactory, faul
     faults_broker.checked("kill")
     time.sleep(seconds(3, 10))
     faults_broker.start()
-    time.sleep(seconds(4, 10))
+    restarted = time.monotonic()
+    published = (rig.service.status() or {}).get("total_published", 0)
+    # kafka-python backs off reconnecting up to reconnect_backoff_max_ms (30 s by default), so
+    # publishing may resume well after the broker is back; krwfeed must not give up meanwhile.
+    rig.service.wait_for(lambda s: s["total_published"] > published, 60, "publishing to resume after the restart")
+    resumed_s = time.monotonic() - restarted
+    time.sleep(seconds(3, 10))
     rig.quiesce(90)
-    check(fault_results, "kafka SIGKILL + restart", rig.account())
+    check(fault_results, f"kafka SIGKILL + restart (resumed {resumed_s:.0f} s after restart)", rig.account(), rig)
     status = rig.service.status() or {}
-    reconnects = {k: (c["state"], c["reconnects"], c["reason"]) for k, c in status["connections"].items()}
+    states = {k: (c["state"], c["reconnects"], c["reason"]) for k, c in status["connections"].items()}
     assert all(c["state"] == "CONNECTED" and c["reconnects"] == 0 for c in status["connections"].values()), \
-        f"exchange connections stay up through a Kafka outage: {reconnects}"
+        f"exchange connections stay up through a Kafka outage: {states}"
 
 
 @pytest.mark.parametrize("pause_s", [0.3, 0.7, 3.0])
@@ -69,7 +77,7 @@ def test_S2_4_kafka_paused(rig_factory: RigFactory, faults_broker: LocalBroker, 
         faults_broker.checked("resume")
     time.sleep(seconds(3, 10))
     rig.quiesce()
-    check(fault_results, f"kafka SIGSTOP {pause_s:g} s", rig.account())
+    check(fault_results, f"kafka SIGSTOP {pause_s:g} s", rig.account(), rig)
 
 
 def test_S2_1_repeated_connection_drops(rig_factory: RigFactory, fault_results: ResultTable) -> None:
@@ -81,7 +89,7 @@ def test_S2_1_repeated_connection_drops(rig_factory: RigFactory, fault_results: 
     rig.quiesce()
     status = rig.service.status() or {}
     assert sum(int(c["reconnects"]) for c in status["connections"].values()) >= 4
-    check(fault_results, "repeated connection drops", rig.account())
+    check(fault_results, "repeated connection drops", rig.account(), rig)
 
 
 def test_S2_1_abrupt_drops_lose_only_unread_frames(rig_factory: RigFactory, fault_results: ResultTable) -> None:
@@ -93,7 +101,7 @@ def test_S2_1_abrupt_drops_lose_only_unread_frames(rig_factory: RigFactory, faul
         rig.each("drop", mode="abort")
     time.sleep(2)
     rig.quiesce()
-    check(fault_results, "abrupt drops (TCP reset)", rig.account(allow_unread=True))
+    check(fault_results, "abrupt drops (TCP reset)", rig.account(allow_unread=True), rig)
 
 
 def test_S2_1_stalled_sockets_are_detected_and_replaced(rig_factory: RigFactory,
@@ -105,7 +113,7 @@ def test_S2_1_stalled_sockets_are_detected_and_replaced(rig_factory: RigFactory,
     rig.quiesce()
     status = rig.service.status() or {}
     assert sum(int(c["reconnects"]) for c in status["connections"].values()) >= 2, "stalls were detected"
-    check(fault_results, "stalled sockets", rig.account())
+    check(fault_results, "stalled sockets", rig.account(), rig)
 
 
 def test_S2_1_http_429_on_reconnect(rig_factory: RigFactory, fault_results: ResultTable) -> None:
@@ -117,7 +125,7 @@ def test_S2_1_http_429_on_reconnect(rig_factory: RigFactory, fault_results: Resu
     rig.quiesce()
     status = rig.service.status() or {}
     assert all(c["state"] == "CONNECTED" for c in status["connections"].values())
-    check(fault_results, "HTTP 429 on reconnect", rig.account())
+    check(fault_results, "HTTP 429 on reconnect", rig.account(), rig)
 
 
 def test_S2_1_exchange_down_then_back(rig_factory: RigFactory, fault_results: ResultTable) -> None:
@@ -131,7 +139,7 @@ def test_S2_1_exchange_down_then_back(rig_factory: RigFactory, fault_results: Re
     rig.quiesce()
     status = rig.service.status() or {}
     assert all(c["state"] == "CONNECTED" for c in status["connections"].values()), "reconnected after the outage"
-    check(fault_results, f"simulator down {outage:g} s", rig.account())
+    check(fault_results, f"simulator down {outage:g} s", rig.account(), rig)
 
 
 def test_S2_2_f_malformed_frames_in_the_live_stream(rig_factory: RigFactory, fault_results: ResultTable) -> None:
@@ -145,7 +153,7 @@ def test_S2_2_f_malformed_frames_in_the_live_stream(rig_factory: RigFactory, fau
     malformed = sum(int(c["malformed"]) for c in status["connections"].values())
     assert malformed >= 60, f"garbage frames counted as malformed: {malformed}"
     assert sum(int(c["reconnects"]) for c in status["connections"].values()) == 0, "the connections were kept"
-    check(fault_results, "malformed frames (live)", rig.account())
+    check(fault_results, "malformed frames (live)", rig.account(), rig)
 
 
 def test_S3_3_sigterm_at_a_random_moment_loses_nothing_buffered(rig_factory: RigFactory,
@@ -159,4 +167,4 @@ def test_S3_3_sigterm_at_a_random_moment_loses_nothing_buffered(rig_factory: Rig
     rig.set_rate(0)
     # Frames the simulator wrote after krwfeed stopped reading are 'unread'; everything krwfeed read
     # (and so everything it had buffered) must be in Kafka or counted.
-    check(fault_results, f"SIGTERM after {moment:.1f} s (exit {exit_s:.1f} s)", rig.account(allow_unread=True))
+    check(fault_results, f"SIGTERM after {moment:.1f} s (exit {exit_s:.1f} s)", rig.account(allow_unread=True), rig)

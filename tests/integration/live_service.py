@@ -73,10 +73,11 @@ def _free_pair() -> tuple[int, int]:
 
 @contextlib.contextmanager
 def live_service(workdir: Path, bootstrap: str, *, markets: int = 8, rate: float = 200.0,
-                 per_connection: int = 4, env: dict[str, str] | None = None,
+                 per_connection: int = 4, env: dict[str, str] | None = None, wait_healthy: bool = True,
                  **config: Any) -> Iterator[LiveService]:
     """Simulator with ``markets`` markets at ``rate`` events/s per exchange, krwfeed subscribed to all
-    of them on both exchanges, every connection CONNECTED and /health 200 before it yields."""
+    of them on both exchanges, every connection CONNECTED (and /health 200 unless ``wait_healthy`` is
+    false: a service that cannot publish is never healthy) before it yields."""
     simulator = start_simulator(market_count=markets, rate=rate, control_port=None)
     service: ServiceProcess | None = None
     try:
@@ -91,7 +92,8 @@ def live_service(workdir: Path, bootstrap: str, *, markets: int = 8, rate: float
         service = ServiceProcess(cfg, workdir, web_port=web_port, env=env)
         service.wait_connected(45)
         live = LiveService(simulator, service, f"http://127.0.0.1:{web_port}", codes, prefix)
-        live.wait_json("/health", lambda status, _: status == 200, 30, "/health 200")
+        if wait_healthy:
+            live.wait_json("/health", lambda status, _: status == 200, 30, "/health 200")
         yield live
     finally:
         if service is not None:

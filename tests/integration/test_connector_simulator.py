@@ -167,6 +167,8 @@ def test_error_frame_closes_and_reconnects(simulator_factory: Callable[..., Any]
     connector = WebSocketConnector(exchange_config(sim, ["KRW-BTC"]), get_adapter("upbit"))
     streamer = Streamer(connector)
     assert wait_until(lambda: connector.reconnects >= 1, 8)
+    # The second connection replays the same two trades; wait until both were read before stopping.
+    assert wait_until(lambda: connector.pipeline.counters.duplicates >= 2, 8)
     streamer.stop()
     reasons = [reason for _, new, reason, _ in connector.transitions if new is S.RECONNECTING]
     assert reasons[0].startswith("error frame: INVALID_AUTH")
