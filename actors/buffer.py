@@ -122,6 +122,7 @@ class BufferActor(Actor):
     def _report_drained_if_empty(self) -> None:
         if self._drain_requester is not None and not self._drain_reported and len(self._queue) == 0:
             self._drain_reported = True
+            self._publish_stats()  # the final depth (0) reaches the status snapshot before the stop ends
             self.send(self._drain_requester, BufferDrained(left=0))
 
     def _publish_stats(self) -> None:
