@@ -22,6 +22,7 @@ The table goes to stdout and to bench/results/throughput.txt.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import uuid
@@ -190,6 +191,7 @@ def main() -> int:
     at_2k = next((r for r in results if r["target"] == 2000), None)
     if at_2k is not None:
         text += f"p99 krwfeed receive -> Kafka ack at 2,000 msgs/s: {at_2k['recv']['p99']:.0f} ms (target <= 25 ms)\n"  # type: ignore[index]
+    text += f"load average at the end (2 cores): {', '.join(f'{x:.1f}' for x in os.getloadavg())}\n"
     print("\n" + text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(f"python bench/throughput.py {' '.join(sys.argv[1:])}\n\n{text}")

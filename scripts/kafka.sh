@@ -163,7 +163,13 @@ java_opts() {
 
 format_storage() {
   [ -f "$DATA/meta.properties" ] && return 0   # already formatted: skip a JVM start
-  [ -s "$VAR/cluster-id" ] || "$PY" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())' >"$VAR/cluster-id"
+  # A cluster id is 22 URL-safe base64 characters; one starting with "-" would read as an option.
+  [ -s "$VAR/cluster-id" ] || "$PY" -c 'import base64, uuid
+while True:
+    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    if not cid.startswith("-"):
+        print(cid)
+        break' >"$VAR/cluster-id"
   java "${JAVA_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format \
     -t "$(cat "$VAR/cluster-id")" -c "$CONF" --ignore-formatted >>"$LOG" 2>&1 \
     || { tail -n 30 "$LOG" >&2; die "storage format failed (log: $LOG)"; }

@@ -5,6 +5,8 @@ answers take bounded time and polling adds no load on ingestion.
 """
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +54,27 @@ class _CachedProbe:
         return self._value
 
 
+class QuietPollingAccessLog(logging.Filter):
+    """Drops werkzeug's access-log lines for the endpoints that monitors and the dashboard poll.
+    One stdout line per health check would bury the service's own events and, at hundreds of
+    checks per second, cost the CPU that ingestion needs; other requests are still logged."""
+
+    POLLED = re.compile(r'"GET /(health(/live|/ready)?|metrics|api/status)[ ?]')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        return not self.POLLED.search(message)
+
+
+def _quiet_polling_access_log() -> None:
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QuietPollingAccessLog) for f in access_log.filters):
+        access_log.addFilter(QuietPollingAccessLog())
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -66,6 +89,7 @@ def create_app(
     refresh_s: float = 0.5,
 ) -> Flask:
     app = Flask(__name__)
+    _quiet_polling_access_log()
     version = service_version()
     cache = SnapshotCache(
         status_provider,

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,20 @@ def seconds(ci: float, full: float) -> float:
     return full if FULL else ci
 
 
+def start_broker(broker: LocalBroker, attempts: int = 5) -> None:
+    """Start (again) after a kill. The suite's ports lie in Linux's ephemeral range, so a client that
+    keeps reconnecting to the dead broker's port can briefly hold it as its own local port (a TCP
+    self-connection) and the broker fails to bind: try again a few times."""
+    for attempt in range(attempts):
+        try:
+            broker.start()
+            return
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+
+
 @pytest.fixture(scope="session")
 def faults_broker() -> Iterator[LocalBroker]:
     problem = missing_prerequisite()
@@ -43,7 +58,7 @@ def faults_broker() -> Iterator[LocalBroker]:
     broker = LocalBroker(int(os.environ.get("KRWFEED_FAULTS_KAFKA_PORT", "39094")))
     started = not broker.is_running()
     if started:
-        broker.start()
+        start_broker(broker)
     yield broker
     if started:
         with contextlib.suppress(Exception):
@@ -59,7 +74,7 @@ def _broker_back_in_shape(request: pytest.FixtureRequest) -> Iterator[None]:
         broker: LocalBroker = request.getfixturevalue("faults_broker")
         broker.run("resume")
         if not broker.is_running():
-            broker.start()
+            start_broker(broker)
 
 
 class ResultTable:

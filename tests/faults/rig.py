@@ -18,7 +18,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from tests.e2e.service_process import ServiceProcess, service_config
 from tests.faults.accounting import Account, KrwfeedCounters, account_orderbooks, account_trades
-from tests.support.kafka_broker import create_topic, read_all
+from tests.support.kafka_broker import create_topic, delete_topics, read_all
 from tests.support.simulator_process import SimulatorProcess, start_simulator
 
 EXCHANGES = ("upbit", "bithumb")
@@ -146,3 +146,5 @@ class Rig:
             return self.service.cleanup()
         finally:
             self.sim.stop()
+            # Fewer partitions keep the broker's restart after a SIGKILL short (each one is recovered).
+            delete_topics(self.bootstrap, [f"{self.prefix}.{e}.{t}" for e in EXCHANGES for t in DATA_TYPES])

@@ -68,7 +68,7 @@ def image() -> Iterator[str]:
 def _health(port: int) -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as response:
-            return response.status
+            return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code
     except OSError:

@@ -103,6 +103,9 @@ def test_api_status_and_dashboard_page_are_self_contained() -> None:
     status = client.get("/api/status").get_json()
     assert {c["id"] for c in status["connections"]} == {"upbit-0", "bithumb-0"}
     assert status["drops"] == {"ttl_expired": 2}
+    client.get("/api/status")
+    assert status["status_queries"] == 1  # the second request within 0.5 s was answered from the cache
+    assert client.get("/api/status").get_json()["status_queries"] == 1
     page = client.get("/").text
     assert 'id="connections"' in page and "dashboard.js" in page
     assert "http://" not in page and "https://" not in page  # the machine may be offline: no CDN
