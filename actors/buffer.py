@@ -23,7 +23,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import Actor, ActorExitRequest, WakeupMessage
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
 
 from actors.process_guard import die_with_parent
 from messages.protocol import (
@@ -43,7 +43,7 @@ from pipeline.utc_clock import utc_now_us
 _STATS_TICK = "buffer-stats"
 
 
-class BufferActor(Actor):
+class BufferActor(ActorTypeDispatcher):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         die_with_parent()
@@ -57,24 +57,28 @@ class BufferActor(Actor):
         self._drain_reported = False
         self._reported_drops: dict[tuple[str, str, str], int] = {}
 
-    def receiveMessage(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, RecordBatch):
-            self._queue.enqueue_many(msg.records, utc_now_us())
-            self._serve_parked()
-        elif isinstance(msg, PullRecords):
-            self._on_pull(msg, sender)
-        elif isinstance(msg, WakeupMessage):
-            if msg.payload == _STATS_TICK:
-                self._on_tick()
-        elif isinstance(msg, StartBuffer):
-            self._on_start(msg)
-        elif isinstance(msg, DrainBuffer):
-            self._drain_requester = sender
-            self._drain_reported = False
-            self._serve_parked()
-            self._report_drained_if_empty()
-        elif isinstance(msg, ActorExitRequest):
-            self._publish_stats()
+    def receiveMsg_RecordBatch(self, msg: RecordBatch, sender: Any) -> None:
+        self._queue.enqueue_many(msg.records, utc_now_us())
+        self._serve_parked()
+
+    def receiveMsg_PullRecords(self, msg: PullRecords, sender: Any) -> None:
+        self._on_pull(msg, sender)
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+        if msg.payload == _STATS_TICK:
+            self._on_tick()
+
+    def receiveMsg_StartBuffer(self, msg: StartBuffer, sender: Any) -> None:
+        self._on_start(msg)
+
+    def receiveMsg_DrainBuffer(self, msg: DrainBuffer, sender: Any) -> None:
+        self._drain_requester = sender
+        self._drain_reported = False
+        self._serve_parked()
+        self._report_drained_if_empty()
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        self._publish_stats()
 
     # --- handlers -------------------------------------------------------------------------
     def _on_start(self, msg: StartBuffer) -> None:

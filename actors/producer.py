@@ -26,7 +26,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import Actor, ActorExitRequest, WakeupMessage
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
 
 from actors.process_guard import die_with_parent
 from messages.protocol import (
@@ -55,7 +55,7 @@ def _log() -> logging.Logger:
     return logging.getLogger("krwfeed.producer")
 
 
-class ProducerActor(Actor):
+class ProducerActor(ActorTypeDispatcher):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         die_with_parent()
@@ -70,17 +70,21 @@ class ProducerActor(Actor):
         self._reported: TrackerSnapshot | None = None
         self._reported_at = 0.0
 
-    def receiveMessage(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, PulledRecords):
-            self._on_records(msg)
-        elif isinstance(msg, WakeupMessage):
-            if msg.payload == _TICK:
-                self._on_tick()
-        elif isinstance(msg, StartProducer):
-            self._on_start(msg)
-        elif isinstance(msg, FlushProducer):
-            self._on_flush(msg, sender)
-        elif isinstance(msg, ActorExitRequest) and self._publisher is not None:
+    def receiveMsg_PulledRecords(self, msg: PulledRecords, sender: Any) -> None:
+        self._on_records(msg)
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+        if msg.payload == _TICK:
+            self._on_tick()
+
+    def receiveMsg_StartProducer(self, msg: StartProducer, sender: Any) -> None:
+        self._on_start(msg)
+
+    def receiveMsg_FlushProducer(self, msg: FlushProducer, sender: Any) -> None:
+        self._on_flush(msg, sender)
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        if self._publisher is not None:
             self._publisher.close(CLOSE_TIMEOUT_S)
 
     # --- handlers -------------------------------------------------------------------------
