@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    n = args.records
+    n: int = args.records
     trades, books = make_records(n, "trade"), make_records(n, "orderbook")
     mixed = [r for pair in zip(books, trades, strict=True) for r in pair][:n]
 

@@ -76,7 +76,7 @@ class OrderbookRecord:
 MarketRecord = TradeRecord | OrderbookRecord
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class EncodedRecord:
     """A record ready for Kafka: what travels connector -> buffer -> producer.
 
@@ -90,3 +90,7 @@ class EncodedRecord:
     payload: bytes  # serialised krwfeed.v1 Trade or Orderbook
     received_time_us: int  # drives the buffer's TTL and the processing-latency metric
     sequential_id: int = 0  # trades only; lets tests and dedupe name a trade
+
+    def __repr__(self) -> str:  # the payload's bytes would make logs and actor traces unreadable
+        return (f"EncodedRecord({self.exchange}:{self.code} {self.data_type} "
+                f"#{self.sequential_id} {len(self.payload)} B @{self.received_time_us}us)")
