@@ -23,7 +23,6 @@ from actors.connector_reading import (
     BATCH_INTERVAL_S,
     MAX_BATCH,
     MAX_FRAMES_PER_DRAIN,
-    READ_PAUSE,
     STATS_EVERY_S,
     STOP_DRAIN_FRAMES,
     DrainSocket,
@@ -59,14 +58,11 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
         self.flush_armed = False
         self.last_stats = None
         self.last_stats_at = 0.0
-        self.read_paused = False
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
-        # Never return the descriptor of a closed socket: Thespian may reuse the number. While a
-        # read pause runs, the socket is not watched: the pause's wakeup reads it.
-        live = self.connector is not None and not self.stopped and not self.read_paused
-        fd = self.connector.fileno() if live and self.connector is not None else None
+        # Never return the descriptor of a closed socket: Thespian may reuse the number.
+        fd = self.connector.fileno() if self.connector is not None and not self.stopped else None
         return ThespianWatch([fd]) if fd is not None else None
 
     def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> ThespianWatch | None:
@@ -121,9 +117,6 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
             self.connector.tick()
             self._arm_retry()
             self.wakeupAfter(self.tick_s, "tick")
-        elif payload == READ_PAUSE:
-            self.read_paused = False
-            self._drain(MAX_FRAMES_PER_DRAIN)
         elif payload == "flush":
             self.flush_armed = False
             self._flush(force=False)

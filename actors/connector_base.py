@@ -24,7 +24,6 @@ class ConnectorActorBase:
     permit_requests: int
     retry_armed: bool
     flush_armed: bool
-    read_paused: bool  # the socket is read by a timer, not watched (see READ_PAUSE_S)
     last_stats: ConnectorStats | None
     last_stats_at: float
 

@@ -15,13 +15,6 @@ BATCH_INTERVAL_S = 0.01  # at most ~100 batches/s per connector, at most 10 ms a
 STATS_EVERY_S = 0.5
 STATS_HEARTBEAT_S = 5.0  # unchanged stats are still sent this often
 STOP_DRAIN_FRAMES = 5000
-# After a read that found frames, the socket is left unwatched for this long and then read again.
-# Each readable event costs Thespian a full loop pass (a new selector, a WatchMessage), about as
-# much CPU as parsing several frames; pausing lets frames gather so one pass reads many of them.
-# The kernel buffers meanwhile; latency grows by at most this much. A read that finds nothing
-# goes back to watching the socket, so an idle connection still wakes at once.
-READ_PAUSE_S = 0.005
-READ_PAUSE = "read-pause"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +31,6 @@ class RecordForwarding(ConnectorActorBase):
             self.window.add(result.records)
         if result.more:
             self.send(self.myAddress, DrainSocket())
-        elif result.frames and not self.read_paused:
-            self.read_paused = True
-            self.wakeupAfter(READ_PAUSE_S, READ_PAUSE)
         self._flush(force=False)
         self._arm_retry()
 

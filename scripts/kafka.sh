@@ -136,6 +136,15 @@ wait_gone() {  # $1 pid, $2 timeout seconds; true once the process is gone (or a
   done
 }
 
+wait_port_free() {  # $1 port, $2 timeout seconds
+  # A multithreaded JVM's main thread can turn zombie while other threads still hold its sockets.
+  local deadline=$(($(date +%s) + $2))
+  while port_answers "$1"; do
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
 wait_ready() {  # $1 pid; waits for a real metadata answer and the default topics
   "$PY" "$HERE/broker_admin.py" wait-ready --timeout "$START_TIMEOUT" --pid "$1" \
     --partitions "$DEFAULT_PARTITIONS" "$BOOTSTRAP" "${DEFAULT_TOPICS[@]}"
@@ -234,6 +243,7 @@ cmd_stop() {
     kill -KILL "$pid" 2>/dev/null || true
     wait_gone "$pid" 10 || die "pid $pid survived SIGKILL"
   fi
+  wait_port_free "$PORT" 10 || die "port $PORT still answers after pid $pid stopped"
   rm -f "$PIDFILE"
   say "stopped (pid $pid) in $(since "$t0") s"
 }
@@ -244,6 +254,7 @@ cmd_kill() {
   if [ -z "$pid" ]; then say "not running"; return 0; fi
   kill -KILL "$pid"
   wait_gone "$pid" 10 || die "pid $pid survived SIGKILL"
+  wait_port_free "$PORT" 10 || die "port $PORT still answers after pid $pid was killed"
   rm -f "$PIDFILE"
   say "killed (pid $pid)"
 }

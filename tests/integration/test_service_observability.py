@@ -37,7 +37,10 @@ def fresh(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LiveService]:
 
 
 def test_S3_3_a_endpoints_of_the_streaming_service(streaming: LiveService) -> None:
-    status, body = streaming.wait_json("/health", lambda s, _: s == 200, 20, "HEALTHY")
+    # HEALTHY, and every market has had its first message (a market without one yet has age None)
+    status, body = streaming.wait_json(
+        "/health", lambda s, b: s == 200 and all(m["age_s"] is not None for m in b["markets"].values()),
+        30, "HEALTHY with every market flowing")
     assert body["status"] == "HEALTHY" and body["reasons"] == []
     assert {f"connection:{c}" for c in CONNECTIONS} <= set(body["components"])
     assert body["components"]["kafka"]["status"] == "HEALTHY"
