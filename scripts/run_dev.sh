@@ -15,6 +15,7 @@ STARTED_KAFKA=0
 
 cleanup() {
   trap - INT TERM EXIT
+  set +e  # stop everything even if one step fails
   echo
   echo "run: stopping"
   [ -n "$APP_PID" ] && kill -TERM "$APP_PID" 2>/dev/null && wait "$APP_PID" 2>/dev/null || true
