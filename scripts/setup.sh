@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(kcat protobuf-compiler prometheus chromium openjdk-17-jre-headless maven)
+APT_PACKAGES=(kcat protobuf-compiler prometheus chromium openssl openjdk-17-jre-headless maven)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
