@@ -13,8 +13,10 @@ import json
 import logging
 import logging.config
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -45,6 +47,8 @@ class Service:
         self.supervisor: Any = None
         self.server: Any = None
         self.metrics_dir = prepare_metrics_dir(settings.admin_port)
+        # The record channel's socket lives here; mkdtemp makes it private (0700) to this user.
+        self.runtime_dir = tempfile.mkdtemp(prefix="krwfeed-")
         route_thespian_log(settings.admin_port)
 
     def run(self) -> int:
@@ -65,7 +69,7 @@ class Service:
             logging.config.dictConfig(main_process_log_defs(log_defs))
             self._install_signals()
             self.supervisor = self.asys.createActor(Supervisor, globalName=GLOBAL_NAME)
-            started = self.asys.ask(self.supervisor, StartService(self.settings), 10)
+            started = self.asys.ask(self.supervisor, StartService(self.settings, self.runtime_dir), 10)
             if not isinstance(started, ServiceStarted):
                 log.error("the supervisor did not start the service: %r", started)
                 return EXIT_FATAL
@@ -158,6 +162,7 @@ class Service:
             self.server.shutdown()
         if self.asys is not None:
             self.asys.shutdown()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
         log.info("krwfeed exited")
 
 

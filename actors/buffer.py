@@ -1,21 +1,26 @@
-"""The buffer actor: connectors push ``RecordBatch``es in, producers pull batches out (seed S2.6).
+"""The buffer actor: records come in from the connectors and go out to the producers on the record
+channel (``actors.record_channel``); Thespian carries its control and its stats.
 
-The queueing rules live in ``pipeline.buffer_queue.BufferQueue``; this shell only routes:
+The queueing rules live in ``pipeline.buffer_queue.BufferQueue`` (bounded, TTL per data type,
+orderbooks before trades, every drop counted); this shell owns the channel's listening socket
+and routes:
 
-* ``RecordBatch`` -> queued; any parked pull that can now be served is answered.
-* ``PullRecords`` -> answered at once with at most ``max_items`` fresh records of that data type.
-  With nothing queued the pull is *parked*, so idle producers neither spin nor poll. A parked pull
-  is answered as soon as a full batch is queued, or ``HOLD_S`` after the first records arrive:
-  every actor message costs about 1 ms of CPU on each side, so answering each connector batch on
-  its own would spend the machine on transport (measured: throughput collapsed above ~3k/s).
-* ``DrainBuffer`` (shutdown) -> from then on TTL is ignored: everything still queued is real
-  market data that reached krwfeed before the stop, and consumers can judge its age from the
-  received time, so it goes to Kafka rather than being dropped at every deploy. Once the queue
-  is empty, ``BufferDrained`` goes to whoever asked.
+* a RECORDS frame from a connector -> queued; then producers with credit are served.
+* a CREDIT frame from a producer -> that producer may be sent that many more records. Credits are
+  granted ahead, so handing records on costs no round trip, and a producer whose Kafka client is
+  behind simply stops granting: records then wait here, where the TTL drops the stale ones
+  (counted), instead of piling up in the client.
+* serving: orderbooks first, each producer gets at most its credit, as one write.
+* ``DrainBuffer`` (shutdown) -> the channels are read to the end first (every connector wrote its
+  last records before reporting DISCONNECTED), then TTL is ignored: everything still queued is
+  real market data that reached krwfeed before the stop, and consumers can judge its age from
+  the received time, so it goes to Kafka rather than being dropped at every deploy. Once the
+  queue is empty and every byte is with the producers, each producer gets DRAINED on its channel
+  and ``BufferDrained`` goes to whoever asked.
 * every ``stats_interval_s``: stale heads expire, ``BufferStats`` goes to the supervisor and the
   ``BUFFER_DEPTH`` / ``MESSAGES_DROPPED`` metrics are updated.
 
-Nothing here blocks: no I/O besides actor messages.
+Nothing here blocks: the sockets are non-blocking and watched with ``ThespianWatch``.
 """
 from __future__ import annotations
 
@@ -23,26 +28,37 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
 
 from actors.process_guard import die_with_parent
-from messages.protocol import (
-    BufferDrained,
-    BufferStats,
-    DrainBuffer,
-    PulledRecords,
-    PullRecords,
-    RecordBatch,
-    StartBuffer,
+from actors.record_channel import (
+    CREDIT,
+    DRAINED,
+    HELLO,
+    RECORDS,
+    ChannelEnd,
+    ChannelError,
+    ChannelListener,
+    decode_credit,
+    decode_records,
+    encode_frame,
+    encode_records,
 )
+from messages.protocol import BufferDrained, BufferStats, DrainBuffer, StartBuffer
 from messages.settings import BufferSettings
-from monitoring.metrics import BUFFER_DEPTH, MESSAGES_DROPPED
-from pipeline.buffer_queue import BufferQueue
+from monitoring.metrics import BUFFER_DEPTH, DATA_PATH_MESSAGES, MESSAGES_DROPPED
+from pipeline.buffer_queue import PRIORITY, BufferQueue
 from pipeline.utc_clock import utc_now_us
 
 _STATS_TICK = "buffer-stats"
-_HOLD = "buffer-hold"
-HOLD_S = 0.01  # a parked pull waits at most this long for a fuller batch
+_RETRY = "buffer-retry"
+RETRY_S = 0.005  # while bytes wait for a producer's socket, or a drain waits to complete
+MAX_PRODUCER_BACKLOG = 4 * 1024 * 1024  # bytes queued for one producer before serving pauses
+PRODUCER_ROLE = "producer:"
+
+
+def _log() -> logging.Logger:
+    return logging.getLogger("krwfeed.buffer")
 
 
 class BufferActor(ActorTypeDispatcher):
@@ -51,100 +67,164 @@ class BufferActor(ActorTypeDispatcher):
         die_with_parent()
         defaults = BufferSettings()
         self._queue = BufferQueue(defaults.capacity, defaults.ttl_s)
-        self._parked: list[tuple[Any, str, int]] = []  # (producer address, data_type, max_items)
+        self._listener: ChannelListener | None = None
+        self._peers: list[ChannelEnd] = []
+        self._producers: dict[str, ChannelEnd] = {}  # data type -> its producer's channel
+        self._credit: dict[str, int] = {}
         self._supervisor: Any = None
         self._interval_s = 0.5
         self._ticking = False
+        self._retry_armed = False
         self._drain_requester: Any = None
         self._drain_reported = False
         self._reported_drops: dict[tuple[str, str, str], int] = {}
-        self._hold_armed = False
 
-    def receiveMsg_RecordBatch(self, msg: RecordBatch, sender: Any) -> None:
-        self._queue.enqueue_many(msg.records, utc_now_us())
-        self._serve_parked(full_only=True)
-        if self._parked and not self._hold_armed:
-            self._hold_armed = True
-            self.wakeupAfter(timedelta(seconds=HOLD_S), payload=_HOLD)
+    def _watch(self) -> ThespianWatch | None:
+        fds = [fd for fd in [self._listener.fileno() if self._listener else None]
+               + [p.fileno() for p in self._peers] if fd is not None]
+        return ThespianWatch(fds) if fds else None
 
-    def receiveMsg_PullRecords(self, msg: PullRecords, sender: Any) -> None:
-        self._on_pull(msg, sender)
+    def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> ThespianWatch | None:
+        return self._watch()
 
-    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
-        if msg.payload == _STATS_TICK:
-            self._on_tick()
-        elif msg.payload == _HOLD:
-            self._hold_armed = False
-            self._serve_parked()
-
-    def receiveMsg_StartBuffer(self, msg: StartBuffer, sender: Any) -> None:
-        self._on_start(msg)
-
-    def receiveMsg_DrainBuffer(self, msg: DrainBuffer, sender: Any) -> None:
-        self._drain_requester = sender
-        self._drain_reported = False
-        self._serve_parked()
-        self._report_drained_if_empty()
-
-    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
-        self._publish_stats()
-
-    # --- handlers -------------------------------------------------------------------------
-    def _on_start(self, msg: StartBuffer) -> None:
+    # --- start ----------------------------------------------------------------------------
+    def receiveMsg_StartBuffer(self, msg: StartBuffer, sender: Any) -> ThespianWatch | None:
         self._supervisor = msg.supervisor
         self._interval_s = msg.stats_interval_s
         settings: BufferSettings = msg.settings
-        if not self._ticking:  # configured once; a repeated start only updates the addresses
+        if not self._ticking:  # configured once; a repeated start only updates the supervisor
             self._queue = self._requeue(settings)
+            self._listener = ChannelListener(msg.channel_path)
             self._ticking = True
             self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
-        logging.getLogger("krwfeed.buffer").info(
-            "buffer ready: capacity %d, ttl %s", settings.capacity, dict(settings.ttl_s)
-        )
+        _log().info("buffer ready: capacity %d, ttl %s", settings.capacity, dict(settings.ttl_s))
+        return self._watch()
 
-    def _on_pull(self, msg: PullRecords, sender: Any) -> None:
-        if not self._answer(sender, msg.data_type, msg.max_items):
-            # one parked pull per producer and data type: a re-pull replaces the old one
-            self._parked = [p for p in self._parked if not (p[0] == sender and p[1] == msg.data_type)]
-            self._parked.append((sender, msg.data_type, msg.max_items))
+    # --- the channel ----------------------------------------------------------------------
+    def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> ThespianWatch | None:
+        ready = set(msg.ready)
+        if self._listener is not None and self._listener.fileno() in ready:
+            self._peers.extend(self._listener.accept_all())
+        for peer in [p for p in self._peers if p.fileno() in ready]:
+            self._read(peer)
+        self._serve()
+        return self._watch()
 
-    def _on_tick(self) -> None:
-        if self._drain_requester is None:
-            self._queue.expire(utc_now_us())
-        self._publish_stats()
-        self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
+    def _read_all(self) -> None:
+        if self._listener is not None:
+            self._peers.extend(self._listener.accept_all())
+        for peer in list(self._peers):
+            self._read(peer)
 
-    # --- helpers --------------------------------------------------------------------------
-    def _answer(self, producer: Any, data_type: str, max_items: int) -> bool:
-        """Send a batch if there is one; False when nothing fresh was queued."""
-        if not self._queue.depth().get(data_type):
-            return False
+    def _read(self, peer: ChannelEnd) -> None:
+        try:
+            frames = peer.read()
+        except ChannelError as err:
+            _log().error("record channel %s sent garbage and is closed: %s", peer.role or "?", err)
+            peer.close()
+            frames = []
+        now = utc_now_us()
+        for kind, body in frames:
+            if kind == RECORDS:
+                self._queue.enqueue_many(decode_records(body), now)
+            elif kind == CREDIT and peer.role.startswith(PRODUCER_ROLE):
+                data_type = peer.role[len(PRODUCER_ROLE):]
+                self._credit[data_type] = self._credit.get(data_type, 0) + decode_credit(body)
+            elif kind == HELLO:
+                peer.role = body.decode(errors="replace")
+                if peer.role.startswith(PRODUCER_ROLE):
+                    data_type = peer.role[len(PRODUCER_ROLE):]
+                    old = self._producers.get(data_type)
+                    if old is not None and old is not peer:
+                        old.close()  # a restarted producer replaces its predecessor
+                    self._producers[data_type], self._credit[data_type] = peer, 0
+        if peer.closed:
+            self._forget(peer)
+
+    def _forget(self, peer: ChannelEnd) -> None:
+        self._peers = [p for p in self._peers if p is not peer]
+        for data_type, end in list(self._producers.items()):
+            if end is peer:
+                del self._producers[data_type]
+                self._credit[data_type] = 0
+
+    def _serve(self) -> None:
+        """Hand queued records to producers with credit, orderbooks first."""
         draining = self._drain_requester is not None
-        records = self._queue.dequeue_batch(max_items, utc_now_us(), data_type, ignore_ttl=draining)
-        if not records:
-            return False
-        self.send(producer, PulledRecords(data_type, tuple(records), self._queue.depth()[data_type]))
-        self._report_drained_if_empty()
-        return True
+        now = None
+        backlog = False
+        for data_type in PRIORITY:
+            end = self._producers.get(data_type)
+            credit = self._credit.get(data_type, 0)
+            if end is None:
+                continue
+            if end.pending and not end.flush():
+                backlog = True
+                if end.pending > MAX_PRODUCER_BACKLOG:
+                    continue
+            if credit <= 0 or not self._queue.depth().get(data_type):
+                continue
+            now = now or utc_now_us()
+            records = self._queue.dequeue_batch(credit, now, data_type, ignore_ttl=draining)
+            if not records:
+                continue
+            self._credit[data_type] = credit - len(records)
+            if not end.write_all(encode_records(records)):
+                # Only a closed socket refuses here (the backlog was checked): the producer died.
+                for record in records:
+                    self._queue.drops.count("channel_unavailable", record)
+                self._forget(end)
+                continue
+            DATA_PATH_MESSAGES.labels("buffer_to_producer").inc()
+            if end.pending:
+                backlog = True
+        if draining:
+            self._report_drained_if_empty()
+            backlog = backlog or not self._drain_reported
+        if backlog and not self._retry_armed:
+            self._retry_armed = True
+            self.wakeupAfter(timedelta(seconds=RETRY_S), payload=_RETRY)
 
-    def _serve_parked(self, full_only: bool = False) -> None:
-        """Answer parked pulls; with ``full_only`` only those a full batch is queued for."""
-        if not self._parked:
-            return
-        if self._drain_requester is not None:
-            full_only = False  # stopping: hand everything on now
-        depth = self._queue.depth()
-        self._parked = [
-            p for p in self._parked
-            if (full_only and depth.get(p[1], 0) < p[2]) or not self._answer(*p)
-        ]
+    # --- timers, drain, exit --------------------------------------------------------------
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> ThespianWatch | None:
+        if msg.payload == _STATS_TICK:
+            if self._drain_requester is None:
+                self._queue.expire(utc_now_us())
+            self._publish_stats()
+            self._serve()
+            self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
+        elif msg.payload == _RETRY:
+            self._retry_armed = False
+            self._serve()
+        return self._watch()
+
+    def receiveMsg_DrainBuffer(self, msg: DrainBuffer, sender: Any) -> ThespianWatch | None:
+        self._drain_requester = sender
+        self._drain_reported = False
+        self._read_all()
+        self._serve()
+        return self._watch()
 
     def _report_drained_if_empty(self) -> None:
-        if self._drain_requester is not None and not self._drain_reported and len(self._queue) == 0:
-            self._drain_reported = True
-            self._publish_stats()  # the final depth (0) reaches the status snapshot before the stop ends
-            self.send(self._drain_requester, BufferDrained(left=0))
+        if self._drain_requester is None or self._drain_reported or len(self._queue) != 0:
+            return
+        if any(end.pending and not end.flush() for end in self._producers.values()):
+            return  # the last records are not all with the producers yet
+        for end in self._producers.values():
+            end.write(encode_frame(DRAINED))
+        self._drain_reported = True
+        self._publish_stats()  # the final depth (0) reaches the status snapshot before the stop ends
+        self.send(self._drain_requester, BufferDrained(left=0))
 
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        self._publish_stats()
+        for peer in self._peers:
+            peer.flush()
+            peer.close()
+        if self._listener is not None:
+            self._listener.close()
+
+    # --- helpers --------------------------------------------------------------------------
     def _publish_stats(self) -> None:
         depth = self._queue.depth()
         for data_type, queued in depth.items():

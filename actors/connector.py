@@ -1,69 +1,104 @@
 """The connector actor: one exchange WebSocket connection carrying a group of market codes.
 
-It never blocks on the socket: Thespian watches the socket's descriptor (``ThespianWatch`` is
-returned from every handler, since the transport replaces the watch list after each message),
-``drain()`` reads until the socket would block, and timers (``wakeupAfter``) drive pings, stall
-checks, batch flushes, stats and reconnects. Records go to the buffer in batches, never one
-message per frame: Thespian costs about 1 ms per message (thespian notes §2-3).
+It never blocks on a socket. Thespian watches two descriptors for it (``ThespianWatch`` is
+returned from every handler, since the transport replaces the watch list after each message):
+the exchange's socket, which ``drain()`` reads until it would block, and its record channel to
+the buffer (``actors.record_channel``), which only ever says the buffer went away. Timers
+(``wakeupAfter``) drive pings, stall checks, batch flushes, stats and reconnects.
+
+Records leave in batches on the record channel: a batch goes when it is full or
+``BATCH_INTERVAL_S`` after the previous one, so the number of writes follows the data, not the
+frames. What cannot be handed to the buffer (the channel down or its queue full beyond its
+bound) is counted as dropped with reason ``channel_unavailable``, never lost silently.
 
 Before each (re)connection it asks the supervisor for a ``ConnectPermit``, which paces connects
-under the exchanges' per-IP limits. Every state change is reported as ``StateChanged``.
-Connecting is ``connector_connecting``'s part, reading and batching ``connector_reading``'s.
+under the exchanges' per-IP limits; a lost permit request does not strand the connection:
+after ``PERMIT_WAIT_S`` it connects anyway. Every state change is reported as ``StateChanged``.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
 
-from actors.connector_base import connector_log
-from actors.connector_connecting import PERMIT_TIMEOUT, ConnectPacing
-from actors.connector_reading import (
-    BATCH_INTERVAL_S,
-    MAX_BATCH,
-    MAX_FRAMES_PER_DRAIN,
-    STATS_EVERY_S,
-    STOP_DRAIN_FRAMES,
-    DrainSocket,
-    RecordForwarding,
-)
 from actors.process_guard import die_with_parent
+from actors.record_channel import ChannelEnd, encode_records
 from connectors.batch_window import BatchWindow
 from connectors.websocket_connector import WebSocketConnector
 from exchanges.registry import get_adapter
+from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.protocol import (
+    ConnectorStats,
     ConnectPermit,
+    ConnectRequest,
     StartConnector,
     StateChanged,
     StopConnector,
     SubscriptionQuery,
     SubscriptionReport,
 )
+from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
+from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
 from pipeline.utc_clock import utc_now_us
 
+MAX_FRAMES_PER_DRAIN = 500  # then yield to other messages and continue with a DrainSocket to self
+MAX_BATCH = 2000  # records per channel write
+BATCH_INTERVAL_S = 0.005  # at most ~200 writes/s per connector, at most 5 ms added latency
+MAX_UNSENT = 50_000  # records held while the buffer's channel is down; beyond that they are dropped
+STATS_EVERY_S = 0.5
+STATS_HEARTBEAT_S = 5.0  # unchanged stats are still sent this often
+STOP_DRAIN_FRAMES = 5000
+STOP_WRITE_TIMEOUT_S = 2.0
+PERMIT_WAIT_S = 10.0  # no permit by then (lost request): connect anyway
+PERMIT_TIMEOUT = "permit-timeout"
+UNAVAILABLE = "channel_unavailable"
 
-class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
+
+def connector_log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
+    return logging.getLogger("krwfeed.connector")
+
+
+@dataclass(frozen=True, slots=True)
+class DrainSocket:
+    """Sent to itself when a drain stopped early: TLS may hold data that select cannot see."""
+
+
+class ConnectorActor(ActorTypeDispatcher):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         die_with_parent()
-        self.start = None
-        self.connector = None
+        self.start: StartConnector | None = None
+        self.connector: WebSocketConnector | None = None
+        self.channel: ChannelEnd | None = None
         self.window = BatchWindow(MAX_BATCH, BATCH_INTERVAL_S)
+        self.undeliverable: Counter[str] = Counter()  # data type -> records that could not be handed on
         self.stopped = False
-        self.awaiting_permit = 0
+        self.awaiting_permit = 0  # the permit request's number, 0 when not waiting
         self.permit_requests = 0
         self.retry_armed = False
         self.flush_armed = False
-        self.last_stats = None
+        self.tick_s = 1.0
+        self.last_stats: ConnectorStats | None = None
         self.last_stats_at = 0.0
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
         # Never return the descriptor of a closed socket: Thespian may reuse the number.
-        fd = self.connector.fileno() if self.connector is not None and not self.stopped else None
-        return ThespianWatch([fd]) if fd is not None else None
+        fds = []
+        if self.connector is not None and not self.stopped:
+            fd = self.connector.fileno()
+            if fd is not None:
+                fds.append(fd)
+            channel_fd = self.channel.fileno() if self.channel is not None else None
+            if channel_fd is not None:
+                fds.append(channel_fd)
+        return ThespianWatch(fds) if fds else None
 
     def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> ThespianWatch | None:
         return self._watch()
@@ -78,11 +113,11 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
         self.connector = WebSocketConnector(
             cfg, get_adapter(cfg.name), connection_id=msg.connection_id, on_state=self._report_state
         )
-        tick = min(1.0, max(0.05, min(cfg.ping_interval_s, cfg.pong_timeout_s, cfg.stale_timeout_s) / 4))
-        self.tick_s = tick
-        self.wakeupAfter(tick, "tick")
+        self.tick_s = min(1.0, max(0.05, min(cfg.ping_interval_s, cfg.pong_timeout_s, cfg.stale_timeout_s) / 4))
+        self.wakeupAfter(self.tick_s, "tick")
         self.wakeupAfter(STATS_EVERY_S, "stats")
         connector_log().info("%s: %s %d codes via %s", msg.connection_id, cfg.name, len(cfg.markets), cfg.ws_url)
+        self._open_channel()
         self._request_connect()
         return self._watch()
 
@@ -95,18 +130,126 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
         level = logging.WARNING if new in (S.RECONNECTING, S.FAILED) else logging.INFO
         connector_log().log(level, "%s: %s -> %s (%s)", start.connection_id, old.value, new.value, reason)
 
-    # --- connecting and reading --------------------------------------------------------------
+    # --- connecting --------------------------------------------------------------------------
+    def _request_connect(self) -> None:
+        assert self.start is not None
+        if self.stopped:
+            return
+        if self.start.supervisor is None:
+            self._connect_now()
+            return
+        self.permit_requests += 1
+        self.awaiting_permit = self.permit_requests
+        self.send(self.start.supervisor, ConnectRequest(self.start.connection_id, self.start.exchange_config.name))
+        self.wakeupAfter(PERMIT_WAIT_S, (PERMIT_TIMEOUT, self.awaiting_permit))
+
     def receiveMsg_ConnectPermit(self, msg: ConnectPermit, sender: Any) -> ThespianWatch | None:
-        self._permit_granted()
+        if self.awaiting_permit and not self.stopped:
+            self.awaiting_permit = 0
+            self._connect_now()
         return self._watch()
 
+    def _permit_timed_out(self) -> None:
+        assert self.connector is not None
+        connector_log().warning("%s: no connect permit within %.0f s; connecting anyway",
+                                self.connector.connection_id, PERMIT_WAIT_S)
+        self.awaiting_permit = 0
+        self._connect_now()
+
+    def _connect_now(self) -> None:
+        assert self.connector is not None
+        try:
+            self.connector.connect()  # blocks for at most connect_timeout_s
+        except ConnectionFailedException as err:
+            connector_log().error("%s: giving up: %s", self.connector.connection_id, err)
+        except ConnectionException as err:
+            connector_log().warning("%s: %s", self.connector.connection_id, err)
+        if self.connector.state is S.CONNECTED:
+            # The handshake may have pulled the first frames into the TLS buffer: read them now.
+            self.send(self.myAddress, DrainSocket())
+        self._arm_retry()
+
+    def _arm_retry(self) -> None:
+        connector = self.connector
+        if connector is None or self.stopped or self.retry_armed or connector.state is not S.RECONNECTING:
+            return
+        self.retry_armed = True
+        self.wakeupAfter(connector.next_retry_s or 0.0, "retry")
+
+    # --- reading and handing on --------------------------------------------------------------
     def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> ThespianWatch | None:
+        channel_fd = self.channel.fileno() if self.channel is not None else None
+        if channel_fd is not None and channel_fd in msg.ready:
+            self._check_channel()
         self._drain(MAX_FRAMES_PER_DRAIN)
         return self._watch()
 
     def receiveMsg_DrainSocket(self, msg: DrainSocket, sender: Any) -> ThespianWatch | None:
         self._drain(MAX_FRAMES_PER_DRAIN)
         return self._watch()
+
+    def _drain(self, max_frames: int) -> None:
+        if self.connector is None or self.stopped:
+            return
+        result = self.connector.drain(max_frames)
+        if result.records:
+            self.window.add(result.records)
+        if result.more:
+            self.send(self.myAddress, DrainSocket())
+        self._flush(force=False)
+        self._arm_retry()
+
+    def _flush(self, force: bool) -> None:
+        now = time.monotonic()
+        while self.window.pending and (force or self.window.due(now)):
+            if not self._hand_on(self.window.take(now)):
+                break
+        if self.window.pending and not self.flush_armed:
+            self.flush_armed = True
+            self.wakeupAfter(max(self.window.wait_s(now), BATCH_INTERVAL_S), "flush")
+
+    def _hand_on(self, batch: tuple[EncodedRecord, ...]) -> bool:
+        """Writes one batch to the buffer's channel. With the channel down the batch goes back to the
+        window (bounded by ``MAX_UNSENT``); False then, so the caller stops writing for now."""
+        channel = self._open_channel()
+        if channel is not None and channel.write_all(encode_records(batch)):
+            DATA_PATH_MESSAGES.labels("connector_to_buffer").inc()
+            return True
+        self.window.pending[:0] = batch
+        excess = len(self.window.pending) - MAX_UNSENT
+        if excess > 0:
+            self._drop(self.window.pending[:excess])
+            del self.window.pending[:excess]
+        return False
+
+    def _drop(self, records: list[EncodedRecord]) -> None:
+        assert self.start is not None
+        exchange = self.start.exchange_config.name
+        by_type = Counter(r.data_type for r in records)
+        for data_type, n in by_type.items():
+            MESSAGES_DROPPED.labels(exchange, data_type, UNAVAILABLE).inc(n)
+        self.undeliverable.update(by_type)
+        connector_log().warning("%s: %d records dropped: the buffer's channel is unavailable",
+                                self.start.connection_id, len(records))
+
+    def _open_channel(self) -> ChannelEnd | None:
+        if self.channel is not None and not self.channel.closed:
+            return self.channel
+        assert self.start is not None
+        try:
+            self.channel = ChannelEnd.connect(self.start.channel_path, f"connector:{self.start.connection_id}")
+        except OSError:
+            self.channel = None  # the buffer is not listening yet (starting or restarting): retried
+        return self.channel
+
+    def _check_channel(self) -> None:
+        """The buffer never writes to a connector: readable means it closed (or broke) the channel."""
+        assert self.channel is not None
+        self.channel.read()
+        if self.channel.closed:
+            connector_log().warning("%s: the buffer closed the record channel; reconnecting to it",
+                                    self.start.connection_id if self.start else "?")
+            self.channel = None
 
     # --- timers ------------------------------------------------------------------------------
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> ThespianWatch | None:
@@ -115,6 +258,8 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
             return self._watch()
         if payload == "tick":
             self.connector.tick()
+            if self.channel is not None:
+                self.channel.flush()
             self._arm_retry()
             self.wakeupAfter(self.tick_s, "tick")
         elif payload == "flush":
@@ -131,6 +276,16 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
             self._permit_timed_out()
         return self._watch()
 
+    def _send_stats(self, force: bool) -> None:
+        assert self.start is not None and self.connector is not None
+        stats = dataclasses.replace(self.connector.stats(), undeliverable=sum(self.undeliverable.values()))
+        now = time.monotonic()
+        if self.start.supervisor is None:
+            return
+        if force or stats != self.last_stats or now - self.last_stats_at >= STATS_HEARTBEAT_S:
+            self.send(self.start.supervisor, stats)
+            self.last_stats, self.last_stats_at = stats, now
+
     # --- queries and stop --------------------------------------------------------------------
     def receiveMsg_SubscriptionQuery(self, msg: SubscriptionQuery, sender: Any) -> ThespianWatch | None:
         tickets = self.connector.subscription_report() if self.connector is not None else {}
@@ -145,11 +300,22 @@ class ConnectorActor(ConnectPacing, RecordForwarding, ActorTypeDispatcher):
         self._stop("actor exit")
 
     def _stop(self, reason: str) -> None:
-        """Hand on what was read, close the socket, report DISCONNECTED and final counts."""
+        """Hand on what was read, close the socket, report DISCONNECTED and final counts.
+
+        Every byte is in the buffer's socket before DISCONNECTED is reported: the supervisor asks
+        the buffer to drain only after that, and the buffer reads its channels first."""
         if self.stopped or self.connector is None:
             return
         self._drain(STOP_DRAIN_FRAMES)
         self._flush(force=True)
+        channel = self.channel
+        if channel is None or not channel.flush_blocking(STOP_WRITE_TIMEOUT_S):
+            unsent = list(self.window.pending)
+            self.window.pending.clear()
+            if unsent:
+                self._drop(unsent)
         self.stopped = True
         self.connector.disconnect(reason)
         self._send_stats(force=True)
+        if channel is not None:
+            channel.close()

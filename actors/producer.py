@@ -1,21 +1,23 @@
-"""The producer actor: one per data type, pulling from the buffer and publishing to Kafka (S2.4-e).
+"""The producer actor: one per data type, taking records from the buffer's record channel and
+publishing them to Kafka (S2.4-e).
 
 Its process runs kafka-python's sender thread, so this actor must never ``createActor`` (that
 would fork a multithreaded process); the supervisor creates everything.
 
-Flow (pull-based backpressure):
+Flow (credit-based backpressure, no round trip per batch):
 
 * ``StartProducer`` -> builds the ``KafkaPublisher`` (explicit ``api_version``: returns at once
-  even with the broker down) and sends the first ``PullRecords``.
-* ``PulledRecords`` -> hands the records to the client and pulls again, unless more than
-  ``MAX_IN_FLIGHT_BATCHES`` pulls' worth of records are unacknowledged. Then a timer polls the
-  callback counters and pulls once the client has caught up. During a Kafka outage records
-  therefore wait in the buffer, where the TTL drops the stale ones (counted), instead of piling
-  up in the client; when delivery times out the producer pulls again and the cycle repeats.
+  even with the broker down), connects to the buffer's record channel, introduces itself and
+  grants credit: how many more records it will take.
+* RECORDS on the channel -> handed to the client. Credit is topped up whenever room of at least
+  ``credit_step`` records opened, where room = the in-flight cap minus unacknowledged records
+  minus credit already granted. So while Kafka is slow the credit runs out, records wait in the
+  buffer, where the TTL drops the stale ones (counted), instead of piling up in the client.
 * every tick: a ``PublishReport`` to the supervisor when counts changed (at once after a
   failure, otherwise at most once per ``REPORT_EVERY_S``); ``FatalError`` once consecutive
-  failed publishes reach ``max_consecutive_failures``.
-* ``FlushProducer`` -> flush with a timeout, answer ``ProducerFlushed``.
+  failed publishes reach ``max_consecutive_failures``; a lost channel is reconnected.
+* ``FlushProducer`` -> the channel is read to its end (the buffer wrote DRAINED there before it
+  reported drained), then the client flushes with a timeout and ``ProducerFlushed`` answers.
 * ``ActorExitRequest`` -> close the client; kafka-python's ``close()`` raising when the broker
   is gone is caught inside the publisher.
 """
@@ -26,20 +28,19 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
 
 from actors.process_guard import die_with_parent
+from actors.record_channel import DRAINED, RECORDS, ChannelEnd, ChannelError, decode_records, encode_credit
 from messages.protocol import (
     FatalError,
     FlushProducer,
     ProducerFlushed,
     PublishReport,
-    PulledRecords,
-    PullRecords,
     StartProducer,
 )
 from messages.settings import KafkaSettings
-from monitoring.metrics import CONSECUTIVE_ERRORS
+from monitoring.metrics import CONSECUTIVE_ERRORS, DATA_PATH_MESSAGES
 from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
 from publishers.kafka_publisher import KafkaPublisher
@@ -47,7 +48,7 @@ from publishers.kafka_publisher import KafkaPublisher
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled
 REPORT_EVERY_S = 1.0
-MAX_IN_FLIGHT_BATCHES = 4  # unacknowledged records allowed: this many pulls' worth
+MAX_IN_FLIGHT_BATCHES = 4  # unacknowledged plus granted records allowed: this many credit steps' worth
 CLOSE_TIMEOUT_S = 1.0
 
 
@@ -61,43 +62,46 @@ class ProducerActor(ActorTypeDispatcher):
         die_with_parent()
         self._publisher: MessagePublisher | None = None
         self._data_type = ""
-        self._buffer: Any = None
+        self._channel_path = ""
+        self._channel: ChannelEnd | None = None
         self._supervisor: Any = None
-        self._pull_size = 500
+        self._credit_step = 500
         self._max_in_flight = 2000
-        self._pull_pending = False
+        self._granted = 0  # credit granted on the current channel connection
+        self._received = 0  # records received on it
+        self._drained = False
         self._fatal_sent = False
         self._reported: TrackerSnapshot | None = None
         self._reported_at = 0.0
 
-    def receiveMsg_PulledRecords(self, msg: PulledRecords, sender: Any) -> None:
-        self._on_records(msg)
+    def _watch(self) -> ThespianWatch | None:
+        fd = self._channel.fileno() if self._channel is not None else None
+        return ThespianWatch([fd]) if fd is not None else None
 
-    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
+    def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> ThespianWatch | None:
+        return self._watch()
+
+    def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> ThespianWatch | None:
+        self._read()
+        self._grant()
+        return self._watch()
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> ThespianWatch | None:
         if msg.payload == _TICK:
-            self._on_tick()
+            self._report(force=False)
+            if self._channel is None or self._channel.closed:
+                self._connect()
+            self._grant()
+            self.wakeupAfter(timedelta(seconds=TICK_S), payload=_TICK)
+        return self._watch()
 
-    def receiveMsg_StartProducer(self, msg: StartProducer, sender: Any) -> None:
-        self._on_start(msg)
-
-    def receiveMsg_FlushProducer(self, msg: FlushProducer, sender: Any) -> None:
-        self._on_flush(msg, sender)
-
-    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
-        if self._publisher is not None:
-            self._publisher.close(CLOSE_TIMEOUT_S)
-
-    # --- handlers -------------------------------------------------------------------------
-    def _on_start(self, msg: StartProducer) -> None:
-        self._buffer, self._supervisor = msg.buffer, msg.supervisor
-        if self._publisher is not None:
-            # a repeated start (e.g. the buffer was restarted) only updates the addresses
-            self._pull_pending = False
-            self._maybe_pull()
-            return
+    def receiveMsg_StartProducer(self, msg: StartProducer, sender: Any) -> ThespianWatch | None:
+        self._supervisor, self._channel_path = msg.supervisor, msg.channel_path
+        if self._publisher is not None:  # a repeated start only updates the supervisor's address
+            return self._watch()
         settings: KafkaSettings = msg.kafka
         self._data_type = msg.data_type
-        self._pull_size = settings.pull_batch_size
+        self._credit_step = settings.pull_batch_size
         self._max_in_flight = settings.pull_batch_size * MAX_IN_FLIGHT_BATCHES
         try:
             self._publisher = KafkaPublisher(settings, msg.data_type)
@@ -105,40 +109,75 @@ class ProducerActor(ActorTypeDispatcher):
             reason = f"kafka producer for {msg.data_type} could not start: {type(err).__name__}: {err}"
             _log().error(reason)
             self.send(self._supervisor, FatalError(reason))
-            return
-        _log().info("producer %s started (pull %d, in-flight cap %d)", self._data_type,
-                    self._pull_size, self._max_in_flight)
-        self._maybe_pull()
+            return None
+        _log().info("producer %s started (credit step %d, in-flight cap %d)", self._data_type,
+                    self._credit_step, self._max_in_flight)
+        self._connect()
+        self._grant()
         self.wakeupAfter(timedelta(seconds=TICK_S), payload=_TICK)
+        return self._watch()
 
-    def _on_records(self, msg: PulledRecords) -> None:
-        self._pull_pending = False
-        if self._publisher is None:
-            return
-        if msg.records:
-            self._publisher.publish(msg.records)
-            self._report(force=False)
-        self._maybe_pull()
-
-    def _on_tick(self) -> None:
-        self._report(force=False)
-        self._maybe_pull()
-        self.wakeupAfter(timedelta(seconds=TICK_S), payload=_TICK)
-
-    def _on_flush(self, msg: FlushProducer, sender: Any) -> None:
+    def receiveMsg_FlushProducer(self, msg: FlushProducer, sender: Any) -> ThespianWatch | None:
+        while not self._drained and self._read():
+            pass
+        if not self._drained:
+            _log().warning("producer %s: flushing before the buffer's drain marker arrived", self._data_type)
         pending = self._publisher.flush(msg.timeout_s) if self._publisher is not None else 0
         self._report(force=True)
         self.send(sender, ProducerFlushed(self._data_type, pending))
+        return self._watch()
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        if self._publisher is not None:
+            self._publisher.close(CLOSE_TIMEOUT_S)
+
+    # --- the channel ----------------------------------------------------------------------
+    def _connect(self) -> None:
+        if not self._channel_path or self._publisher is None:
+            return
+        try:
+            self._channel = ChannelEnd.connect(self._channel_path, f"producer:{self._data_type}")
+        except OSError:
+            self._channel = None  # the buffer is not listening yet: the tick retries
+            return
+        self._granted = self._received = 0
+
+    def _read(self) -> int:
+        """Publishes what arrived on the channel; returns the number of frames read."""
+        channel = self._channel
+        if channel is None or self._publisher is None:
+            return 0
+        try:
+            frames = channel.read()
+        except ChannelError as err:
+            _log().error("producer %s: the record channel sent garbage and is reconnected: %s", self._data_type, err)
+            channel.close()
+            return 0
+        for kind, body in frames:
+            if kind == RECORDS:
+                records = decode_records(body)
+                self._received += len(records)
+                self._publisher.publish(records)
+            elif kind == DRAINED:
+                self._drained = True
+        if frames:
+            self._report(force=False)
+        return len(frames)
+
+    def _grant(self) -> None:
+        channel = self._channel
+        if channel is None or channel.closed or self._publisher is None:
+            return
+        outstanding = self._granted - self._received
+        room = self._max_in_flight - self._publisher.snapshot().in_flight - outstanding
+        worth_granting = room >= self._credit_step or (room > 0 and outstanding <= 0)
+        if worth_granting and channel.write(encode_credit(room)):
+            self._granted += room
+            DATA_PATH_MESSAGES.labels("producer_credit").inc()
 
     # --- helpers --------------------------------------------------------------------------
-    def _maybe_pull(self) -> None:
-        if self._pull_pending or self._publisher is None or self._buffer is None:
-            return
-        if self._publisher.snapshot().in_flight >= self._max_in_flight:
-            return  # the tick pulls again once acknowledgements (or failures) come in
-        self._pull_pending = True
-        self.send(self._buffer, PullRecords(self._data_type, self._pull_size))
-
     def _report(self, force: bool) -> None:
         if self._publisher is None:
             return

@@ -66,6 +66,7 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
         self.stop = None
         self.fatal = ""
         self._kafka = None
+        self.channel_path = ""
         self._pace_armed = False
 
     # --- start and restarts ----------------------------------------------------------------

@@ -33,6 +33,7 @@ class SupervisorBase:
     stop: StopSequence | None
     fatal: str
     _kafka: Any
+    channel_path: str
     _pace_armed: bool
 
     if TYPE_CHECKING:  # provided by thespian's Actor at run time

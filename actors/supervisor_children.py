@@ -7,6 +7,8 @@ buffer means new addresses, so the connectors and producers holding the old one 
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from datetime import timedelta
 from typing import Any
@@ -37,6 +39,7 @@ class ChildKeeping(SupervisorBase):
         if self.settings is not None:
             self.send(sender, ServiceError("the service is already started; a second start is refused"))
             return
+        self.channel_path = os.path.join(msg.runtime_dir or tempfile.mkdtemp(prefix="krwfeed-"), "records.sock")
         try:
             self._start_children(msg.settings)
         except Exception as exc:  # answer instead of letting Thespian retry a half-done start
@@ -75,12 +78,12 @@ class ChildKeeping(SupervisorBase):
         self.restarts.started(child.name, time.monotonic())
 
     def _start_message(self, child: Child) -> Any:
-        buffer = self.children.address("buffer")
+        channel = self.channel_path
         if child.kind == "connector":
-            return StartConnector(child.name, child.start, buffer, self.myAddress)
+            return StartConnector(child.name, child.start, channel, self.myAddress)
         if child.kind == "buffer":
-            return StartBuffer(child.start, self.myAddress)
-        return StartProducer(child.start, self._kafka, buffer, self.myAddress)
+            return StartBuffer(child.start, self.myAddress, channel)
+        return StartProducer(child.start, self._kafka, channel, self.myAddress)
 
     def _child_exited(self, msg: ChildActorExited) -> None:
         child = self.children.gone(msg.childAddress)
@@ -104,8 +107,4 @@ class ChildKeeping(SupervisorBase):
         self._create(child)
         self.send(child.address, self._start_message(child))
         supervisor_log().info("%s restarted", name)
-        if child.kind == "buffer":
-            # Connectors and producers hold the old buffer's address: restart them to pick up the new one.
-            for other in self.children.of_kind("connector") + self.children.of_kind("producer"):
-                if other.address is not None:
-                    self.send(other.address, ActorExitRequest())
+        # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.

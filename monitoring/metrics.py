@@ -92,3 +92,9 @@ MARKET_MESSAGES = Counter(
     "Per market: records parsed (the dashboard's per-market rate)",
     ["exchange", "market"],
 )
+DATA_PATH_MESSAGES = Counter(
+    "ingestion_data_path_messages_total",
+    "Messages on the data path between actor processes, by hop (record-channel frames and actor "
+    "messages): the transport's cost follows this count, not the number of records",
+    ["hop"],
+)

@@ -11,7 +11,8 @@ from typing import Any
 from messages.protocol import BufferStats, ConnectorStats, PublishReport, StateChanged, StatusSnapshot
 from messages.state import ConnectionState
 
-_CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects")
+_CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
+                       "undeliverable")
 _PRODUCER_COUNTERS = ("succeeded", "failed")
 
 
@@ -110,7 +111,8 @@ class StatusBook:
         forwarded = sum(int(c["received"]) - int(c["duplicates"]) - int(c["unsubscribed"])
                         for c in self.connections.values())
         settled = self.total_published() + sum(int(p["failed"]) for p in self.producers.values()) + \
-            sum(int(n) for n in self.buffer["dropped"].values())
+            sum(int(n) for n in self.buffer["dropped"].values()) + \
+            sum(int(c["undeliverable"]) for c in self.connections.values())
         return settled >= forwarded
 
     def snapshot(self, now_us: int, running: bool) -> StatusSnapshot:

@@ -1,10 +1,12 @@
 """Messages the actors exchange. Each is a small frozen dataclass (pickled between processes).
 
-Flow: supervisor --StartConnector--> connector --RecordBatch--> buffer <--PullRecords-- producer
+Flow: supervisor --StartConnector/StartBuffer/StartProducer--> children;
       connector --StateChanged/ConnectorStats--> supervisor; producer --PublishReport--> supervisor.
+Records do not travel as actor messages: connector -> buffer -> producer is the record channel
+(``actors.record_channel``).
 
 One module per flow: ``service`` (start/stop), ``connector``, ``buffer``, ``producer``, ``status``.
-Every message is importable from here: ``from messages.protocol import RecordBatch``.
+Every message is importable from here: ``from messages.protocol import StartBuffer``.
 """
 from __future__ import annotations
 
@@ -12,9 +14,6 @@ from messages.protocol.buffer import (
     BufferDrained,
     BufferStats,
     DrainBuffer,
-    PulledRecords,
-    PullRecords,
-    RecordBatch,
     StartBuffer,
 )
 from messages.protocol.connector import (
@@ -62,9 +61,6 @@ __all__ = [
     "SubscriptionQuery",
     "SubscriptionReport",
     "StartBuffer",
-    "RecordBatch",
-    "PullRecords",
-    "PulledRecords",
     "BufferStats",
     "DrainBuffer",
     "BufferDrained",

@@ -11,7 +11,7 @@ from messages.state import ConnectionState
 class StartConnector:
     connection_id: str  # e.g. "upbit-0"
     exchange_config: Any  # messages.config.ExchangeConfig
-    buffer: Any  # ActorAddress of the buffer
+    channel_path: str  # the buffer's record-channel socket (actors.record_channel)
     supervisor: Any  # ActorAddress of the supervisor
 
 
@@ -60,6 +60,7 @@ class ConnectorStats:
     ignored_types: int
     reconnects: int
     last_message_us: dict[str, int] = field(default_factory=dict)  # per code
+    undeliverable: int = 0  # records that could not be handed to the buffer (counted as dropped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Between the supervisor and the producers: start, publish reports and the final flush."""
+"""Between the supervisor and the producers: start, publish reports and the final flush (records
+arrive on the record channel)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 class StartProducer:
     data_type: str
     kafka: Any  # KafkaSettings (plain data)
-    buffer: Any
+    channel_path: str  # the buffer's record-channel socket
     supervisor: Any
 
 

@@ -10,6 +10,7 @@ class StartService:
     """Sent once by the composition root; a second one is answered with ``ServiceError``."""
 
     settings: Any  # the validated settings object (plain data, picklable)
+    runtime_dir: str = ""  # a directory private to the service's user: the record channel's socket lives here
 
 
 @dataclass(frozen=True, slots=True)

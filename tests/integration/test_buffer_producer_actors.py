@@ -1,10 +1,11 @@
 """Buffer and producer actors in a real multiprocTCPBase actor system, publishing to the real broker."""
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -13,6 +14,7 @@ from thespian.actors import Actor, ActorSystem
 
 from actors.buffer import BufferActor
 from actors.producer import ProducerActor
+from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_credit, encode_records
 from messages.protocol import (
     BufferDrained,
     BufferStats,
@@ -21,9 +23,6 @@ from messages.protocol import (
     FlushProducer,
     ProducerFlushed,
     PublishReport,
-    PulledRecords,
-    PullRecords,
-    RecordBatch,
     StartBuffer,
     StartProducer,
 )
@@ -43,21 +42,24 @@ _PORTS = count(19700 + (int(time.time()) % 10) * 10)  # distinct admin ports wit
 CODES = tuple(f"KRW-C{i:02d}" for i in range(10))
 
 
-@dataclass(frozen=True)
-class Feed:
-    buffer: Any
-    records: tuple[EncodedRecord, ...]
-    batch: int = 100
+def feed(path: str, records: tuple[EncodedRecord, ...], batch: int = 100) -> None:
+    """Plays a connector: writes records to the buffer's record channel in batches."""
+    end = connect(path, "connector:test-0")
+    for start in range(0, len(records), batch):
+        assert end.write_all(encode_records(records[start:start + batch]))
+    assert end.flush_blocking(10.0)
+    end.close()
 
 
-class Feeder(Actor):
-    """Plays the connectors: sends records to the buffer in batches."""
-
-    def receiveMessage(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, Feed):
-            for start in range(0, len(msg.records), msg.batch):
-                self.send(msg.buffer, RecordBatch(msg.records[start:start + msg.batch]))
-            self.send(sender, "fed")
+def connect(path: str, role: str, timeout_s: float = 10.0) -> ChannelEnd:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return ChannelEnd.connect(path, role)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class Collector(Actor):
@@ -83,6 +85,11 @@ class Collector(Actor):
 
 
 @pytest.fixture
+def channel_path() -> str:
+    return os.path.join(tempfile.mkdtemp(prefix="krwfeed-test-"), "records.sock")
+
+
+@pytest.fixture
 def asys() -> Iterator[ActorSystem]:
     system = ActorSystem("multiprocTCPBase", {"Admin Port": next(_PORTS)}, transientUnique=True)
     try:
@@ -104,15 +111,15 @@ def records(n_trades: int, n_books: int) -> tuple[EncodedRecord, ...]:
 
 
 def start_pipeline(
-    asys: ActorSystem, kafka: KafkaSettings, buffer_settings: BufferSettings
+    asys: ActorSystem, kafka: KafkaSettings, buffer_settings: BufferSettings, path: str
 ) -> tuple[Any, Any, dict[str, Any]]:
     collector = asys.createActor(Collector)
     buffer = asys.createActor(BufferActor)
-    asys.tell(buffer, StartBuffer(buffer_settings, collector, stats_interval_s=0.2))
+    asys.tell(buffer, StartBuffer(buffer_settings, collector, path, stats_interval_s=0.2))
     producers = {}
     for data_type in ("trade", "orderbook"):
         producers[data_type] = asys.createActor(ProducerActor)
-        asys.tell(producers[data_type], StartProducer(data_type, kafka, buffer, collector))
+        asys.tell(producers[data_type], StartProducer(data_type, kafka, path, collector))
     return collector, buffer, producers
 
 
@@ -131,14 +138,15 @@ def wait_status(asys: ActorSystem, collector: Any, predicate: Any, timeout_s: fl
     return current
 
 
-def test_S2_6_f_actors_move_thousands_of_records_into_kafka(asys: ActorSystem, bootstrap: str) -> None:  # noqa: F811
+def test_S2_6_f_actors_move_thousands_of_records_into_kafka(
+        asys: ActorSystem, bootstrap: str, channel_path: str) -> None:  # noqa: F811
     kafka = KafkaSettings(bootstrap_servers=(bootstrap,), topic_template=unique_template("actors"))
     topics = {dt: kafka.topic_for(ex, dt) for ex, dt in (("upbit", "trade"), ("bithumb", "orderbook"))}
     create_topics(bootstrap, list(topics.values()))
-    collector, buffer, _ = start_pipeline(asys, kafka, BufferSettings(ttl_s={"trade": 60.0, "orderbook": 60.0}))
+    collector, buffer, _ = start_pipeline(asys, kafka, BufferSettings(ttl_s={"trade": 60.0, "orderbook": 60.0}),
+                                          channel_path)
     sent = records(3000, 1000)
-    feeder = asys.createActor(Feeder)
-    assert asys.ask(feeder, Feed(buffer, sent), 30) == "fed"
+    feed(channel_path, sent)
 
     trades = consume(bootstrap, topics["trade"], 3000)
     books = consume(bootstrap, topics["orderbook"], 1000)
@@ -160,38 +168,39 @@ def test_S2_6_f_actors_move_thousands_of_records_into_kafka(asys: ActorSystem, b
     assert final["stats_seen"] > 0 and final["stats"].depth == {"orderbook": 0, "trade": 0}
 
 
-def test_S2_6_a_stale_records_expire_in_the_buffer_and_are_reported(asys: ActorSystem, bootstrap: str) -> None:  # noqa: F811
+def test_S2_6_a_stale_records_expire_in_the_buffer_and_are_reported(
+        asys: ActorSystem, bootstrap: str, channel_path: str) -> None:  # noqa: F811
     # no producers: records sit in the buffer until the TTL drops them
     collector = asys.createActor(Collector)
     buffer = asys.createActor(BufferActor)
-    asys.tell(buffer, StartBuffer(BufferSettings(ttl_s={"trade": 0.2, "orderbook": 0.2}), collector, 0.1))
-    feeder = asys.createActor(Feeder)
-    assert asys.ask(feeder, Feed(buffer, records(300, 100)), 10) == "fed"
+    asys.tell(buffer, StartBuffer(BufferSettings(ttl_s={"trade": 0.2, "orderbook": 0.2}), collector, channel_path,
+                                  0.1))
+    feed(channel_path, records(300, 100))
     final = wait_status(asys, collector, lambda s: s["stats"] is not None
                         and s["stats"].dropped.get("expired:trade") == 300, 10)
     assert final["stats"].dropped == {"expired:trade": 300, "expired:orderbook": 100}
     assert final["stats"].depth == {"orderbook": 0, "trade": 0}
 
 
-def test_S3_1_e_consecutive_publish_failures_send_fatal_error(asys: ActorSystem) -> None:
+def test_S3_1_e_consecutive_publish_failures_send_fatal_error(asys: ActorSystem, channel_path: str) -> None:
     kafka = KafkaSettings(bootstrap_servers=(f"127.0.0.1:{free_port()}",), max_block_ms=200,
                           max_consecutive_failures=3, pull_batch_size=50)
-    collector, buffer, _ = start_pipeline(asys, kafka, BufferSettings(ttl_s={"trade": 60.0, "orderbook": 60.0}))
-    feeder = asys.createActor(Feeder)
-    assert asys.ask(feeder, Feed(buffer, records(500, 0)), 10) == "fed"
+    collector, buffer, _ = start_pipeline(asys, kafka, BufferSettings(ttl_s={"trade": 60.0, "orderbook": 60.0}),
+                                          channel_path)
+    feed(channel_path, records(500, 0))
     final = wait_status(asys, collector, lambda s: s["fatal"], 20)
     assert len(final["fatal"]) == 1 and "3 consecutive Kafka publish failures for trade" in final["fatal"][0]
     report = final["reports"]["trade"]
     assert report.consecutive_failures >= 3 and report.failed >= 150 and report.succeeded == 0
 
 
-def test_drain_then_flush_puts_everything_buffered_into_kafka(asys: ActorSystem, bootstrap: str) -> None:  # noqa: F811
+def test_drain_then_flush_puts_everything_buffered_into_kafka(
+        asys: ActorSystem, bootstrap: str, channel_path: str) -> None:  # noqa: F811
     kafka = KafkaSettings(bootstrap_servers=(bootstrap,), topic_template=unique_template("drain"))
     topic = kafka.topic_for("upbit", "trade")
     create_topics(bootstrap, [topic, kafka.topic_for("bithumb", "orderbook")])
-    collector, buffer, producers = start_pipeline(asys, kafka, BufferSettings())
-    feeder = asys.createActor(Feeder)
-    assert asys.ask(feeder, Feed(buffer, records(2000, 0), batch=500), 10) == "fed"
+    collector, buffer, producers = start_pipeline(asys, kafka, BufferSettings(), channel_path)
+    feed(channel_path, records(2000, 0), batch=500)
     drained = asys.ask(buffer, DrainBuffer(), 10)
     assert isinstance(drained, BufferDrained) and drained.left == 0
     flushed = asys.ask(producers["trade"], FlushProducer(timeout_s=5.0), 10)
@@ -199,14 +208,28 @@ def test_drain_then_flush_puts_everything_buffered_into_kafka(asys: ActorSystem,
     assert len(consume(bootstrap, topic, 2000)) == 2000
 
 
-def test_S2_6_e_parked_pull_is_answered_on_arrival_with_at_most_max_items(asys: ActorSystem) -> None:
+def test_S2_6_e_a_producer_gets_at_most_its_credit_in_arrival_order(asys: ActorSystem, channel_path: str) -> None:
     buffer = asys.createActor(BufferActor)
-    asys.tell(buffer, StartBuffer(BufferSettings(ttl_s={"trade": 60.0}), None))
-    assert asys.ask(buffer, PullRecords("trade", 100), 0.3) is None  # nothing queued: parked
-    asys.tell(buffer, RecordBatch(records(250, 0)))
-    answer = asys.listen(5)
-    assert isinstance(answer, PulledRecords)
-    assert len(answer.records) == 100 and answer.remaining == 150
-    assert [r.sequential_id for r in answer.records] == list(range(1, 101))
-    rest = asys.ask(buffer, PullRecords("trade", 500), 5)
-    assert isinstance(rest, PulledRecords) and len(rest.records) == 150 and rest.remaining == 0
+    asys.tell(buffer, StartBuffer(BufferSettings(ttl_s={"trade": 60.0}), None, channel_path))
+    producer = connect(channel_path, "producer:trade")  # the test plays the trade producer
+    feed(channel_path, records(250, 0))
+
+    def receive(n: int) -> list[EncodedRecord]:
+        got: list[EncodedRecord] = []
+        deadline = time.monotonic() + 5
+        while len(got) < n and time.monotonic() < deadline:
+            got.extend(r for kind, body in producer.read() if kind == RECORDS for r in decode_records(body))
+            time.sleep(0.02)
+        return got
+
+    time.sleep(0.3)
+    assert receive(1) == []  # no credit granted yet: nothing is sent
+    assert producer.write(encode_credit(100))
+    first = receive(100)
+    time.sleep(0.3)
+    first += receive(1)  # nothing beyond the credit
+    assert [r.sequential_id for r in first] == list(range(1, 101))
+    assert producer.write(encode_credit(500))
+    rest = receive(150)
+    assert [r.sequential_id for r in rest] == list(range(101, 251))
+    producer.close()

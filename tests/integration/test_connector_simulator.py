@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -21,7 +23,7 @@ from exchanges.registry import get_adapter
 from messages.config import ExchangeConfig
 from messages.protocol import StartConnector, StopConnector, SubscriptionQuery, SubscriptionReport
 from messages.state import ConnectionState as S
-from tests.integration.connector_sink import SinkActor, SinkQuery, SinkReport
+from tests.integration.connector_sink import SinkActor, SinkListen, SinkQuery, SinkReport
 
 pytestmark = pytest.mark.integration
 
@@ -204,8 +206,10 @@ class Rig:
     def __init__(self, asys: ActorSystem, cfg: ExchangeConfig) -> None:
         self.asys = asys
         self.sink = asys.createActor(SinkActor)
+        self.channel_path = os.path.join(tempfile.mkdtemp(prefix="krwfeed-test-"), "records.sock")
+        assert asys.ask(self.sink, SinkListen(self.channel_path), 10) == "listening"
         self.connector = asys.createActor(ConnectorActor)
-        asys.tell(self.connector, StartConnector("upbit-0", cfg, self.sink, self.sink))
+        asys.tell(self.connector, StartConnector("upbit-0", cfg, self.channel_path, self.sink))
 
     def report(self, detail: bool = False) -> SinkReport:
         answer = self.asys.ask(self.sink, SinkQuery(detail), 10)
