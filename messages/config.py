@@ -33,7 +33,7 @@ class ExchangeConfig:
     data_types: tuple[str, ...] = ("trade", "orderbook")
     format: str = "DEFAULT"  # "DEFAULT" | "SIMPLE"
     orderbook_depth: int | None = None  # Upbit ".N" suffix (1/5/15/30); None = exchange default
-    markets_per_connection: int = 50
+    markets_per_connection: int = 1000  # i.e. every configured code on one connection
     # Both exchanges document a 120 s idle close but were observed closing quiet sockets at ~60 s
     # (1006, no close frame). A ping every 30 s puts two pings inside that window, so one lost or
     # late pong still leaves the connection alive; 30 s is also the floor accepted below, since

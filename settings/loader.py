@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
+from pipeline.connection_plan import process_limit_problem
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.overrides import Overrides, apply_overrides
 from settings.schema import SettingsSchema
@@ -107,6 +108,10 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str]) -> Settin
             field = next((f for f in raw if message.startswith(f)), None)
             key, value = (f"exchanges[{i}].{field}", raw[field]) if field else (f"exchanges[{i}]", raw.get("name"))
             raise SettingsError.single(source, key, value, message) from None
+    too_many = process_limit_problem(exchanges)
+    if too_many:
+        raise SettingsError.single(source, "exchanges[*].markets_per_connection",
+                                   [cfg.markets_per_connection for cfg in exchanges], too_many)
     kafka = _tuples(data.get("kafka", {}))
     kafka.update({k: v for k, v in secrets.items() if k != "sasl_password"})
     if "sasl_password" in secrets:

@@ -5,7 +5,7 @@ import pytest
 
 from messages.config import ExchangeConfig
 from pipeline.connect_pacer import ConnectPacer
-from pipeline.connection_plan import plan_connections
+from pipeline.connection_plan import MAX_ACTOR_PROCESSES, actor_processes, plan_connections, process_limit_problem
 from pipeline.progress_meter import ProgressMeter
 from pipeline.restart_backoff import RestartBackoff
 
@@ -99,3 +99,26 @@ def test_markets_split_into_connections_of_markets_per_connection() -> None:
                                                 "https://api.bithumb.com", codes[:2], markets_per_connection=1)])
     assert [(p.connection_id, p.config.markets) for p in one_each] == [("bithumb-0", codes[:1]),
                                                                         ("bithumb-1", codes[1:2])]
+
+
+def test_by_default_one_connection_carries_all_of_an_exchanges_codes() -> None:
+    codes = tuple(f"KRW-C{n:03d}" for n in range(300))
+    upbit = ExchangeConfig("upbit", "wss://api.upbit.com/websocket/v1", "https://api.upbit.com", codes)
+    bithumb = ExchangeConfig("bithumb", "wss://ws-api.bithumb.com/websocket/v1", "https://api.bithumb.com", codes)
+    plan = plan_connections([upbit, bithumb])
+    assert [(p.connection_id, len(p.config.markets)) for p in plan] == [("upbit-0", 300), ("bithumb-0", 300)]
+    # supervisor, buffer, Thespian's admin and logger, two connectors, two producers
+    assert actor_processes([upbit, bithumb]) == 8
+    assert process_limit_problem([upbit, bithumb]) == ""
+
+
+def test_a_plan_beyond_the_process_limit_is_refused_with_the_reason() -> None:
+    codes = tuple(f"KRW-C{n:03d}" for n in range(300))
+    cfg = ExchangeConfig("upbit", "wss://api.upbit.com/websocket/v1", "https://api.upbit.com", codes,
+                         markets_per_connection=10)
+    assert actor_processes([cfg]) == 30 + 2 + 4 > MAX_ACTOR_PROCESSES
+    problem = process_limit_problem([cfg])
+    assert "30 connections would run 36 actor processes (at most 32)" in problem
+    fits = ExchangeConfig("upbit", "wss://api.upbit.com/websocket/v1", "https://api.upbit.com", codes,
+                          markets_per_connection=12)
+    assert actor_processes([fits]) == 25 + 2 + 4 and process_limit_problem([fits]) == ""
