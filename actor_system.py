@@ -54,6 +54,9 @@ class Service:
     def run(self) -> int:
         from thespian.actors import ActorSystem
 
+        from actors.buffer import BufferActor
+        from actors.connector import ConnectorActor
+        from actors.producer import ProducerActor
         from actors.supervisor import GLOBAL_NAME, Supervisor
         from messages.protocol import ServiceStarted, StartService
 
@@ -69,7 +72,9 @@ class Service:
             logging.config.dictConfig(main_process_log_defs(log_defs))
             self._install_signals()
             self.supervisor = self.asys.createActor(Supervisor, globalName=GLOBAL_NAME)
-            started = self.asys.ask(self.supervisor, StartService(self.settings, self.runtime_dir), 10)
+            started = self.asys.ask(self.supervisor, StartService(
+                self.settings, self.runtime_dir,
+                {"connector": ConnectorActor, "buffer": BufferActor, "producer": ProducerActor}), 10)
             if not isinstance(started, ServiceStarted):
                 log.error("the supervisor did not start the service: %r", started)
                 return EXIT_FATAL

@@ -28,9 +28,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
 
-from actors.process_guard import die_with_parent
 from actors.record_channel import (
     CREDIT,
     DRAINED,
@@ -44,6 +43,7 @@ from actors.record_channel import (
     encode_frame,
     encode_records,
 )
+from actors.service_actor import ServiceActor
 from messages.protocol import BufferDrained, BufferStats, DrainBuffer, StartBuffer
 from messages.settings import BufferSettings
 from monitoring.metrics import BUFFER_DEPTH, DATA_PATH_MESSAGES, MESSAGES_DROPPED
@@ -61,10 +61,11 @@ def _log() -> logging.Logger:
     return logging.getLogger("krwfeed.buffer")
 
 
-class BufferActor(ActorTypeDispatcher):
+class BufferActor(ServiceActor):
+    role = "buffer"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        die_with_parent()
         defaults = BufferSettings()
         self._queue = BufferQueue(defaults.capacity, defaults.ttl_s)
         self._listener: ChannelListener | None = None
@@ -96,6 +97,7 @@ class BufferActor(ActorTypeDispatcher):
             self._queue = self._requeue(settings)
             self._listener = ChannelListener(msg.channel_path)
             self._ticking = True
+            self.announce(msg.supervisor, "buffer")
             self.wakeupAfter(timedelta(seconds=self._interval_s), payload=_STATS_TICK)
         _log().info("buffer ready: capacity %d, ttl %s", settings.capacity, dict(settings.ttl_s))
         return self._watch()

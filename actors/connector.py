@@ -24,10 +24,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
 
-from actors.process_guard import die_with_parent
 from actors.record_channel import ChannelEnd, encode_records
+from actors.service_actor import ServiceActor
 from connectors.batch_window import BatchWindow
 from connectors.websocket_connector import WebSocketConnector
 from exchanges.registry import get_adapter
@@ -69,10 +69,11 @@ class DrainSocket:
     """Sent to itself when a drain stopped early: TLS may hold data that select cannot see."""
 
 
-class ConnectorActor(ActorTypeDispatcher):
+class ConnectorActor(ServiceActor):
+    role = "connector"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        die_with_parent()
         self.start: StartConnector | None = None
         self.connector: WebSocketConnector | None = None
         self.channel: ChannelEnd | None = None
@@ -109,6 +110,7 @@ class ConnectorActor(ActorTypeDispatcher):
             connector_log().warning("%s: second StartConnector ignored", self.start.connection_id)
             return self._watch()
         self.start = msg
+        self.announce(msg.supervisor, msg.connection_id)
         cfg = msg.exchange_config
         self.connector = WebSocketConnector(
             cfg, get_adapter(cfg.name), connection_id=msg.connection_id, on_state=self._report_state

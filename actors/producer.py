@@ -28,10 +28,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
 
-from actors.process_guard import die_with_parent
 from actors.record_channel import DRAINED, RECORDS, ChannelEnd, ChannelError, decode_records, encode_credit
+from actors.service_actor import ServiceActor
 from messages.protocol import (
     FatalError,
     FlushProducer,
@@ -56,10 +56,11 @@ def _log() -> logging.Logger:
     return logging.getLogger("krwfeed.producer")
 
 
-class ProducerActor(ActorTypeDispatcher):
+class ProducerActor(ServiceActor):
+    role = "producer"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        die_with_parent()
         self._publisher: MessagePublisher | None = None
         self._data_type = ""
         self._channel_path = ""
@@ -101,6 +102,7 @@ class ProducerActor(ActorTypeDispatcher):
             return self._watch()
         settings: KafkaSettings = msg.kafka
         self._data_type = msg.data_type
+        self.announce(msg.supervisor, f"producer-{msg.data_type}")
         self._credit_step = settings.pull_batch_size
         self._max_in_flight = settings.pull_batch_size * MAX_IN_FLIGHT_BATCHES
         try:

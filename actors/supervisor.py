@@ -1,48 +1,69 @@
-"""The single top-level actor (globalName ``krwfeed-supervisor``). It creates every other actor, so no
-actor that owns threads ever forks (kafka-python runs an I/O thread), and it has no threads itself.
+"""The supervisor: the single top-level actor (globalName ``krwfeed-supervisor``).
 
-Start (seed S3.1-a): connectors, then the buffer, then one producer per data type; a second
-``StartService`` is answered with ``ServiceError``. It grants connection attempts under the
-exchanges' connect limits, restarts crashed children with backoff, keeps the status snapshot,
-logs a progress line every ``progress_every`` messages and drives the graceful stop:
-connectors stop -> the buffer drains into the producers -> the producers flush -> ``ServiceStopped``.
+It creates every other actor, so no actor that owns threads ever forks (kafka-python runs an I/O
+thread), and it has no threads itself. The actor classes come from the composition root in
+``StartService``.
 
-Every message lands here; starting and restarting children is ``supervisor_children``'s part,
-driving the stop is ``supervisor_stop``'s, and the rules themselves live in ``pipeline/``.
+* Start: connectors, then the buffer, then one producer per data type; a second
+  ``StartService`` is answered with ``ServiceError``. A start that fails half-way answers
+  ``ServiceError`` and asks the children created so far to exit, instead of letting Thespian
+  retry a half-done start.
+* Connect pacing: each connection attempt waits for a ``ConnectPermit``, granted under the
+  exchanges' per-IP connect limits (``pipeline.connect_pacer``).
+* Restarts: a crashed child is recreated after a backoff (``pipeline.restart_backoff``). A
+  restarted buffer listens on the same record-channel path, so connectors and producers simply
+  reconnect to it.
+* Status: the children's reports are kept in ``pipeline.status_book`` and answered to
+  ``StatusQuery``; a progress line is logged every ``progress_every`` messages.
+* Stop: connectors stop -> the buffer drains into the producers -> the producers flush ->
+  ``ServiceStopped`` (``pipeline.stop_sequence`` decides what comes next; a second
+  ``StopService`` joins the running sequence and gets the same answer).
 """
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from thespian.actors import (
     ActorExitRequest,
-    ActorTypeDispatcher,
     ChildActorExited,
     PoisonMessage,
     WakeupMessage,
 )
 
-from actors.children import Children
-from actors.supervisor_base import STOP_TICK, supervisor_log
-from actors.supervisor_children import RESTART, ChildKeeping
-from actors.supervisor_stop import StopDriving
+from actors.service_actor import ServiceActor
 from messages.protocol import (
+    ActorProcess,
     BufferDrained,
     BufferStats,
     ConnectorStats,
     ConnectPermit,
     ConnectRequest,
+    DrainBuffer,
     FatalError,
+    FlushProducer,
     ProducerFlushed,
     PublishReport,
+    ServiceError,
+    ServiceStarted,
+    ServiceStopped,
+    StartBuffer,
+    StartConnector,
+    StartProducer,
     StartService,
     StateChanged,
     StatusQuery,
+    StopConnector,
     StopService,
 )
+from messages.settings import Settings
 from pipeline.connect_pacer import ConnectPacer
+from pipeline.connection_plan import plan_connections
 from pipeline.progress_meter import ProgressMeter
 from pipeline.restart_backoff import RestartBackoff
 from pipeline.status_book import StatusBook
@@ -51,21 +72,71 @@ from pipeline.utc_clock import utc_now_us
 
 GLOBAL_NAME = "krwfeed-supervisor"
 _PACE = "pace"
+RESTART = "restart"
+STOP_TICK = "stop-tick"
+STOP_TICK_S = 0.1
 
 
-class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
+def supervisor_log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
+    return logging.getLogger("krwfeed.supervisor")
+
+
+@dataclass(slots=True)
+class Child:
+    name: str  # "upbit-0", "buffer", "producer-trade"
+    kind: str  # "connector", "buffer" or "producer": a key of StartService.actor_classes
+    start: Any  # the start message, rebuilt when addresses change
+    address: Any = None
+    exchange: str = ""
+
+
+class Children:
+    # ActorAddress compares by value but is not hashable, so lookups by address scan (a few dozen children).
+    def __init__(self) -> None:
+        self.by_name: dict[str, Child] = {}
+
+    def add(self, child: Child) -> None:
+        self.by_name[child.name] = child
+
+    def placed(self, name: str, address: Any) -> None:
+        self.by_name[name].address = address
+
+    def name_of(self, address: Any) -> str | None:
+        return next((c.name for c in self.by_name.values() if c.address is not None and c.address == address), None)
+
+    def gone(self, address: Any) -> Child | None:
+        name = self.name_of(address)
+        if name is None:
+            return None
+        child = self.by_name[name]
+        child.address = None
+        return child
+
+    def of_kind(self, kind: str) -> list[Child]:
+        return [c for c in self.by_name.values() if c.kind == kind]
+
+    def address(self, name: str) -> Any:
+        child = self.by_name.get(name)
+        return child.address if child else None
+
+
+class Supervisor(ServiceActor):
+    role = "supervisor"
+    dies_with_parent = False  # its parent is Thespian's admin, which the composition root shuts down
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.settings = None
-        self.owner = None
+        self.settings: Settings | None = None
+        self.owner: Any = None
+        self.actor_classes: dict[str, Any] = {}
         self.children = Children()
         self.book = StatusBook(utc_now_us())
         self.pacer = ConnectPacer()
         self.restarts = RestartBackoff()
         self.meter = ProgressMeter()
-        self.stop = None
+        self.stop: StopSequence | None = None
         self.fatal = ""
-        self._kafka = None
+        self._kafka: Any = None
         self.channel_path = ""
         self._pace_armed = False
 
@@ -104,6 +175,9 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
         fresh = self.book.on_connector_stats(msg)
         for line in self.meter.add(fresh, time.monotonic()):
             supervisor_log().info(line.text())
+
+    def receiveMsg_ActorProcess(self, msg: ActorProcess, sender: Any) -> None:
+        self.book.on_process(msg)
 
     def receiveMsg_BufferStats(self, msg: BufferStats, sender: Any) -> None:
         self.book.on_buffer_stats(msg)
@@ -160,3 +234,132 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
         # The actor system is shutting down: children get their own exit requests; never restart them.
         if self.stop is None:
             self.stop = StopSequence(set(), set(), deadline_s=0.0, now_s=time.monotonic())
+
+    # --- starting and restarting children ----------------------------------------------------
+    def _start_service(self, msg: StartService, sender: Any) -> None:
+        if self.settings is not None:
+            self.send(sender, ServiceError("the service is already started; a second start is refused"))
+            return
+        self.channel_path = os.path.join(msg.runtime_dir or tempfile.mkdtemp(prefix="krwfeed-"), "records.sock")
+        self.actor_classes = dict(msg.actor_classes)
+        try:
+            self._start_children(msg.settings)
+        except Exception as exc:  # answer instead of letting Thespian retry a half-done start
+            supervisor_log().exception("the service could not start")
+            for child in self.children.by_name.values():
+                if child.address is not None:
+                    self.send(child.address, ActorExitRequest())
+            self.children = Children()
+            self.send(sender, ServiceError(f"start failed: {exc!r}"))
+            return
+        self.settings, self.owner = msg.settings, sender
+        names = tuple(c.name for c in self.children.of_kind("connector"))
+        supervisor_log().info("service started: %d connections (%s), producers for %s", len(names),
+                              ", ".join(names), ", ".join(c.start for c in self.children.of_kind("producer")))
+        self.send(sender, ServiceStarted(names))
+
+    def _start_children(self, settings: Settings) -> None:
+        self.meter = ProgressMeter(settings.progress_every, time.monotonic())
+        self.book = StatusBook(utc_now_us())
+        self.book.on_process(ActorProcess("supervisor", self.role, os.getpid()))
+        self._kafka = settings.kafka
+        for planned in plan_connections(settings.exchanges):  # connectors first ...
+            self.children.add(Child(planned.connection_id, "connector", planned.config,
+                                    exchange=planned.config.name))
+            self.book.expect_connection(planned.connection_id, planned.config.name, planned.config.markets, 0)
+        self.children.add(Child("buffer", "buffer", settings.buffer))  # ... then the publishing side
+        for data_type in sorted({t for cfg in settings.exchanges for t in cfg.data_types}):
+            self.children.add(Child(f"producer-{data_type}", "producer", data_type))
+            self.book.expect_producer(data_type)
+        for child in list(self.children.by_name.values()):
+            self._create(child)
+        for child in self.children.by_name.values():
+            self.send(child.address, self._start_message(child))
+
+    def _create(self, child: Child) -> None:
+        self.children.placed(child.name, self.createActor(self.actor_classes[child.kind]))
+        self.restarts.started(child.name, time.monotonic())
+
+    def _start_message(self, child: Child) -> Any:
+        channel = self.channel_path
+        if child.kind == "connector":
+            return StartConnector(child.name, child.start, channel, self.myAddress)
+        if child.kind == "buffer":
+            return StartBuffer(child.start, self.myAddress, channel)
+        return StartProducer(child.start, self._kafka, channel, self.myAddress)
+
+    def _child_exited(self, msg: ChildActorExited) -> None:
+        child = self.children.gone(msg.childAddress)
+        if child is None:
+            return
+        if child.kind == "connector":
+            self.book.child_exited(child.name, utc_now_us())
+            self.pacer.forget(child.name)
+        if self.stop is not None:
+            self._advance(self.stop.child_gone(child.name))
+            return
+        delay = self.restarts.delay_after_exit(child.name, time.monotonic())
+        supervisor_log().warning("%s exited; restarting in %.1f s (crash %d)", child.name, delay,
+                                 self.restarts.crashes(child.name))
+        self.wakeupAfter(timedelta(seconds=delay), payload=(RESTART, child.name))
+
+    def _restart(self, name: str) -> None:
+        child = self.children.by_name[name]
+        if self.stop is not None or child.address is not None:
+            return
+        self._create(child)
+        self.send(child.address, self._start_message(child))
+        supervisor_log().info("%s restarted", name)
+        # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
+
+    # --- driving the stop ---------------------------------------------------------------------
+    def _begin_stop(self, msg: StopService, sender: Any) -> None:
+        if self.stop is not None:  # idempotent (seed S3.1-d): later callers get the same answer
+            self._advance(self.stop.add_waiter(sender))
+            return
+        connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None
+                      and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
+        producers = {c.name for c in self.children.of_kind("producer") if c.address is not None}
+        self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic(),
+                                 balanced=self.book.accounted)
+        self.stop.add_waiter(sender)
+        supervisor_log().info("stopping: %d connectors, then drain the buffer, then flush %d producers",
+                              len(connectors), len(producers))
+        for child in self.children.of_kind("connector"):
+            if child.address is not None:
+                self.send(child.address, StopConnector())
+        self.wakeupAfter(timedelta(seconds=STOP_TICK_S), payload=STOP_TICK)
+        self._advance(self.stop.begin())
+
+    def _stop_tick(self) -> None:
+        if self.stop is not None and not self.stop.done:
+            self._advance(self.stop.tick(time.monotonic()))
+            self.wakeupAfter(timedelta(seconds=STOP_TICK_S), payload=STOP_TICK)
+
+    def _advance(self, actions: list[str]) -> None:
+        assert self.stop is not None
+        for action in actions:
+            if action == "drain":
+                buffer = self.children.address("buffer")
+                if buffer is None:
+                    self._advance(self.stop.drained(0))
+                else:
+                    self.send(buffer, DrainBuffer())
+            elif action == "flush":
+                for child in self.children.of_kind("producer"):
+                    if child.address is not None:
+                        self.send(child.address, FlushProducer(timeout_s=max(0.5, self.stop.remaining_s(
+                            time.monotonic()) - 0.5)))
+            elif action == "done":
+                self._report_stopped()
+
+    def _report_stopped(self) -> None:
+        assert self.stop is not None
+        depth = sum(int(v) for v in self.book.buffer["depth"].values())
+        left = self.stop.left_in_buffer if self.stop.left_in_buffer is not None else depth
+        result = ServiceStopped(flushed=self.book.total_published(), left_in_buffer=left)
+        supervisor_log().info("stopped: %d records published in total, %d left in the buffer, %s "
+                              "(%d extra drains)", result.flushed, result.left_in_buffer, self.stop.outcome,
+                              self.stop.redrains)
+        for waiter in self.stop.take_waiters():
+            self.send(waiter, result)

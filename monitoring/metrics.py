@@ -98,3 +98,9 @@ DATA_PATH_MESSAGES = Counter(
     "messages): the transport's cost follows this count, not the number of records",
     ["hop"],
 )
+ACTOR_MESSAGES_SENT = Counter(
+    "ingestion_actor_messages_sent_total",
+    "Thespian messages sent, by the sending actor's role (control, status and timers' replies; "
+    "records travel on the record channel instead)",
+    ["role"],
+)

@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from messages.protocol import BufferStats, ConnectorStats, PublishReport, StateChanged, StatusSnapshot
+from messages.protocol import (
+    ActorProcess,
+    BufferStats,
+    ConnectorStats,
+    PublishReport,
+    StateChanged,
+    StatusSnapshot,
+)
 from messages.state import ConnectionState
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
@@ -42,6 +49,7 @@ class StatusBook:
         self.buffer: dict[str, Any] = {"depth": {}, "dropped": {}}
         self.producers: dict[str, dict[str, Any]] = {}
         self._counters: dict[tuple[str, str], _Cumulative] = {}
+        self.processes: dict[str, dict[str, Any]] = {}  # name -> {name, role, pid}
 
     def _counter(self, owner: str, name: str) -> _Cumulative:
         return self._counters.setdefault((owner, name), _Cumulative())
@@ -88,6 +96,9 @@ class StatusBook:
             conn["last_message_us"] = max(conn["last_message_us"], max(msg.last_message_us.values()))
         return int(conn["received"]) - before
 
+    def on_process(self, msg: ActorProcess) -> None:
+        self.processes[msg.name] = {"name": msg.name, "role": msg.role, "pid": msg.pid}
+
     def on_buffer_stats(self, msg: BufferStats) -> None:
         self.buffer = {"depth": dict(msg.depth), "dropped": dict(msg.dropped)}
 
@@ -123,4 +134,5 @@ class StatusBook:
             buffer={"depth": dict(self.buffer["depth"]), "dropped": dict(self.buffer["dropped"])},
             producers={k: dict(v) for k, v in self.producers.items()},
             total_received=self.total_received(), total_published=self.total_published(),
+            processes=tuple(dict(p) for p in self.processes.values()),
         )

@@ -41,6 +41,7 @@ from messages.protocol.service import (
     StopService,
 )
 from messages.protocol.status import (
+    ActorProcess,
     StatusQuery,
     StatusSnapshot,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "PublishReport",
     "FlushProducer",
     "ProducerFlushed",
+    "ActorProcess",
     "StatusQuery",
     "StatusSnapshot",
 ]

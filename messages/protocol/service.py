@@ -1,7 +1,7 @@
 """Starting and stopping the service: the composition root and the supervisor (seed S3.1)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -11,6 +11,8 @@ class StartService:
 
     settings: Any  # the validated settings object (plain data, picklable)
     runtime_dir: str = ""  # a directory private to the service's user: the record channel's socket lives here
+    # the actor class of each child kind ("connector", "buffer", "producer"), chosen by the composition root
+    actor_classes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

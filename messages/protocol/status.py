@@ -11,6 +11,15 @@ class StatusQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class ActorProcess:
+    """A child tells the supervisor which OS process it runs in (the status lists them by role)."""
+
+    name: str  # "upbit-0", "buffer", "producer-trade"
+    role: str  # "connector", "buffer", "producer"
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
 class StatusSnapshot:
     """``get_status()``: everything the health endpoint and the dashboard show.
 
@@ -29,3 +38,4 @@ class StatusSnapshot:
     producers: dict[str, dict[str, Any]]
     total_received: int
     total_published: int
+    processes: tuple[dict[str, Any], ...] = ()  # {name, role, pid} of the supervisor and every child

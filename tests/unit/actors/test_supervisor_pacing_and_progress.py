@@ -5,7 +5,12 @@ import pytest
 
 from messages.config import ExchangeConfig
 from pipeline.connect_pacer import ConnectPacer
-from pipeline.connection_plan import MAX_ACTOR_PROCESSES, actor_processes, plan_connections, process_limit_problem
+from pipeline.connection_plan import (
+    MAX_ACTOR_PROCESSES,
+    actor_processes,
+    plan_connections,
+    process_limit_problem,
+)
 from pipeline.progress_meter import ProgressMeter
 from pipeline.restart_backoff import RestartBackoff
 

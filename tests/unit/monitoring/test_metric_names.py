@@ -24,6 +24,8 @@ EXPECTED = {
     "ingestion_malformed_frames_total": ("counter", ("exchange",)),
     "ingestion_seconds_since_last_message": ("gauge", ("exchange", "market")),
     "ingestion_market_messages_received_total": ("counter", ("exchange", "market")),
+    "ingestion_data_path_messages_total": ("counter", ("hop",)),
+    "ingestion_actor_messages_sent_total": ("counter", ("role",)),
 }
 
 
