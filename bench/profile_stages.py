@@ -6,12 +6,15 @@ Stages, in the order a message meets them:
   parse+validate   exchange adapter ``decode`` (JSON -> validated records), Upbit trade / orderbook frames
   serialize        ``encode_record`` (record -> Protobuf bytes)
   buffer           ``BufferQueue.enqueue`` + ``dequeue_batch(500)``
-  pickle           one ``PulledRecords`` of 500 records, dumps + loads (what Thespian does per batch)
-  actor transport  a Thespian round trip (multiprocTCPBase, two processes) carrying 500 records
+  record channel   ``encode_records`` -> Unix socket -> ``decode_records`` for batches of 500 records
+                   (both ends in this process: the CPU one hop of the data path costs)
+  pickle           one 500-record batch as a Thespian message would carry it, dumps + loads
+  actor transport  a Thespian round trip (multiprocTCPBase, two processes) carrying 500 records: what
+                   a hop would cost if records travelled as actor messages (they do not)
   kafka send       ``KafkaPublisher.publish`` of 500-record batches (kafka-python send(): lz4, batching,
                    callbacks), then flush: the client's own thread shares the process, as in krwfeed
 Each row: microseconds per message and the messages per second that stage alone allows on one core.
-A message crosses the actor transport twice (connector -> buffer, buffer -> producer), which the
+A message crosses the record channel twice (connector -> buffer, buffer -> producer), which the
 'per message path' line accounts for.
 """
 from __future__ import annotations
@@ -19,17 +22,19 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import socket
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exchanges.registry import get_adapter  # noqa: E402
-from messages.protocol import PulledRecords  # noqa: E402
+from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_records  # noqa: E402
 from messages.records import EncodedRecord  # noqa: E402
 from pipeline.buffer_queue import BufferQueue  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
@@ -96,8 +101,40 @@ def stage_buffer(records: list[EncodedRecord]) -> float:
     return per_message_us(run)
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Records as a Thespian message would carry them."""
+
+    records: tuple[EncodedRecord, ...]
+
+
+def stage_record_channel(records: list[EncodedRecord]) -> float:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    writer, reader = ChannelEnd(left), ChannelEnd(right)
+
+    def run() -> int:
+        got = 0
+        for i in range(0, len(records), BATCH):
+            writer.write_all(encode_records(records[i:i + BATCH]))
+            while writer.pending or got < i + BATCH:
+                got += sum(len(decode_records(body)) for kind, body in reader.read() if kind == RECORDS)
+                writer.flush()
+        return len(records)
+
+    try:
+        best = float("inf")
+        for _ in range(3):
+            began = time.process_time()
+            n = run()
+            best = min(best, (time.process_time() - began) / n * 1e6)
+        return best
+    finally:
+        writer.close()
+        reader.close()
+
+
 def stage_pickle(records: list[EncodedRecord]) -> float:
-    batch = PulledRecords("trade", tuple(records[:BATCH]), 0)
+    batch = Batch(tuple(records[:BATCH]))
     return per_message_us(lambda: sum(BATCH for _ in range(200) if pickle.loads(pickle.dumps(batch))))
 
 
@@ -105,7 +142,7 @@ class _Sink:
     """Replies with how many records a batch carried (an actor created in its own process)."""
 
     def receiveMessage(self, msg: Any, sender: Any) -> None:
-        if isinstance(msg, PulledRecords):
+        if isinstance(msg, Batch):
             self.send(sender, len(msg.records))  # type: ignore[attr-defined]
 
 
@@ -128,7 +165,7 @@ def stage_actor_transport(records: list[EncodedRecord], admin_port: int) -> tupl
     asys = ActorSystem("multiprocTCPBase", {"Admin Port": admin_port}, transientUnique=True)
     try:
         sink = asys.createActor(CountingSink)
-        batch = PulledRecords("trade", tuple(records[:BATCH]), 0)
+        batch = Batch(tuple(records[:BATCH]))
         asys.ask(sink, batch, 10)
         trips = 200
         began = time.perf_counter()
@@ -180,6 +217,7 @@ def main() -> int:
     rows, encoded = stage_codec(min(args.records, 5000))
     records = sample_records(encoded, args.records)
     rows.append(("buffer enqueue+dequeue", stage_buffer(records)))
+    rows.append((f"record channel, {BATCH}/write (both ends)", stage_record_channel(records)))
     rows.append((f"pickle batch of {BATCH} (dumps+loads)", stage_pickle(records)))
     trip_ms, transport_us = stage_actor_transport(records, args.admin_port)
     rows.append((f"actor transport, {BATCH}/msg ({trip_ms:.2f} ms/trip)", transport_us))
@@ -193,7 +231,7 @@ def main() -> int:
     by = dict(rows)
     path = (by["parse+validate (trade)"] + by["parse+validate (orderbook)"]) / 2 + \
         (by["serialize (trade)"] + by["serialize (orderbook)"]) / 2 + by["buffer enqueue+dequeue"] + \
-        2 * by[next(k for k in by if k.startswith("actor transport"))] + \
+        2 * by[next(k for k in by if k.startswith("record channel"))] + \
         by.get("kafka send (in publish())", 0.0)
     lines.append(f"{'per message path (50/50 mix, 2 hops)'.ljust(width)}  {path:8.2f}  {1e6 / path:16,.0f}")
     text = "\n".join(lines) + "\n"
