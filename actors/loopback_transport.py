@@ -49,7 +49,11 @@ class ThespianMismatch(RuntimeError):
 
 
 def fingerprint(obj: Any) -> str:
-    return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]
+    try:
+        source = inspect.getsource(obj)
+    except (OSError, TypeError):  # no source to check (compiled-only install, or not Thespian's code)
+        return "no source"
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def check_thespian(fingerprints: dict[str, str], pieces: dict[str, Any], purpose: str) -> None:
