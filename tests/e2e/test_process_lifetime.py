@@ -51,7 +51,7 @@ def test_sigkill_of_the_main_process_takes_every_actor_process_with_it(
         topic_prefix: str) -> None:
     sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                       markets=10, rate=300, per_connection=5)
-    service.wait_for(lambda s: s["total_published"] > 200, 20, "publishing")
+    service.wait_for(lambda s: s["total_received"] > 200, 45, "streaming")
     before = service.leftovers()
     assert len(before) >= 10, before
     service.terminate(5.0, sig=signal.SIGKILL)
@@ -67,7 +67,7 @@ def test_clean_stop_leaves_no_process(
     for round_ in range(2):  # the second run also proves the first left its admin port reusable
         _, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports,
                                         f"{topic_prefix}-{round_}", markets=4, rate=100, per_connection=2)
-        service.wait_for(lambda s: s["total_published"] > 20, 20, "publishing")
+        service.wait_for(lambda s: s["total_received"] > 20, 45, "streaming")
         rc, _ = service.terminate(15.0)
         assert rc == 0, service.logs()[-2000:]
         left, _ = wait_gone(service, 1.0)
@@ -106,8 +106,41 @@ def test_second_instance_is_refused_and_the_first_keeps_streaming(
     assert {p.pid for p in first.leftovers()} == first_procs
     before = first.status()
     assert before is not None
-    first.wait_for(lambda s: s["total_published"] > before["total_published"] + 50 and all(
-        c["state"] == "CONNECTED" for c in s["connections"].values()), 20, "the first still publishing")
+    first.wait_for(lambda s: s["total_received"] > before["total_received"] + 50
+                   and s["total_published"] > before["total_published"] and all(
+                       c["state"] == "CONNECTED" for c in s["connections"].values()), 45, "the first still streaming")
     assert first.http("/health")[0] == 200
     rc, _ = first.terminate()
     assert rc == 0
+
+
+def test_an_actor_system_left_by_a_dead_krwfeed_is_shut_down_at_start(
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    """Only a leftover whose owner is dead (its pid still in var/) is shut down; the new run then streams."""
+    from thespian.actors import ActorSystem
+
+    from actors.loopback_transport import CAPABILITIES, bind_to_loopback
+
+    admin, _ = ports
+    bind_to_loopback()
+    ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": admin})  # stands in for the leftover
+    leftover = [c.pid for c in psutil.net_connections("inet")
+                if c.status == psutil.CONN_LISTEN and c.laddr.port == admin and c.pid]
+    assert leftover
+    pid_file = REPO_ROOT / "var" / f"krwfeed-{admin}.pid"
+    pid_file.parent.mkdir(exist_ok=True)
+    pid_file.write_text("999999999\n")  # the krwfeed that started it died without a clean exit
+    try:
+        _, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
+                                        markets=2, rate=50, per_connection=2)
+        assert f"shut down the actor system a previous krwfeed left on admin port {admin}" in service.logs()
+        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                       for p in leftover)
+        service.wait_for(lambda s: s["total_received"] > 20, 45, "streaming")
+        assert service.terminate()[0] == 0
+        assert pid_file.read_text() == ""  # a clean exit leaves no owner behind
+    finally:
+        for pid in leftover:
+            if psutil.pid_exists(pid):
+                psutil.Process(pid).kill()
