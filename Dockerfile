@@ -32,4 +32,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8080') + '/health', timeout=4)"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["python", "actor_system.py", "--conf", "conf/prod.yaml"]
+# Published ports reach a container on its own interface, so the web server listens on every
+# interface of the container; the actor system inside stays on loopback whatever this says.
+CMD ["python", "actor_system.py", "--conf", "conf/prod.yaml", "--web-host", "0.0.0.0"]

@@ -1,9 +1,12 @@
 """krwfeed's composition root: ``python actor_system.py --conf conf/prod.yaml``.
 
-Order matters here (see the Thespian notes): settings are validated first (exit 2 with one clear
-message); the Prometheus multiprocess directory is exported before prometheus_client is imported
-anywhere; a leftover actor system on the admin port is shut down; the actor system is started
-before any thread exists (it forks); then the supervisor, then the web server thread.
+Order matters here: settings are validated first (exit 2 with one clear message); Thespian is
+bound to loopback and its processes are tied to this one (exit 2 if the installed Thespian is not
+the code that was checked); this instance claims its admin port and checks its web port before it
+touches anything (a second instance is refused with exit 2 and leaves the first alone); the
+Prometheus multiprocess directory is exported before prometheus_client is imported anywhere; an
+actor system left on the admin port by a krwfeed that died is shut down; the actor system is
+started before any thread exists (it forks); then the supervisor, then the web server thread.
 SIGTERM/SIGINT stop the service gracefully (connectors, buffer drain, producer flush) and exit 0;
 a fatal error (Kafka failing N times in a row) exits 1 so the platform restarts the service.
 """
@@ -22,6 +25,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from actors.loopback_transport import CAPABILITIES, ThespianMismatch, bind_to_loopback
+from actors.process_guard import guard_actor_processes, reap_children
 from settings.cli import CommandLine, parse_args
 from settings.errors import SettingsError
 from settings.loader import load_settings
@@ -33,14 +38,21 @@ from settings.process_env import (
     shutdown_leftover_system,
 )
 from settings.secrets import secret_values
+from settings.single_instance import InstanceClaim, InstanceRefused, claim_instance
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
 log = logging.getLogger("krwfeed.main")  # the main process is not an actor: a module logger is fine
 
 
+def web_bind(cli: CommandLine, settings: Any) -> tuple[str, int]:
+    """$PORT (Heroku, containers) or --port picks the port; the address is always web.host
+    (or --web-host), so nothing listens beyond loopback unless a deployment says so."""
+    return settings.web.host, cli.port or int(os.environ.get("PORT") or settings.web.port)
+
+
 class Service:
-    def __init__(self, cli: CommandLine, settings: Any) -> None:
-        self.cli, self.settings = cli, settings
+    def __init__(self, cli: CommandLine, settings: Any, claim: InstanceClaim) -> None:
+        self.cli, self.settings, self.claim = cli, settings, claim
         self.stop_requested = threading.Event()
         self.fatal = ""
         self.asys: Any = None
@@ -60,14 +72,16 @@ class Service:
         from actors.supervisor import GLOBAL_NAME, Supervisor
         from messages.protocol import ServiceStarted, StartService
 
-        secrets = secret_values([self.settings.kafka.sasl_username,
-                                 self.settings.kafka.sasl_password.value if self.settings.kafka.sasl_password
-                                 else None])
+        kafka, web = self.settings.kafka, self.settings.web
+        secrets = secret_values([kafka.sasl_username, kafka.sasl_password.value if kafka.sasl_password else None,
+                                 web.token.value if web.token else None])
         log_defs = build_log_defs(self.settings.log, secrets)
-        if shutdown_leftover_system(self.settings.admin_port):
-            print(f"krwfeed: shut down a leftover actor system on admin port {self.settings.admin_port}",
-                  file=sys.stderr)
-        self.asys = ActorSystem("multiprocTCPBase", {"Admin Port": self.settings.admin_port}, logDefs=log_defs)
+        if self.claim.leftover:
+            shutdown_leftover_system(self.settings.admin_port, CAPABILITIES)
+            print(f"krwfeed: shut down the actor system a previous krwfeed left on admin port "
+                  f"{self.settings.admin_port}", file=sys.stderr)
+        self.asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": self.settings.admin_port},
+                                logDefs=log_defs)
         try:
             logging.config.dictConfig(main_process_log_defs(log_defs))
             self._install_signals()
@@ -107,15 +121,20 @@ class Service:
         except ImportError as exc:
             log.warning("web interface unavailable (%s); running without it", exc)
             return
-        from werkzeug.serving import make_server
+        from web.server import WebServer
 
         app = create_app(self.status, settings=self.settings, metrics_dir=self.metrics_dir,
                          kafka_probe=lambda: kafka_reachable(self.settings.kafka.bootstrap_servers))
-        port = self.cli.port or int(os.environ.get("PORT") or self.settings.web.port)
-        host = self.settings.web.host if not os.environ.get("PORT") else "0.0.0.0"
-        self.server = make_server(host, port, app, threaded=True)
-        threading.Thread(target=self.server.serve_forever, name="web", daemon=True).start()
-        log.info("web interface on http://%s:%d/ (health /health, metrics /metrics)", host, port)
+        host, port = web_bind(self.cli, self.settings)
+        self.server = WebServer(app, host, port)
+        self.server.start()
+        web = self.settings.web
+        guarded = {"dashboard": "the dashboard and /api/status", "all": "every endpoint"}[web.auth_scope]
+        log.info("web interface on http://%s:%d/ (health /health, metrics /metrics; %s)", host, port,
+                 f"token required for {guarded}" if web.token else "no token required")
+        if web.token is None and host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("the dashboard and /api/status are open to anyone who reaches %s:%d; set "
+                        "KRWFEED_WEB_TOKEN to require a token", host, port)
 
     def _wait(self) -> None:
         from messages.protocol import FatalError
@@ -164,9 +183,10 @@ class Service:
 
     def _close(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
+            self.server.stop()
         if self.asys is not None:
             self.asys.shutdown()
+        reap_children()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
         log.info("krwfeed exited")
 
@@ -178,7 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"krwfeed: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return Service(cli, settings).run()
+    try:
+        bind_to_loopback()
+        guard_actor_processes()
+        claim = claim_instance(settings.admin_port, web_bind(cli, settings))
+    except (ThespianMismatch, InstanceRefused) as exc:
+        print(f"krwfeed: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return Service(cli, settings, claim).run()
+    finally:
+        claim.release()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ RUNTIME = [
     "PyYAML==6.0.3",
     "prometheus-client==0.26.0",
     "flask==3.1.3",
+    "waitress==3.0.2",  # the web server (web/server.py): request timeouts, bounded connections
     "python-dotenv==1.2.4",
     # the exchange simulator's server side
     "websockets==17.4",

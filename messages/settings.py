@@ -60,9 +60,13 @@ class BufferSettings:
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # loopback unless a deployment says otherwise
     port: int = 8080
     stale_after_s: float = 60.0  # no message for this long -> DEGRADED
+    # Optional access token (from KRWFEED_WEB_TOKEN only). ``auth_scope`` says what it guards:
+    # "dashboard" = the dashboard page, its static files and /api/status; "all" = every endpoint.
+    token: Secret | None = None
+    auth_scope: str = "dashboard"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> CommandLine:
     parser.add_argument("--kafka-bootstrap", type=_csv, default=(),
                         help="comma-separated host:port list; overrides kafka.bootstrap_servers")
     parser.add_argument("--port", type=int, help="web port (default: $PORT, then web.port)")
+    parser.add_argument("--web-host", help="web interface address; overrides web.host (default 127.0.0.1)")
     parser.add_argument("--admin-port", type=int, help="Thespian admin port; overrides admin_port")
     parser.add_argument("--status-file", help="write the status snapshot as JSON to this file twice a second")
     parser.add_argument("--stop-deadline", type=float, default=6.0,
@@ -41,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> CommandLine:
     return CommandLine(
         conf=args.conf,
         overrides=Overrides(markets=args.markets, kafka_bootstrap=args.kafka_bootstrap, log_level=args.log_level,
-                            admin_port=args.admin_port),
+                            admin_port=args.admin_port, web_host=args.web_host),
         port=args.port,
         status_file=args.status_file,
         stop_deadline_s=args.stop_deadline,

@@ -14,7 +14,7 @@ from pipeline.connection_plan import process_limit_problem
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.overrides import Overrides, apply_overrides
 from settings.schema import SettingsSchema
-from settings.secrets import find_secret_keys, read_secret_env
+from settings.secrets import WEB_TOKEN_ENV, WEB_TOKEN_MIN_LENGTH, find_secret_keys, read_secret_env
 
 _TUPLE_KEYS = {"markets", "data_types", "quote_currencies", "bootstrap_servers", "api_version"}
 
@@ -112,6 +112,11 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str]) -> Settin
     if too_many:
         raise SettingsError.single(source, "exchanges[*].markets_per_connection",
                                    [cfg.markets_per_connection for cfg in exchanges], too_many)
+    web_token = secrets.pop("web_token", None)
+    if web_token is not None and len(web_token) < WEB_TOKEN_MIN_LENGTH:
+        raise SettingsError.single(source, WEB_TOKEN_ENV, "<hidden>",
+                                   f"a token of at least {WEB_TOKEN_MIN_LENGTH} characters "
+                                   "(e.g. from: openssl rand -hex 32)")
     kafka = _tuples(data.get("kafka", {}))
     kafka.update({k: v for k, v in secrets.items() if k != "sasl_password"})
     if "sasl_password" in secrets:
@@ -124,7 +129,7 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str]) -> Settin
         exchanges=tuple(exchanges),
         kafka=KafkaSettings(**kafka),
         buffer=BufferSettings(**buffer),
-        web=WebSettings(**data.get("web", {})),
+        web=WebSettings(**data.get("web", {}), token=Secret(web_token) if web_token else None),
         log=LogSettings(**data.get("log", {})),
         **{k: data[k] for k in ("progress_every", "admin_port") if k in data},
         source=source,

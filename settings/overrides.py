@@ -11,6 +11,7 @@ class Overrides:
     markets: tuple[str, ...] = ()  # "KRW-BTC" for every exchange, or "upbit:KRW-BTC" for one
     kafka_bootstrap: tuple[str, ...] = ()
     log_level: str | None = None
+    web_host: str | None = None
     web_port: int | None = None
     admin_port: int | None = None
 
@@ -35,6 +36,8 @@ def apply_overrides(doc: dict[str, Any], ov: Overrides) -> dict[str, Any]:
         _section(out, "kafka")["bootstrap_servers"] = list(ov.kafka_bootstrap)
     if ov.log_level:
         _section(out, "log")["level"] = ov.log_level
+    if ov.web_host is not None:
+        _section(out, "web")["host"] = ov.web_host
     if ov.web_port is not None:
         _section(out, "web")["port"] = ov.web_port
     if ov.admin_port is not None:

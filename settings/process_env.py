@@ -27,26 +27,15 @@ def route_thespian_log(admin_port: int, var_dir: str = "var") -> None:
     os.environ.setdefault("THESPLOG_THRESHOLD", "WARNING")
 
 
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-def shutdown_leftover_system(admin_port: int) -> bool:
-    """A leftover admin on our port would run a previous run's code and state: shut it down first.
-    Returns True when one was found."""
-    if not port_in_use(admin_port):
-        return False
+def shutdown_leftover_system(admin_port: int, capabilities: dict[str, object]) -> None:
+    """An actor system left on our admin port by a krwfeed that died would run that run's code and
+    state: shut it down before starting our own."""
     from thespian.actors import ActorSystem
 
     try:
-        ActorSystem("multiprocTCPBase", {"Admin Port": admin_port}).shutdown()
+        ActorSystem("multiprocTCPBase", {**capabilities, "Admin Port": admin_port}).shutdown()
     except Exception:  # best effort: a wedged admin is reported by the start that follows
-        return True
-    return True
+        return
 
 
 def kafka_reachable(bootstrap: tuple[str, ...], timeout_s: float = 0.5) -> bool:

@@ -138,6 +138,8 @@ class WebSchema(_Strict):
     host = text("an interface address such as 127.0.0.1 or 0.0.0.0")
     port = number("a TCP port from 1 to 65535", lo=1, hi=65535, integer=True)
     stale_after_s = number("seconds, more than 0", lo=0, min_inclusive=False)
+    auth_scope = text("dashboard (KRWFEED_WEB_TOKEN guards the dashboard and /api/status) or all "
+                      "(every endpoint, /health and /metrics too)", choices=("dashboard", "all"))
 
 
 class LogSchema(_Strict):

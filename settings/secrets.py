@@ -18,6 +18,8 @@ SECRET_ENV = {
     "ssl_certfile": ENV_PREFIX + "SSL_CERTFILE",
     "ssl_keyfile": ENV_PREFIX + "SSL_KEYFILE",
 }
+WEB_TOKEN_ENV = "KRWFEED_WEB_TOKEN"
+WEB_TOKEN_MIN_LENGTH = 16
 # Key names that look like credentials anywhere in the YAML document.
 _SECRET_WORDS = ("password", "secret", "api_key", "apikey", "access_key", "token", "credential")
 
@@ -38,6 +40,9 @@ def find_secret_keys(doc: Any, path: str = "") -> list[SecretInYaml]:
             if path == "kafka" and name in SECRET_ENV:
                 found.append(SecretInYaml(here, f"not allowed in the config file; set {SECRET_ENV[name]} "
                                                 "in the environment or a .env file"))
+            elif path == "web" and name == "token":
+                found.append(SecretInYaml(here, f"not allowed in the config file; set {WEB_TOKEN_ENV} "
+                                                "in the environment or a .env file"))
             elif any(word in name.lower() for word in _SECRET_WORDS):
                 found.append(SecretInYaml(here, "secrets are not allowed in the config file; "
                                                 "use environment variables or a .env file"))
@@ -50,13 +55,16 @@ def find_secret_keys(doc: Any, path: str = "") -> list[SecretInYaml]:
 
 
 def read_secret_env(environ: Mapping[str, str] | None, dotenv_path: str | Path | None) -> dict[str, str]:
-    """Secret values by kafka key. The process environment wins over the ``.env`` file."""
+    """Secret values by kafka key, plus ``web_token``. The process environment wins over the ``.env`` file."""
     merged: dict[str, str] = {}
     env_file = Path(dotenv_path) if dotenv_path is not None else Path.cwd() / ".env"
     if env_file.is_file():
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
-    return {key: merged[var] for key, var in SECRET_ENV.items() if merged.get(var)}
+    found = {key: merged[var] for key, var in SECRET_ENV.items() if merged.get(var)}
+    if merged.get(WEB_TOKEN_ENV):
+        found["web_token"] = merged[WEB_TOKEN_ENV]
+    return found
 
 
 def secret_values(values: Iterable[str | None]) -> tuple[str, ...]:

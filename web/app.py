@@ -13,16 +13,17 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template
+from flask import Flask, Response, jsonify, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from messages.protocol import StatusSnapshot
 from messages.settings import Settings
 from monitoring import health, metrics_updater, multiprocess_collect
-from web import metrics_view, status_view
+from web import auth, metrics_view, status_view
 from web.snapshot_cache import SnapshotCache, wall_us
 
 HEALTH_JSON = "application/health+json"
+access_log = logging.getLogger("krwfeed.web.access")
 
 
 def service_version() -> str:
@@ -54,25 +55,13 @@ class _CachedProbe:
         return self._value
 
 
-class QuietPollingAccessLog(logging.Filter):
-    """Drops werkzeug's access-log lines for the endpoints that monitors and the dashboard poll.
-    One stdout line per health check would bury the service's own events and, at hundreds of
-    checks per second, cost the CPU that ingestion needs; other requests are still logged."""
-
-    POLLED = re.compile(r'"GET /(health(/live|/ready)?|metrics|api/status)[ ?]')
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        return not self.POLLED.search(message)
+POLLED = re.compile(r"^/(health(/live|/ready)?|metrics|api/status)$")
 
 
-def _quiet_polling_access_log() -> None:
-    access_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, QuietPollingAccessLog) for f in access_log.filters):
-        access_log.addFilter(QuietPollingAccessLog())
+def is_polled(path: str) -> bool:
+    """Monitors and the dashboard poll these: one log line per poll would bury the service's own
+    events and, at hundreds of checks per second, cost the CPU that ingestion needs."""
+    return POLLED.match(path) is not None
 
 
 def _no_store(response: Response) -> Response:
@@ -89,7 +78,6 @@ def create_app(
     refresh_s: float = 0.5,
 ) -> Flask:
     app = Flask(__name__)
-    _quiet_polling_access_log()
     version = service_version()
     cache = SnapshotCache(
         status_provider,
@@ -99,6 +87,25 @@ def create_app(
     probe = _CachedProbe(kafka_probe) if kafka_probe is not None else None
     metrics_updater.set_service_info(settings, version)
     app.extensions["krwfeed.snapshot_cache"] = cache
+
+    token = settings.web.token.value if settings.web.token else None
+
+    @app.before_request
+    def require_token() -> Response | None:
+        if token is None or not auth.needs_token(request.path, settings.web.auth_scope):
+            return None
+        if auth.token_matches(request.headers.get("Authorization"), token):
+            return None
+        denied = Response("authentication required\n", status=401, content_type="text/plain")
+        denied.headers["WWW-Authenticate"] = auth.CHALLENGE
+        return _no_store(denied)
+
+    @app.after_request
+    def log_access(response: Response) -> Response:
+        if not is_polled(request.path) or response.status_code == 401:
+            access_log.info("%s %s %s %d", request.remote_addr, request.method, request.path,
+                            response.status_code)
+        return response
 
     def report() -> health.HealthReport:
         latest = cache.latest()

@@ -244,11 +244,13 @@ def test_S3_1_a_second_start_is_refused(
         topic_prefix: str) -> None:
     from thespian.actors import ActorSystem
 
+    from actors.loopback_transport import CAPABILITIES, bind_to_loopback
     from messages.protocol import ServiceError, StartService
 
     _, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                     markets=2, rate=10, per_connection=2)
-    asys = ActorSystem("multiprocTCPBase", {"Admin Port": ports[0]})
+    bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
+    asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": ports[0]})
     sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")
     reply = asys.ask(sup, StartService(None), 5)
     assert isinstance(reply, ServiceError) and "already started" in reply.reason

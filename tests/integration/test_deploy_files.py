@@ -36,7 +36,7 @@ def test_S4_3_c_dockerfile_has_init_non_root_user_and_urllib_healthcheck() -> No
     assert healthcheck and "urllib.request" in healthcheck.group(0) and "/health" in healthcheck.group(0)
     assert "curl" not in healthcheck.group(0)
     assert "PROMETHEUS_MULTIPROC_DIR=" in text and "EXPOSE 8080" in text
-    assert 'CMD ["python", "actor_system.py", "--conf", "conf/prod.yaml"]' in text
+    assert 'CMD ["python", "actor_system.py", "--conf", "conf/prod.yaml", "--web-host", "0.0.0.0"]' in text
 
 
 def test_compose_matches_the_compose_spec_schema() -> None:
@@ -81,7 +81,17 @@ def test_S4_3_b_grafana_is_provisioned_from_deploy() -> None:
 
 def test_procfile_passes_honcho_check() -> None:
     honcho = require_tool("honcho", "pip install -e .[dev]")
-    assert (ROOT / "Procfile").read_text() == "web: python actor_system.py --conf conf/prod.yaml\n"
+    assert (ROOT / "Procfile").read_text() == "web: python actor_system.py --conf conf/prod.yaml --web-host 0.0.0.0\n"
     result = subprocess.run([honcho, "check"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Valid procfile detected (web)" in result.stdout + result.stderr
+
+
+def test_deployments_expose_the_web_server_explicitly_and_the_config_defaults_to_loopback() -> None:
+    """$PORT sets only the port: whatever must listen beyond loopback says so on its command line."""
+    assert "--web-host 0.0.0.0" in (ROOT / "Procfile").read_text()
+    assert '"--web-host", "0.0.0.0"]' in (ROOT / "Dockerfile").read_text()
+    command = compose()["services"]["krwfeed"]["command"]
+    assert command[command.index("--web-host") + 1] == "0.0.0.0"
+    for conf in sorted((ROOT / "conf").glob("*.yaml")):
+        assert yaml.safe_load(conf.read_text())["web"]["host"] == "127.0.0.1", conf

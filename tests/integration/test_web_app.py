@@ -1,9 +1,8 @@
-"""The web endpoints over HTTP: Flask's test client, then a real werkzeug server under polling load."""
+"""The web endpoints over HTTP: Flask's test client, then the real web server (waitress) under polling load."""
 from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -12,11 +11,12 @@ from dataclasses import replace
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from messages.protocol import StatusSnapshot
+from messages.settings import Secret
 from tests.unit.monitoring.snapshot_factory import settings, snapshot
 from web.app import create_app
+from web.server import WebServer
 from web.snapshot_cache import wall_us
 
 pytestmark = pytest.mark.integration
@@ -123,14 +123,13 @@ def slow_server() -> Iterator[tuple[str, list[float]]]:
         time.sleep(0.2)  # an actor system busy ingesting
         return replace(snapshot(now_us=wall_us()))
 
-    server = make_server("127.0.0.1", 18901, app_for(slow_provider), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = WebServer(app_for(slow_provider), "127.0.0.1", 0)
+    server.start()
     try:
-        yield "http://127.0.0.1:18901", calls
+        host, port = server.address
+        yield f"http://{host}:{port}", calls
     finally:
-        server.shutdown()
-        thread.join(5)
+        server.stop()
 
 
 def test_S3_3_e_heavy_health_polling_does_not_reach_the_actors(slow_server: tuple[str, list[float]]) -> None:
@@ -153,3 +152,14 @@ def test_S3_3_e_heavy_health_polling_does_not_reach_the_actors(slow_server: tupl
     assert len(calls) <= elapsed / 0.5 + 2, (len(calls), elapsed)
     print(f"400 polls in {elapsed:.2f} s, {len(calls)} status queries, "
           f"slowest answer {max(t for _, t in results) * 1000:.0f} ms")
+
+
+def test_auth_scope_all_guards_health_and_metrics_too() -> None:
+    token = "scope-all-token-0123456789"
+    guarded = replace(settings(), web=replace(settings().web, token=Secret(token), auth_scope="all"))
+    client = create_app(live_snapshot(), settings=guarded, metrics_dir=None).test_client()
+    for path in ("/health", "/health/live", "/metrics", "/api/status", "/"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 200, path
+    open_client = app_for(live_snapshot()).test_client()  # no token configured: nothing is guarded
+    assert open_client.get("/api/status").status_code == 200 and open_client.get("/").status_code == 200
