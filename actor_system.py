@@ -47,7 +47,10 @@ log = logging.getLogger("krwfeed.main")  # the main process is not an actor: a m
 def web_bind(cli: CommandLine, settings: Any) -> tuple[str, int]:
     """$PORT (Heroku, containers) or --port picks the port; the address is always web.host
     (or --web-host), so nothing listens beyond loopback unless a deployment says so."""
-    return settings.web.host, cli.port or int(os.environ.get("PORT") or settings.web.port)
+    env_port = os.environ.get("PORT")
+    if cli.port is None and env_port and not (env_port.isdigit() and 0 < int(env_port) < 65536):
+        raise SettingsError.single(settings.source, "$PORT", env_port, "a TCP port from 1 to 65535")
+    return settings.web.host, cli.port or int(env_port or settings.web.port)
 
 
 class Service:
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         bind_to_loopback()
         guard_actor_processes()
         claim = claim_instance(settings.admin_port, web_bind(cli, settings))
-    except (ThespianMismatch, InstanceRefused) as exc:
+    except (SettingsError, ThespianMismatch, InstanceRefused) as exc:
         print(f"krwfeed: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:

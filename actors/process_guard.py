@@ -13,10 +13,11 @@ to init) and wraps Thespian's process entry points so that:
 
 * the admin waits until it has been re-parented to the main process, then dies (SIGKILL) with it;
 * the admin's logger and the supervisor die (SIGKILL) with the admin. Not SIGTERM: Thespian turns
-  that into an orderly actor exit, which in the supervisor waits on the dead admin for minutes;
+  that into an orderly actor exit, and a supervisor doing that with its admin gone was measured
+  still alive more than 10 s later;
 * the supervisor's children (connectors, buffer, producers) start with SIGKILL too, and their
   ``__init__`` replaces it with SIGTERM (``die_with_parent()``'s default): their orderly exit needs
-  nobody above them, and it lets the producers hand what they hold to Kafka.
+  nobody above them, and it lets the producers try to hand what they hold to Kafka.
 
 So one death anywhere up the tree takes down everything below it within moments. The wrappers are
 tied to the pinned Thespian code by fingerprints, like the loopback binding.

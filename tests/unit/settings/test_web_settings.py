@@ -83,3 +83,11 @@ def test_auth_scope_values(tmp_path: Path, scope: str, ok: bool) -> None:
     else:
         with pytest.raises(SettingsError, match="auth_scope"):
             load_settings(path, environ={}, dotenv_path=tmp_path / "x")
+
+
+def test_a_bad_port_variable_is_a_clear_refusal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = conf(tmp_path)
+    settings = load_settings(path, environ={}, dotenv_path=tmp_path / "none.env")
+    monkeypatch.setenv("PORT", "80a")
+    with pytest.raises(SettingsError, match=r"\$PORT = '80a'"):
+        web_bind(parse_args(["--conf", str(path)]), settings)
