@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timezone
-from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
-from exchanges.fields import date_and_time_to_us, epoch_to_us, optional_decimal, to_decimal
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+from exchanges.fields import date_and_time_to_us, decimal_text, epoch_to_us, optional_text, plain_levels
+from messages.records import Exchange, OrderbookRecord, TradeRecord
 
 _UINT64_MAX = 2**64 - 1
 
@@ -90,21 +90,21 @@ def parse_trade(obj: dict[str, Any], keys: TradeKeys, exchange: Exchange, date_z
     return TradeRecord(
         exchange=exchange,
         code=_code(obj[keys.code]),
-        price=to_decimal(obj[keys.price]),
-        volume=to_decimal(obj[keys.volume]),
+        price=decimal_text(obj[keys.price]),
+        volume=decimal_text(obj[keys.volume]),
         side=_text(get(keys.side)),
         trade_time_us=trade_time_us,
         event_time_us=epoch_to_us(obj[keys.timestamp]),
         received_time_us=received_time_us,
         sequential_id=sequential_id,
         stream_type=_text(get(keys.stream_type)),
-        prev_closing_price=optional_decimal(get(keys.prev_closing_price)),
+        prev_closing_price=optional_text(get(keys.prev_closing_price)),
         change=_text(get(keys.change)),
-        change_price=optional_decimal(get(keys.change_price)),
-        best_ask_price=optional_decimal(get(keys.best_ask_price)),
-        best_ask_size=optional_decimal(get(keys.best_ask_size)),
-        best_bid_price=optional_decimal(get(keys.best_bid_price)),
-        best_bid_size=optional_decimal(get(keys.best_bid_size)),
+        change_price=optional_text(get(keys.change_price)),
+        best_ask_price=optional_text(get(keys.best_ask_price)),
+        best_ask_size=optional_text(get(keys.best_ask_size)),
+        best_bid_price=optional_text(get(keys.best_bid_price)),
+        best_bid_size=optional_text(get(keys.best_bid_size)),
     )
 
 
@@ -112,39 +112,23 @@ def parse_orderbook(obj: dict[str, Any], keys: OrderbookKeys, exchange: Exchange
                     received_time_us: int) -> OrderbookRecord:
     """A full top-N book. Unit i holds the i-th best ask and the i-th best bid; levels with a zero
     price or size (padding of thin books, dust rounded to 0) are dropped side by side."""
-    asks: list[PriceLevel] = []
-    bids: list[PriceLevel] = []
-    ap, asz, bp, bsz = keys.ask_price, keys.ask_size, keys.bid_price, keys.bid_size
-    # The hot loop of the whole pipeline (30-60 levels per frame): locals, and PriceLevel built with
-    # tuple.__new__, which skips the named tuple's Python-level __new__ (same object, half the cost).
-    new, level_type, decimal = tuple.__new__, PriceLevel, Decimal
-    for unit in obj[keys.units]:
-        # loads_exact already made every non-integer number a Decimal; convert only the rest
-        # (integers, or anything invalid, which to_decimal refuses).
-        price, size = unit[ap], unit[asz]
-        if type(price) is not decimal:
-            price = to_decimal(price)
-        if type(size) is not decimal:
-            size = to_decimal(size)
-        if price and size:
-            asks.append(new(level_type, (price, size)))
-        price, size = unit[bp], unit[bsz]
-        if type(price) is not decimal:
-            price = to_decimal(price)
-        if type(size) is not decimal:
-            size = to_decimal(size)
-        if price and size:
-            bids.append(new(level_type, (price, size)))
+    units = obj[keys.units]
+    if type(units) is not list:
+        raise TypeError("orderbook units must be a list")
+    # Unit i holds the i-th best ask and the i-th best bid: each side's (price, size) pairs are
+    # picked out by C-level getters (a unit that is not an object, or lacks a key, raises).
+    asks = plain_levels(list(map(itemgetter(keys.ask_price, keys.ask_size), units)))
+    bids = plain_levels(list(map(itemgetter(keys.bid_price, keys.bid_size), units)))
     level = obj.get(keys.level)
     return OrderbookRecord(
         exchange=exchange,
         code=_code(obj[keys.code]),
-        asks=tuple(asks),
-        bids=tuple(bids),
-        total_ask_size=to_decimal(obj[keys.total_ask_size]),
-        total_bid_size=to_decimal(obj[keys.total_bid_size]),
+        asks=asks,
+        bids=bids,
+        total_ask_size=decimal_text(obj[keys.total_ask_size]),
+        total_bid_size=decimal_text(obj[keys.total_bid_size]),
         event_time_us=epoch_to_us(obj[keys.timestamp]),
         received_time_us=received_time_us,
         stream_type=_text(obj.get(keys.stream_type)),
-        level=None if level is None else to_decimal(level),
+        level=None if level is None else decimal_text(level),
     )
