@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import partial
-from itertools import chain
 from typing import Any
 
-from messages.records import PLAIN_CHARS, PriceLevel
+from messages.records import MAX_NUMBER_CHARS as MAX_NUMBER_CHARS  # part of this module's interface
+from messages.records import PriceLevel
 
 UTC = UTC
 # Korea has kept +09:00 without daylight saving since 1988: a fixed offset is exact.
@@ -25,12 +24,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS_MIN, _US_MIN, _US_MAX = 10**11, 10**14, 10**17
 
 
-# The bound on one number, checked before it is read or written out: a frame could otherwise carry
-# 1e-50000000 (50 MB once written out) or a timestamp 1e9999999 (an integer of ten million digits).
-# Real prices and sizes need about 20 digits and 18 places. The bound holds for the text as sent
-# and for its plain notation.
-MAX_NUMBER_CHARS = 64
-_INT_BOUND = 10**MAX_NUMBER_CHARS
+# The bound on one number (MAX_NUMBER_CHARS), checked before it is read or written out: a frame could
+# otherwise carry 1e-50000000 (50 MB once written out) or a timestamp 1e9999999 (an integer of ten
+# million digits). It holds for the text as sent and for its plain notation.
+INT_BOUND = 10**MAX_NUMBER_CHARS
 # Plain notation, the form records carry: ASCII digits with at most one point, no sign, no exponent.
 # JSON numbers of this form are kept as sent; a number sent as a JSON string may also be spelled
 # "5." or ".5" or "007", still exact, and is kept as sent too.
@@ -64,7 +61,7 @@ def decimal_text(value: Any) -> str:
             return text
         return plain(bounded_decimal(text))
     if kind is int:
-        if -_INT_BOUND < value < _INT_BOUND:
+        if -INT_BOUND < value < INT_BOUND:
             return str(value)
         raise ValueError(f"integer has more than {MAX_NUMBER_CHARS} digits")
     raise TypeError(f"expected a number, got {kind.__name__}")  # bool, None, lists ... are never numbers
@@ -93,33 +90,14 @@ def optional_text(value: Any) -> str | None:
     return None if value is None or value == "" else decimal_text(value)
 
 
+# Every plain spelling of zero up to the length bound: a set lookup is the cheapest zero test.
+ZEROS = frozenset(["0", ".0", "0."] + [f"0.{'0' * n}" for n in range(1, MAX_NUMBER_CHARS - 1)]
+                  + [f".{'0' * n}" for n in range(2, MAX_NUMBER_CHARS)])
+
+
 def plain_levels(pairs: list[tuple[Any, Any]]) -> tuple[PriceLevel, ...]:
-    """(price, size) pairs of JSON numbers -> price levels of exact plain texts; a level with a zero
-    price or size (the padding of a thin book, dust rounded to 0) is left out.
-
-    The hot path of the whole pipeline (30-60 levels per book): whole sides are checked with
-    C-level passes instead of a Python loop per number. The fast case: every value a plain text
-    or a small integer (integers become their digits), together only digits and points, each
-    parsing as a float (which refuses "1.2.3" or "."). Floats of texts this short are exact about
-    zero (no underflow), so a zero float is a zero value. Anything else takes ``decimal_text`` per
-    value, which gives the same text for the values the fast case accepts.
-    """
-    flat = list(map(str, chain.from_iterable(pairs)))
-    try:
-        if "".join(flat).strip(PLAIN_CHARS) or max(map(len, flat), default=0) > MAX_NUMBER_CHARS:
-            raise ValueError("not every value is a short plain decimal")
-        floats = list(map(float, flat))
-    except ValueError:
-        return _levels_one_by_one(pairs)
-    if 0.0 in floats:
-        return _levels_one_by_one(pairs)
-    return tuple(map(_new_level, zip(flat[0::2], flat[1::2], strict=True)))
-
-
-_new_level = partial(tuple.__new__, PriceLevel)
-
-
-def _levels_one_by_one(pairs: list[tuple[Any, Any]]) -> tuple[PriceLevel, ...]:
+    """(price, size) pairs of numbers or numeric strings -> price levels of exact plain texts; a
+    level with a zero price or size (the padding of a thin book, dust rounded to 0) is left out."""
     levels = []
     for price, size in pairs:
         level = PriceLevel(decimal_text(price), decimal_text(size))

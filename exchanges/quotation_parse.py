@@ -10,8 +10,15 @@ from datetime import timezone
 from operator import itemgetter
 from typing import Any
 
-from exchanges.fields import date_and_time_to_us, decimal_text, epoch_to_us, optional_text, plain_levels
-from messages.records import Exchange, OrderbookRecord, TradeRecord
+from exchanges.fields import (
+    INT_BOUND,
+    ZEROS,
+    date_and_time_to_us,
+    decimal_text,
+    epoch_to_us,
+    optional_text,
+)
+from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 
 _UINT64_MAX = 2**64 - 1
 
@@ -112,19 +119,40 @@ def parse_orderbook(obj: dict[str, Any], keys: OrderbookKeys, exchange: Exchange
                     received_time_us: int) -> OrderbookRecord:
     """A full top-N book. Unit i holds the i-th best ask and the i-th best bid; levels with a zero
     price or size (padding of thin books, dust rounded to 0) are dropped side by side."""
-    units = obj[keys.units]
-    if type(units) is not list:
-        raise TypeError("orderbook units must be a list")
-    # Unit i holds the i-th best ask and the i-th best bid: each side's (price, size) pairs are
-    # picked out by C-level getters (a unit that is not an object, or lacks a key, raises).
-    asks = plain_levels(list(map(itemgetter(keys.ask_price, keys.ask_size), units)))
-    bids = plain_levels(list(map(itemgetter(keys.bid_price, keys.bid_size), units)))
+    asks: list[PriceLevel] = []
+    bids: list[PriceLevel] = []
+    # The hot loop of the whole pipeline (30-60 levels per frame), kept to the fewest bytecodes:
+    # one C-level getter per unit (a unit that is not an object, or lacks a key, raises), zero
+    # levels dropped by a set lookup, PriceLevel built with tuple.__new__ (which skips the named
+    # tuple's Python-level __new__: same object, half the cost). Non-integer numbers are already
+    # their wire texts and stay so unless written with an exponent; integers and anything else go
+    # through decimal_text (bounded; it refuses what is no number). Texts are checked to be plain
+    # decimals, a whole side at once, by validate_record.
+    new, level_type, zeros, text, bound = tuple.__new__, PriceLevel, ZEROS, decimal_text, INT_BOUND
+    for price, size, bid_price, bid_size in map(itemgetter(keys.ask_price, keys.ask_size, keys.bid_price,
+                                                           keys.bid_size), obj[keys.units]):
+        if type(price) is not str:
+            price = str(price) if type(price) is int and -bound < price < bound else text(price)
+        elif "E" in price or "e" in price:
+            price = text(price)
+        if type(size) is not str or "E" in size or "e" in size:
+            size = text(size)
+        if price not in zeros and size not in zeros:
+            asks.append(new(level_type, (price, size)))
+        if type(bid_price) is not str:
+            bid_price = str(bid_price) if type(bid_price) is int and -bound < bid_price < bound else text(bid_price)
+        elif "E" in bid_price or "e" in bid_price:
+            bid_price = text(bid_price)
+        if type(bid_size) is not str or "E" in bid_size or "e" in bid_size:
+            bid_size = text(bid_size)
+        if bid_price not in zeros and bid_size not in zeros:
+            bids.append(new(level_type, (bid_price, bid_size)))
     level = obj.get(keys.level)
     return OrderbookRecord(
         exchange=exchange,
         code=_code(obj[keys.code]),
-        asks=asks,
-        bids=bids,
+        asks=tuple(asks),
+        bids=tuple(bids),
         total_ask_size=decimal_text(obj[keys.total_ask_size]),
         total_bid_size=decimal_text(obj[keys.total_bid_size]),
         event_time_us=epoch_to_us(obj[keys.timestamp]),

@@ -12,10 +12,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from itertools import chain, islice
 from operator import gt, itemgetter, lt
 
 from messages.exceptions import ValidationException
-from messages.records import PLAIN_CHARS, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
+from messages.records import (
+    MAX_NUMBER_CHARS,
+    PLAIN_CHARS,
+    MarketRecord,
+    OrderbookRecord,
+    PriceLevel,
+    TradeRecord,
+    only_plain_chars,
+)
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
 DATA_TYPES: frozenset[str] = frozenset({"trade", "orderbook"})
@@ -99,9 +108,10 @@ _price_of, _size_of = itemgetter(0), itemgetter(1)
 
 
 def _plain_floats(texts: list[str]) -> list[float] | None:
-    """The float of every text when all are plain decimals (digits, at most one point); else None."""
+    """The float of every text when all are plain decimals (digits, at most one point) of at most
+    MAX_NUMBER_CHARS; else None."""
     try:
-        if "".join(texts).strip(PLAIN_CHARS):
+        if not only_plain_chars("".join(texts)) or max(map(len, texts)) > MAX_NUMBER_CHARS:
             return None
         return list(map(float, texts))  # refuses "", "." and "1.2.3"
     except (TypeError, ValueError):  # not a text at all, or not a decimal
@@ -110,7 +120,8 @@ def _plain_floats(texts: list[str]) -> list[float] | None:
 
 def _exact(text: object, field: str, record: MarketRecord) -> Decimal:
     """One decimal text as an exact Decimal, or a refusal naming the field."""
-    if type(text) is str and text and not text.strip(PLAIN_CHARS) and text.count(".") <= 1 and text != ".":
+    if (type(text) is str and text and not text.strip(PLAIN_CHARS) and text.count(".") <= 1 and text != "."
+            and len(text) <= MAX_NUMBER_CHARS):
         return Decimal(text)
     negative = type(text) is str and text.startswith("-") and _plain_floats([text[1:]]) is not None
     raise ValidationException(f"{field} must not be negative" if negative else
@@ -121,11 +132,16 @@ def _exact(text: object, field: str, record: MarketRecord) -> Decimal:
 def _check_levels(levels: tuple[PriceLevel, ...], side: str, ascending: bool, record: OrderbookRecord) -> None:
     if not levels:
         return
-    prices = _plain_floats(list(map(_price_of, levels)))
-    sizes = _plain_floats(list(map(_size_of, levels)))
-    if prices is not None and sizes is not None and min(prices) > 0.0 and min(sizes) > 0.0 and (
-            all(map(lt, prices, prices[1:])) if ascending else all(map(gt, prices, prices[1:]))):
-        return
+    flat = list(chain.from_iterable(levels))  # price, size, price, size, ...
+    try:
+        if only_plain_chars("".join(flat)) and max(map(len, flat)) <= MAX_NUMBER_CHARS:
+            numbers = list(map(float, flat))  # refuses "", "." and "1.2.3"
+            prices = numbers[0::2]
+            if min(numbers[1::2]) > 0.0 and prices[-1 if ascending else 0] > 0.0 and all(
+                    map(lt if ascending else gt, prices, islice(prices, 1, None))):
+                return
+    except (TypeError, ValueError):  # not texts, or not decimals: the exact check names the field
+        pass
     _check_levels_exactly(levels, side, ascending, record)
 
 
@@ -172,8 +188,8 @@ def _check_trade(record: TradeRecord) -> None:
 def validate_record(record: MarketRecord, quote_currencies: tuple[str, ...] = DEFAULT_QUOTE_CURRENCIES) -> MarketRecord:
     """Check a parsed record; return it unchanged or raise ``ValidationException``.
 
-    Rules: accepted market code; every decimal an exact text in plain notation (hence never
-    negative or NaN); positive trade prices and volumes and positive level prices and sizes; asks
+    Rules: accepted market code; every decimal an exact text in plain notation of at most
+    ``MAX_NUMBER_CHARS`` characters (hence never negative or NaN); positive trade prices and volumes and positive level prices and sizes; asks
     strictly ascending, bids strictly descending; positive times. A refusal names the field and
     its value.
     """

@@ -15,6 +15,17 @@ from typing import NamedTuple
 
 # The characters of a decimal text in plain notation (with at most one point and one digit at least).
 PLAIN_CHARS = "0123456789."
+# The longest decimal text a record carries (real prices and sizes need about 20 digits and 18
+# places). Adapters refuse longer numbers before writing them out; validation refuses longer texts.
+MAX_NUMBER_CHARS = 64
+_PLAIN_BYTES = PLAIN_CHARS.encode()
+
+
+def only_plain_chars(text: str) -> bool:
+    """Whether ``text`` holds nothing but ASCII digits and points (checked on a whole side of a book
+    at once: ``bytes.translate`` deletes them in one fast C pass, ``str.strip(chars)`` is ten times
+    slower)."""
+    return text.isascii() and not text.encode().translate(None, _PLAIN_BYTES)
 
 
 class DataType(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()

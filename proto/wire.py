@@ -85,9 +85,9 @@ def levels_wire(tag: str, levels: tuple[PriceLevel, ...]) -> str:
     map()/%-format variants on CPython 3.11.
     """
     one_byte = _ONE_BYTE
-    try:
-        return "".join([f"{tag}{one_byte[len(p) + len(s) + 4]}{_PRICE_TAG}{one_byte[len(p)]}{p}"
-                        f"{_SIZE_TAG}{one_byte[len(s)]}{s}" for p, s in levels])
+    try:  # "\n" and "\x12" are the price and size tags (_PRICE_TAG, _SIZE_TAG) written inline
+        return "".join([f"{tag}{one_byte[len(p) + len(s) + 4]}\n{one_byte[len(p)]}{p}\x12{one_byte[len(s)]}{s}"
+                        for p, s in levels])
     except IndexError:
         return _levels_general(tag, levels)
 

@@ -93,12 +93,12 @@ def test_S1_2_e_prices_positive_and_exact() -> None:
             validate_record(trade(price=bad))
         with pytest.raises(ValidationException, match="positive|negative"):
             validate_record(trade(volume=bad))
-    # far below the float range: a zero float, decided exactly
-    assert validate_record(trade(volume="0." + "0" * 400 + "1")).volume.endswith("1")
+    smallest = trade(volume="0." + "0" * 61 + "1")  # the smallest positive text at the length bound
+    assert validate_record(smallest) is smallest
     with pytest.raises(ValidationException, match="best_bid_price must not be negative") as info:
         validate_record(trade(best_bid_price="-5"))
     assert info.value.context["field"] == "best_bid_price" and info.value.context["value"] == "-5"
-    for bad in ("NaN", "inf", "1e5", "1_000", " 5", "1.2.3", ".", "", "١٢"):
+    for bad in ("NaN", "inf", "1e5", "1_000", " 5", "1.2.3", ".", "", "١٢", "1" * 65):
         with pytest.raises(ValidationException, match="plain notation"):
             validate_record(trade(price=bad))
     with pytest.raises(ValidationException, match="plain notation"):
@@ -117,6 +117,9 @@ def test_S1_2_e_asks_ascending_bids_descending() -> None:
         validate_record(book([("100", "0")], []))
     with pytest.raises(ValidationException, match="must not be negative"):
         validate_record(book([("100", "-1")], []))
+    with pytest.raises(ValidationException, match="plain notation") as info:
+        validate_record(book([("100", "1"), ("101", "1" * 65)], []))
+    assert info.value.context["field"] == "asks[1].size"
     with pytest.raises(ValidationException, match="total_bid_size"):
         validate_record(dataclasses.replace(good, total_bid_size="-2"))
 

@@ -134,7 +134,7 @@ def test_S2_5_j_varint_and_timestamp_edges() -> None:
 def test_S2_5_g_out_of_range_or_wrong_type_raises(change: dict[str, object]) -> None:
     record = TradeRecord(Exchange.UPBIT, "KRW-BTC", "1", "2", "BID", 1, 1, 1, 1, "", None)
     with pytest.raises(SerializationException):
-        serialize(TradeRecord(**{**{f: getattr(record, f) for f in record.__slots__}, **change}))  # type: ignore[arg-type]
+        serialize(TradeRecord(**{**{f: getattr(record, f) for f in record.__slots__}, **change}))
 
 
 def test_S2_5_j_level_with_non_text_decimal_raises() -> None:
