@@ -3,7 +3,8 @@
     python bench/profile_stages.py [--records 20000] [--kafka-port 39092] [--no-kafka]
 
 Stages, in the order a message meets them:
-  parse+validate   exchange adapter ``decode`` (JSON -> validated records), Upbit trade / orderbook frames
+  parse+validate   exchange adapter ``decode`` (JSON -> records) and ``validate_record``, Upbit trade /
+                   orderbook frames
   serialize        ``encode_record`` (record -> Protobuf bytes)
   buffer           ``BufferQueue.enqueue`` + ``dequeue_batch(500)``
   pickle           one ``PulledRecords`` of 500 records, dumps + loads (what Thespian does per batch)
@@ -29,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exchanges.registry import get_adapter  # noqa: E402
+from messages.market_data import validate_record  # noqa: E402
 from messages.protocol import PulledRecords  # noqa: E402
 from messages.records import EncodedRecord  # noqa: E402
 from pipeline.buffer_queue import BufferQueue  # noqa: E402
@@ -36,6 +38,7 @@ from proto.serializer import encode_record  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "faults" / "data"
 NOW_US = int(time.time() * 1_000_000)
+QUOTES = ("KRW", "BTC", "USDT")
 BATCH = 500
 
 
@@ -64,7 +67,8 @@ def stage_codec(n: int) -> tuple[list[tuple[str, float]], list[EncodedRecord]]:
 
         def decode_n(f: bytes = frame) -> int:
             for _ in range(n):
-                adapter.decode(f, NOW_US)
+                for decoded in adapter.decode(f, NOW_US).records:
+                    validate_record(decoded, QUOTES)
             return n
 
         def encode_n(r: Any = record) -> int:
