@@ -86,7 +86,7 @@ def levels_wire(tag: str, levels: tuple[PriceLevel, ...]) -> str:
     """
     one_byte = _ONE_BYTE
     try:  # "\n" and "\x12" are the price and size tags (_PRICE_TAG, _SIZE_TAG) written inline
-        return "".join([f"{tag}{one_byte[len(p) + len(s) + 4]}\n{one_byte[len(p)]}{p}\x12{one_byte[len(s)]}{s}"
+        return "".join([f"{tag}{one_byte[(lp := len(p)) + (ls := len(s)) + 4]}\n{one_byte[lp]}{p}\x12{one_byte[ls]}{s}"
                         for p, s in levels])
     except IndexError:
         return _levels_general(tag, levels)
