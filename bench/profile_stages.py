@@ -3,7 +3,8 @@
     python bench/profile_stages.py [--records 20000] [--kafka-port 39092] [--no-kafka]
 
 Stages, in the order a message meets them:
-  parse+validate   exchange adapter ``decode`` (JSON -> validated records), Upbit trade / orderbook frames
+  parse+validate   exchange adapter ``decode`` (JSON -> records) and ``validate_record``, Upbit trade /
+                   orderbook frames
   serialize        ``encode_record`` (record -> Protobuf bytes)
   buffer           ``BufferQueue.enqueue`` + ``dequeue_batch(500)``
   record channel   ``encode_records`` -> Unix socket -> ``decode_records`` for batches of 500 records
@@ -35,12 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_records  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
+from messages.market_data import validate_record  # noqa: E402
 from messages.records import EncodedRecord  # noqa: E402
 from pipeline.buffer_queue import BufferQueue  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "faults" / "data"
 NOW_US = int(time.time() * 1_000_000)
+QUOTES = ("KRW", "BTC", "USDT")
 BATCH = 500
 
 
@@ -69,7 +72,8 @@ def stage_codec(n: int) -> tuple[list[tuple[str, float]], list[EncodedRecord]]:
 
         def decode_n(f: bytes = frame) -> int:
             for _ in range(n):
-                adapter.decode(f, NOW_US)
+                for decoded in adapter.decode(f, NOW_US).records:
+                    validate_record(decoded, QUOTES)
             return n
 
         def encode_n(r: Any = record) -> int:

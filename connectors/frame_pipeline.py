@@ -3,8 +3,15 @@
 The adapter turns bytes into a ``DecodedFrame``; this module then drops what must not go on and
 counts every drop by reason (seed S2.2-f, S3.2-c): malformed frames (the connection is kept),
 frames of types krwfeed does not carry, records for codes this connection did not subscribe,
-and trades already seen (the SNAPSHOT trade repeated after a resubscribe). What is left is
-serialised once, here, so the actors pass small byte payloads around.
+records that fail ``validate_record`` (reason ``invalid``), and trades already seen (the SNAPSHOT
+trade repeated after a resubscribe). What is left is serialised once, here, so the actors pass
+small byte payloads around.
+
+Whatever goes wrong while one frame is handled (a refusal, or any exception at all, such as a
+RecursionError from absurd nesting) costs that frame and nothing else: it is counted as malformed
+and ``process`` returns normally, so frames read before and after it in the same drain survive.
+Refusals are also noted for the log, at most one line per kind every ``log_interval_us`` of frame
+time (with the number left out since); the caller writes out ``notices.take()``.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field
 from connectors.trade_dedupe import TradeDedupe
 from exchanges.base import DecodedFrame, ExchangeAdapter, FrameKind
 from messages.exceptions import ValidationException
+from messages.market_data import validate_record
 from messages.records import EncodedRecord, MarketRecord, TradeRecord
 
 Encoder = Callable[[MarketRecord], EncodedRecord]
@@ -26,6 +34,7 @@ class FrameCounters:
     frames: int = 0
     received: int = 0  # records forwarded
     malformed: int = 0
+    invalid: int = 0  # records refused by validate_record
     duplicates: int = 0
     unsubscribed: int = 0
     ignored_types: int = 0
@@ -48,6 +57,36 @@ class FrameOutcome:
 
 
 MALFORMED = "malformed"
+INVALID = "invalid"  # the drop reason of a record that fails validation
+OVERSIZED = "oversized"  # the drop reason of a message larger than the socket's cap
+LOG_INTERVAL_US = 10_000_000
+
+
+class Notices:
+    """Rate-limited log lines, per kind: the first refusal of a kind is noted at once, later ones at
+    most once per ``interval_us`` (of the times given), each saying how many were left out before it.
+    Pure: the caller logs what ``take`` returns."""
+
+    MAX_PENDING = 16
+
+    def __init__(self, interval_us: int = LOG_INTERVAL_US) -> None:
+        self.interval_us = interval_us
+        self._last: dict[str, int] = {}
+        self._skipped: dict[str, int] = {}
+        self._pending: list[str] = []
+
+    def note(self, kind: str, now_us: int, text: str) -> None:
+        last = self._last.get(kind)
+        if last is not None and now_us - last < self.interval_us or len(self._pending) >= self.MAX_PENDING:
+            self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return
+        skipped = self._skipped.pop(kind, 0)
+        self._last[kind] = now_us
+        self._pending.append(text + (f" ({skipped} more {kind} since the last such line)" if skipped else ""))
+
+    def take(self) -> list[str]:
+        pending, self._pending = self._pending, []
+        return pending
 
 
 def default_encoder() -> Encoder:
@@ -71,24 +110,40 @@ class FramePipeline:
         self.encode = encode or default_encoder()
         self.dedupe = dedupe or TradeDedupe()
         self.counters = FrameCounters()
+        self.notices = Notices()
         self.codes: frozenset[str] = frozenset()
+        self.quote_currencies: tuple[str, ...] = ()
         self.set_codes(codes)
 
     def set_codes(self, codes: Iterable[str]) -> None:
         self.codes = frozenset(c.upper() for c in codes)
+        # Records must name a subscribed code anyway; validation accepts the quotes those codes use.
+        self.quote_currencies = tuple(sorted({code.split("-", 1)[0] for code in self.codes}))
         self.dedupe.forget_codes_except(self.codes)
 
     def process(self, frame: bytes | str, received_time_us: int) -> FrameOutcome:
         """Decode one frame and filter its records. Never raises for bad input."""
         self.counters.frames += 1
         try:
-            decoded = self.adapter.decode(frame, received_time_us)
+            return self.process_decoded(self.adapter.decode(frame, received_time_us), received_time_us)
         except ValidationException as err:
-            self.counters.malformed += 1
-            return FrameOutcome(MALFORMED, detail=err.message)
-        return self.process_decoded(decoded)
+            return self._malformed(err.message, received_time_us)
+        except Exception as err:  # noqa: BLE001 - any failure costs this frame only, counted
+            return self._malformed(f"{type(err).__name__}: {err}"[:200], received_time_us)
 
-    def process_decoded(self, decoded: DecodedFrame) -> FrameOutcome:
+    def oversized(self, detail: str, now_us: int) -> FrameOutcome:
+        """A message refused for its size before it was read: a malformed frame, dropped as
+        ``oversized`` (its data type is unknown)."""
+        self.counters.frames += 1
+        self.counters.drop("other", OVERSIZED)
+        return self._malformed(detail, now_us)
+
+    def _malformed(self, detail: str, now_us: int) -> FrameOutcome:
+        self.counters.malformed += 1
+        self.notices.note(MALFORMED, now_us, f"{self.exchange}: malformed frame: {detail}")
+        return FrameOutcome(MALFORMED, detail=detail)
+
+    def process_decoded(self, decoded: DecodedFrame, received_time_us: int = 0) -> FrameOutcome:
         counters = self.counters
         if decoded.kind is FrameKind.STATUS:
             counters.status_frames += 1
@@ -102,28 +157,35 @@ class FramePipeline:
             counters.ignored_types += 1
             counters.drop("other", "ignored_type")
             return FrameOutcome(FrameKind.IGNORED.value, detail=decoded.ignored_type)
-        return FrameOutcome(FrameKind.DATA.value, tuple(self._admit(decoded.records)))
+        return FrameOutcome(FrameKind.DATA.value, tuple(self._admit(decoded.records, received_time_us)))
 
-    def _admit(self, records: tuple[MarketRecord, ...]) -> list[EncodedRecord]:
+    def _admit(self, records: tuple[MarketRecord, ...], now_us: int) -> list[EncodedRecord]:
         counters = self.counters
+        codes, quotes, encode = self.codes, self.quote_currencies, self.encode
         out: list[EncodedRecord] = []
         for record in records:
             data_type = record.data_type.value
-            if record.code not in self.codes:
+            if record.code not in codes:
                 counters.unsubscribed += 1
                 counters.drop(data_type, "unsubscribed")
                 continue
-            if isinstance(record, TradeRecord) and self.dedupe.is_duplicate(
-                record.code, record.sequential_id
-            ):
+            try:
+                validate_record(record, quotes)
+            except Exception as err:  # noqa: BLE001 - ValidationException by contract; anything else alike
+                counters.invalid += 1
+                counters.drop(data_type, INVALID)
+                self.notices.note(INVALID, now_us, f"{self.exchange}: refused invalid {data_type} record: {err}")
+                continue
+            if type(record) is TradeRecord and self.dedupe.is_duplicate(record.code, record.sequential_id):
                 counters.duplicates += 1
                 counters.drop(data_type, "duplicate")
                 continue
             try:
-                encoded = self.encode(record)
-            except ValidationException:
-                # A record the wire contract cannot carry counts as a malformed frame.
+                encoded = encode(record)
+            except Exception:  # noqa: BLE001 - one record the wire contract cannot carry; the rest go on
+                # Counted as a malformed frame, and as a dropped record.
                 counters.malformed += 1
+                counters.drop(data_type, MALFORMED)
                 continue
             out.append(encoded)
             counters.received += 1

@@ -6,6 +6,7 @@ read. Any frame at all counts as a sign of life; control frames carry no records
 """
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ import websocket
 from connectors.backoff import Backoff
 from connectors.frame_pipeline import MALFORMED, FramePipeline
 from connectors.liveness import Liveness
-from connectors.socket_ops import close_text
+from connectors.socket_ops import MessageTooLarge, close_text
 from exchanges.base import FrameKind
 from messages.records import EncodedRecord
 
 WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_LOG = logging.getLogger("krwfeed.connector.frames")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,11 @@ def read_frames(
             opcode, frame = ws.recv_data_frame(True)
         except WOULD_BLOCK:
             break
+        except MessageTooLarge as err:  # counted; the rest of it is still on the wire: reconnect
+            frames += 1
+            pipeline.oversized(str(err), now_us())
+            lost = f"connection closed: {err}"
+            break
         except (websocket.WebSocketException, OSError, ValueError) as err:
             lost = f"connection lost: {type(err).__name__}: {err}"
             break
@@ -67,6 +74,8 @@ def read_frames(
         if outcome.kind != MALFORMED:
             backoff.still_connected(now)
         records.extend(outcome.records)
+    for line in pipeline.notices.take():
+        _LOG.warning(line)
     return records, frames, lost
 
 

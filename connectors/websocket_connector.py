@@ -11,6 +11,7 @@ The parts: ``socket_lifecycle`` (connect, lose, disconnect and the state rules),
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -62,7 +63,7 @@ class WebSocketConnector(SocketLifecycle):
         self.next_retry_s = None
         self.reconnects = 0
         self.last_reason = ""
-        self._ws_factory = ws_factory or new_socket
+        self._ws_factory = ws_factory or functools.partial(new_socket, config.max_frame_bytes)
         self._clock = clock
         self._now_us = now_us
         self._close_timeout_s = close_timeout_s

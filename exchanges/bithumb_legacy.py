@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal, localcontext
 from typing import Any
 
 import msgspec
 
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
-from exchanges.fields import KST, epoch_to_us, frame_text, local_time_to_us, to_decimal
+from exchanges.fields import (
+    KST,
+    MAX_NUMBER_CHARS,
+    decimal_text,
+    epoch_to_us,
+    frame_text,
+    local_time_to_us,
+    plain,
+    plain_levels,
+)
 from exchanges.jsonparse import loads_exact
 from exchanges.quotation import PARSE_ERRORS
 from messages.exceptions import ValidationException
@@ -43,8 +53,13 @@ def code_to_symbol(code: str) -> str:
 
 
 def _levels(pairs: Any) -> tuple[PriceLevel, ...]:
-    levels = (PriceLevel(to_decimal(price), to_decimal(size)) for price, size in pairs)
-    return tuple(level for level in levels if level.price and level.size)
+    return plain_levels([(price, size) for price, size in pairs])  # each pair exactly two values
+
+
+def _total(levels: tuple[PriceLevel, ...]) -> str:
+    with localcontext() as context:  # enough digits for any bounded sizes: the sum stays exact
+        context.prec = 2 * MAX_NUMBER_CHARS
+        return plain(sum((Decimal(level.size) for level in levels), Decimal(0)))
 
 
 class BithumbLegacyAdapter:
@@ -113,8 +128,8 @@ class BithumbLegacyAdapter:
             trades.append(TradeRecord(
                 exchange=Exchange.BITHUMB,
                 code=symbol_to_code(item["symbol"]),
-                price=to_decimal(item["contPrice"]),
-                volume=to_decimal(item["contQty"]),
+                price=decimal_text(item["contPrice"]),
+                volume=decimal_text(item["contQty"]),
                 side=SIDES.get(item.get("buySellGb"), ""),
                 trade_time_us=trade_time_us,
                 event_time_us=trade_time_us,  # the frame has no message time of its own
@@ -132,8 +147,8 @@ class BithumbLegacyAdapter:
             asks=asks,
             bids=bids,
             # The frame has no totals; like Upbit's, they sum the levels sent.
-            total_ask_size=sum((level.size for level in asks), to_decimal(0)),
-            total_bid_size=sum((level.size for level in bids), to_decimal(0)),
+            total_ask_size=_total(asks),
+            total_bid_size=_total(bids),
             event_time_us=epoch_to_us(content["datetime"]),
             received_time_us=received_time_us,
             stream_type="",

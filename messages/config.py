@@ -22,6 +22,7 @@ FORMATS = frozenset({"DEFAULT", "SIMPLE"})
 DATA_TYPES = ("trade", "orderbook")
 MIN_PING_INTERVAL_S = 30.0
 MAX_BACKOFF_S = 60.0  # seed S2.1-i: a reconnect never waits longer than this
+MIN_FRAME_BYTES, MAX_FRAME_BYTES = 64 * 1024, 64 * 1024 * 1024  # accepted range of max_frame_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class ExchangeConfig:
     # PEM file of the CA certificates that wss:// servers must chain to, used instead of the system's
     # trust store (a private CA, or the simulator's throwaway test CA). None: the system's store.
     tls_ca_file: str | None = None
+    # The largest WebSocket message read (a frame, or a fragmented message in total); a larger one
+    # is counted as malformed and dropped as "oversized", and the connection is reconnected.
+    max_frame_bytes: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
         name = str(self.name).strip().lower()
@@ -76,6 +80,9 @@ class ExchangeConfig:
                  "orderbook_depth must be 1..30 or unset", name, self.orderbook_depth)
         _require(_is_int(self.markets_per_connection) and self.markets_per_connection >= 1,
                  "markets_per_connection must be at least 1", name, self.markets_per_connection)
+        _require(type(self.max_frame_bytes) is int and MIN_FRAME_BYTES <= self.max_frame_bytes <= MAX_FRAME_BYTES,
+                 f"max_frame_bytes must be an integer from {MIN_FRAME_BYTES} to {MAX_FRAME_BYTES}", name,
+                 self.max_frame_bytes)
         _require(self.tls_ca_file is None or isinstance(self.tls_ca_file, str) and bool(self.tls_ca_file.strip()),
                  "tls_ca_file must be a file path or unset", name, self.tls_ca_file)
         self._check_timing(name)

@@ -7,7 +7,6 @@ precomputed maps and the exchange/code head of each market is built once (seed S
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import lru_cache
 
 from google.protobuf.message import DecodeError
@@ -25,7 +24,6 @@ from messages.records import (
 )
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.wire import ASKS_TAG, BIDS_TAG, decimal_field, levels_wire, prefix, timestamp_field, varint
-from proto.wire import plain as plain  # part of this module's interface
 
 SCHEMAS: dict[str, str] = {
     DataType.TRADE.value: pb.Trade.DESCRIPTOR.full_name,  # "krwfeed.v1.Trade"
@@ -133,7 +131,7 @@ def serialize(record: MarketRecord) -> bytes:
             return _serialize_trade(record, head)
         if type(record) is OrderbookRecord:
             return _serialize_orderbook(record, head)
-    except (TypeError, ValueError, AttributeError) as err:  # e.g. a negative time or a non-Decimal
+    except (TypeError, ValueError, AttributeError) as err:  # e.g. a negative time or a non-text decimal
         raise _missing(record, f"{type(err).__name__}: {err}") from err
     raise SerializationException("not a market record", value=type(record).__name__)
 
@@ -161,24 +159,24 @@ def _time_us(stamp: Timestamp) -> int:
     return stamp.seconds * 1_000_000 + stamp.nanos // 1000
 
 
-def _dec(text: str) -> Decimal | None:
-    return Decimal(text) if text else None
+def _dec(text: str) -> str | None:
+    return text or None
 
 
 def to_record(msg: pb.Trade | pb.Orderbook) -> MarketRecord:
-    """The inverse of ``serialize`` (decimals come back as equal values in plain notation)."""
+    """The inverse of ``serialize``."""
     exchange = PB_TO_EXCHANGE[msg.exchange]
     if isinstance(msg, pb.Trade):
-        return TradeRecord(exchange, msg.code, Decimal(msg.price), Decimal(msg.volume), _SIDE_NAMES.get(msg.side, ""),
+        return TradeRecord(exchange, msg.code, msg.price, msg.volume, _SIDE_NAMES.get(msg.side, ""),
                            _time_us(msg.trade_time), _time_us(msg.event_time), _time_us(msg.received_time),
                            msg.sequential_id, _STREAM_NAMES.get(msg.stream_type, ""), _dec(msg.prev_closing_price),
                            _CHANGE_NAMES.get(msg.change, ""), _dec(msg.change_price), _dec(msg.best_ask_price),
                            _dec(msg.best_ask_size), _dec(msg.best_bid_price), _dec(msg.best_bid_size))
     return OrderbookRecord(
         exchange, msg.code,
-        tuple(PriceLevel(Decimal(level.price), Decimal(level.size)) for level in msg.asks),
-        tuple(PriceLevel(Decimal(level.price), Decimal(level.size)) for level in msg.bids),
-        Decimal(msg.total_ask_size), Decimal(msg.total_bid_size), _time_us(msg.event_time),
+        tuple(PriceLevel(level.price, level.size) for level in msg.asks),
+        tuple(PriceLevel(level.price, level.size) for level in msg.bids),
+        msg.total_ask_size, msg.total_bid_size, _time_us(msg.event_time),
         _time_us(msg.received_time), _STREAM_NAMES.get(msg.stream_type, ""), _dec(msg.level))
 
 

@@ -52,6 +52,7 @@ class ExchangeSchema(_Strict):
                            min_inclusive=False)
     backoff_jitter = number("a fraction from 0 to 0.5", lo=0, hi=0.5)
     quote_currencies = fields.List(UpperString(), validate=validate.Length(min=1))
+    max_frame_bytes = number("bytes, an integer from 65536 to 67108864", lo=65536, hi=67108864, integer=True)
     # A CA bundle that replaces the system trust store for this exchange (private TLS proxies).
     tls_ca_file = fields.String(allow_none=True, validate=validate.Length(
         min=1, error="null or the path of a PEM CA bundle"))

@@ -12,7 +12,6 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 import websocket
@@ -73,11 +72,11 @@ class FakeAdapter:
                                 error_message=obj["error"]["message"])
         record: MarketRecord
         if obj.get("type") == "trade":
-            record = TradeRecord(Exchange.UPBIT, obj["code"], Decimal("1"), Decimal("1"), "BID", 1, 1,
+            record = TradeRecord(Exchange.UPBIT, obj["code"], "1", "1", "BID", 1, 1,
                                  received_time_us, obj["sid"], "REALTIME")
         elif obj.get("type") == "orderbook":
-            level = (PriceLevel(Decimal("1"), Decimal("1")),)
-            record = OrderbookRecord(Exchange.UPBIT, obj["code"], level, level, Decimal("1"), Decimal("1"),
+            level = (PriceLevel("1", "1"),)
+            record = OrderbookRecord(Exchange.UPBIT, obj["code"], level, level, "1", "1",
                                      1, received_time_us, "REALTIME")
         else:
             return DecodedFrame(FrameKind.IGNORED, ignored_type=str(obj.get("type")))

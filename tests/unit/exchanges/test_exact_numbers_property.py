@@ -2,8 +2,9 @@
 
 Random orderbook and trade frames are written with prices and sizes in every JSON number form
 (exponents of either case and sign, trailing zeros, zero with an exponent, integers far above
-2^53) and compared with a straightforward reference: ``Decimal(text)`` for the record and its
-fixed-point notation for the Protobuf string.
+2^53) and compared with a straightforward reference: the record holds, and the Protobuf string
+carries, the fixed-point notation of the wire text, digit for digit (the wire text itself when it
+has no exponent), whose ``Decimal`` equals ``Decimal(text)``.
 """
 from __future__ import annotations
 
@@ -83,7 +84,9 @@ def test_S1_2_orderbook_numbers_exact_end_to_end(case: tuple[str, list[str], lis
     assert isinstance(msg, pb.Orderbook)
     for levels, wire, texts in ((record.asks, msg.asks, ask_texts), (record.bids, msg.bids, bid_texts)):
         got = [text for level in levels for text in level]
-        assert [d.as_tuple() for d in got] == [Decimal(t).as_tuple() for t in texts]  # same digits, same exponent
+        assert got == [reference_plain(t) for t in texts]  # same digits, trailing zeros kept
+        assert [Decimal(g) for g in got] == [Decimal(t) for t in texts]
+        assert [g for g, t in zip(got, texts, strict=True) if "e" not in t.lower() and g != t] == []
         assert [t for level in wire for t in (level.price, level.size)] == [reference_plain(t) for t in texts]
     assert (msg.total_ask_size, msg.total_bid_size) == ("1.5", "0.00000000")
 
@@ -98,8 +101,8 @@ def test_S1_2_trade_numbers_exact_end_to_end(price: str, volume: str, sequential
     (record,) = get_adapter("bithumb").decode(frame, RECEIVED_US).records
     assert isinstance(record, TradeRecord)
     validate_record(record)
-    assert (record.price.as_tuple(), record.volume.as_tuple()) == (Decimal(price).as_tuple(),
-                                                                   Decimal(volume).as_tuple())
+    assert (record.price, record.volume) == (reference_plain(price), reference_plain(volume))
+    assert (Decimal(record.price), Decimal(record.volume)) == (Decimal(price), Decimal(volume))
     msg = parse("trade", serialize(record))
     assert isinstance(msg, pb.Trade)
     assert (msg.price, msg.volume, msg.sequential_id) == (reference_plain(price), reference_plain(volume),

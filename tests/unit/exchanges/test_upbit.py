@@ -87,19 +87,18 @@ def test_S2_2_c_binary_frames_decoded_as_utf8() -> None:
 def test_trade_fields_mapped_exactly() -> None:
     record = upbit.decode(TRADE, RECEIVED).records[0]
     assert record == TradeRecord(
-        Exchange.UPBIT, "KRW-BTC", Decimal("100473000.00000000"), Decimal("0.00014208"), "BID",
-        1730336862047000, 1730336862082000, RECEIVED, 17303368620470001, "SNAPSHOT", Decimal("100571000"),
-        "FALL", Decimal("98000"), Decimal("100473000"), Decimal("0.43139478"), Decimal("100465000"),
-        Decimal("0.01990656"))
+        Exchange.UPBIT, "KRW-BTC", "100473000.00000000", "0.00014208", "BID",
+        1730336862047000, 1730336862082000, RECEIVED, 17303368620470001, "SNAPSHOT", "100571000.00000000",
+        "FALL", "98000.00000000", "100473000", "0.43139478", "100465000", "0.01990656")
 
 
 def test_S2_2_j_numbers_stay_exact() -> None:
     book = upbit.decode(BOOK, RECEIVED).records[0]
     assert isinstance(book, OrderbookRecord)
-    assert book.asks[0].price == Decimal("116539000") and str(book.asks[1].size) == "0.00077720"
+    assert book.asks[0].price == "116539000" and book.asks[1].size == "0.00077720"  # 1.16539E8 written out
     simple = upbit.decode(SIMPLE_BOOK, RECEIVED).records[0]
     assert isinstance(simple, OrderbookRecord)
-    assert simple.bids[0].size == Decimal("0.00079276") and simple.asks[1].size == Decimal("0.0005")
+    assert simple.bids[0].size == "0.00079276" and simple.asks[1].size == "0.00050"  # 7.9276E-4, 5.0E-4
     trade = upbit.decode(TRADE, RECEIVED).records[0]
     assert isinstance(trade, TradeRecord) and trade.sequential_id == 17303368620470001 > 2**53
     # A float parser would corrupt both of these; the wire text's value survives here.
@@ -108,15 +107,15 @@ def test_S2_2_j_numbers_stay_exact() -> None:
     assert ujson.loads(precise)["trade_volume"] != Decimal("0.1000000000000000055511")
     exact = upbit.decode(precise, RECEIVED).records[0]
     assert isinstance(exact, TradeRecord)
-    assert str(exact.volume) == "0.1000000000000000055511" and str(exact.price) == "116539000.123456789012"
+    assert exact.volume == "0.1000000000000000055511" and exact.price == "116539000.123456789012"
     zero = upbit.decode(TRADE.replace('"change_price":98000.00000000', '"change_price":0E-8'), RECEIVED)
-    assert zero.records[0].change_price == Decimal(0)  # type: ignore[union-attr]
+    assert zero.records[0].change_price == "0.00000000"  # type: ignore[union-attr]
 
 
 def test_zero_padding_levels_dropped() -> None:
     book = upbit.decode(BOOK, RECEIVED).records[0]
     assert isinstance(book, OrderbookRecord) and len(book.asks) == 2 and len(book.bids) == 2
-    assert [lvl.price for lvl in book.bids] == [Decimal("116538000"), Decimal("116537000")]
+    assert [lvl.price for lvl in book.bids] == ["116538000", "116537000"]
 
 
 def test_S2_2_f_invalid_json_raises_validation_exception_with_context() -> None:

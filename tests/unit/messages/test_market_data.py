@@ -21,16 +21,16 @@ def message(**changes: object) -> MarketDataMessage:
 
 
 def trade(**changes: object) -> TradeRecord:
-    base = TradeRecord(Exchange.UPBIT, "KRW-BTC", Decimal("100473000.00000000"), Decimal("0.00014208"), "BID",
+    base = TradeRecord(Exchange.UPBIT, "KRW-BTC", "100473000.00000000", "0.00014208", "BID",
                        1730336862047000, 1730336862082000, 1730336862100000, 17303368620470000, "SNAPSHOT",
-                       change_price=Decimal("0E-8"))
+                       change_price="0.00000000")
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def book(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> OrderbookRecord:
-    return OrderbookRecord(Exchange.UPBIT, "KRW-BTC", tuple(PriceLevel(Decimal(p), Decimal(s)) for p, s in asks),
-                           tuple(PriceLevel(Decimal(p), Decimal(s)) for p, s in bids), Decimal("1"), Decimal("2"),
-                           1790134742106000, 1790134742200000, "SNAPSHOT", Decimal(0))
+    return OrderbookRecord(Exchange.UPBIT, "KRW-BTC", tuple(PriceLevel(p, s) for p, s in asks),
+                           tuple(PriceLevel(p, s) for p, s in bids), "1", "2",
+                           1790134742106000, 1790134742200000, "SNAPSHOT", "0")
 
 
 def test_S1_2_a_market_data_message_is_frozen() -> None:
@@ -87,27 +87,52 @@ def test_S2_2_g_received_timestamp_is_utc() -> None:
 def test_S1_2_e_prices_positive_and_exact() -> None:
     record = trade()
     assert validate_record(record) is record
-    assert record.price == Decimal("100473000.00000000") and str(record.price) == "100473000.00000000"
-    for bad in (Decimal(0), Decimal("-1")):
-        with pytest.raises(ValidationException, match="positive"):
+    assert Decimal(record.price) == Decimal("100473000.00000000") and record.price == "100473000.00000000"
+    for bad in ("0", "0.00000000", "-1"):
+        with pytest.raises(ValidationException, match="positive|negative"):
             validate_record(trade(price=bad))
-        with pytest.raises(ValidationException, match="positive"):
+        with pytest.raises(ValidationException, match="positive|negative"):
             validate_record(trade(volume=bad))
-    with pytest.raises(ValidationException, match="negative"):
-        validate_record(trade(best_bid_price=Decimal("-5")))
-    with pytest.raises(ValidationException, match="not a number"):
-        validate_record(trade(price=Decimal("NaN")))
+    smallest = trade(volume="0." + "0" * 61 + "1")  # the smallest positive text at the length bound
+    assert validate_record(smallest) is smallest
+    with pytest.raises(ValidationException, match="best_bid_price must not be negative") as info:
+        validate_record(trade(best_bid_price="-5"))
+    assert info.value.context["field"] == "best_bid_price" and info.value.context["value"] == "-5"
+    for bad in ("NaN", "inf", "1e5", "1_000", " 5", "1.2.3", ".", "", "١٢", "1" * 65):
+        with pytest.raises(ValidationException, match="plain notation"):
+            validate_record(trade(price=bad))
+    with pytest.raises(ValidationException, match="plain notation"):
+        validate_record(trade(price=Decimal(5)))  # a record carries texts, not Decimals
 
 
 def test_S1_2_e_asks_ascending_bids_descending() -> None:
     good = book([("100", "1"), ("101", "2")], [("99", "1"), ("98", "3")])
     assert validate_record(good) is good
-    with pytest.raises(ValidationException, match="ask prices must be strictly ascending"):
+    with pytest.raises(ValidationException, match="ask prices must be strictly ascending") as info:
         validate_record(book([("101", "1"), ("100", "2")], [("99", "1")]))
+    assert info.value.context["field"] == "asks[1].price" and info.value.context["value"] == "100"
     with pytest.raises(ValidationException, match="bid prices must be strictly descending"):
         validate_record(book([("100", "1")], [("98", "1"), ("99", "3")]))
     with pytest.raises(ValidationException, match="positive price and size"):
         validate_record(book([("100", "0")], []))
+    with pytest.raises(ValidationException, match="must not be negative"):
+        validate_record(book([("100", "-1")], []))
+    with pytest.raises(ValidationException, match="plain notation") as info:
+        validate_record(book([("100", "1"), ("101", "1" * 65)], []))
+    assert info.value.context["field"] == "asks[1].size"
+    with pytest.raises(ValidationException, match="total_bid_size"):
+        validate_record(dataclasses.replace(good, total_bid_size="-2"))
+
+
+def test_S1_2_e_order_decided_exactly_where_floats_are_equal() -> None:
+    close = ["0.10000000000000000001", "0.10000000000000000002", "0.10000000000000000003"]
+    assert float(close[0]) == float(close[2])
+    assert validate_record(book([(p, "1") for p in close], []))
+    assert validate_record(book([], [(p, "1") for p in reversed(close)]))
+    with pytest.raises(ValidationException, match="strictly ascending"):
+        validate_record(book([(close[0], "1"), (close[2], "1"), (close[1], "1")], []))
+    with pytest.raises(ValidationException, match="strictly descending"):
+        validate_record(book([], [(close[1], "1"), (close[1] + "0", "1")]))  # equal values, other spelling
 
 
 def test_validate_record_checks_code_and_times() -> None:

@@ -12,26 +12,33 @@ from typing import Any
 
 import pytest
 
+from exchanges.fields import plain
 from messages.exceptions import SerializationException, ValidationException
 from messages.records import EncodedRecord, Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from proto import serializer
 from proto.krwfeed.v1 import market_data_pb2 as pb
-from proto.serializer import encode_record, kafka_headers, parse, plain, serialize, to_record
+from proto.serializer import encode_record, kafka_headers, parse, serialize, to_record
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
 
-TRADE = TradeRecord(Exchange.UPBIT, "KRW-BTC", Decimal("1.16539E+8"), Decimal("0.00014208"), "BID",
+
+def dec(value: object) -> str:
+    """A record's decimal text (plain notation) for a value written any way Decimal reads it."""
+    return plain(Decimal(value))  # type: ignore[arg-type]
+
+
+TRADE = TradeRecord(Exchange.UPBIT, "KRW-BTC", dec("1.16539E+8"), dec("0.00014208"), "BID",
                     1730336862047000, 1730336862082000, 1730336862100123, 17303368620470000, "SNAPSHOT",
-                    Decimal("100571000.00000000"), "FALL", Decimal("0E-8"), Decimal("100473000"),
-                    Decimal("0.43139478"), None, None)
+                    dec("100571000.00000000"), "FALL", dec("0E-8"), dec("100473000"),
+                    dec("0.43139478"), None, None)
 
 
 def book(levels: int = 15) -> OrderbookRecord:
-    asks = tuple(PriceLevel(Decimal(1000 + i), Decimal(f"0.{i + 1:08d}")) for i in range(levels))
-    bids = tuple(PriceLevel(Decimal(999 - i), Decimal("7.9276E-4")) for i in range(levels))
-    return OrderbookRecord(Exchange.BITHUMB, "KRW-ETH", asks, bids, Decimal("369.9832"), Decimal("287.0216"),
-                           1790133505546514, 1790133505600001, "REALTIME", Decimal(1))
+    asks = tuple(PriceLevel(dec(1000 + i), dec(f"0.{i + 1:08d}")) for i in range(levels))
+    bids = tuple(PriceLevel(dec(999 - i), dec("7.9276E-4")) for i in range(levels))
+    return OrderbookRecord(Exchange.BITHUMB, "KRW-ETH", asks, bids, dec("369.9832"), dec("287.0216"),
+                           1790133505546514, 1790133505600001, "REALTIME", dec(1))
 
 
 def test_S2_5_a_fields_map_exactly() -> None:
@@ -88,7 +95,7 @@ def test_S2_5_f_round_trip_loses_nothing() -> None:
 def test_S2_5_g_missing_required_field_raises() -> None:
     changes: list[tuple[Any, dict[str, Any]]] = [
         (TRADE, {"code": ""}), (TRADE, {"price": None}), (TRADE, {"exchange": "kraken"}), (TRADE, {"volume": 1.5}),
-        (book(), {"total_ask_size": None}), (book(), {"asks": (PriceLevel(None, Decimal(1)),)}),  # type: ignore[arg-type]
+        (book(), {"total_ask_size": None}), (book(), {"asks": (PriceLevel(None, dec(1)),)}),  # type: ignore[arg-type]
     ]
     for record, change in changes:
         broken = dataclasses.replace(record, **change)
@@ -123,21 +130,21 @@ def test_S2_5_i_millisecond_and_microsecond_precision_kept() -> None:
 
 def _runtime_orderbook_bytes(record: OrderbookRecord) -> bytes:
     msg = pb.Orderbook(exchange=serializer.EXCHANGE_TO_PB[record.exchange], code=record.code,
-                       total_ask_size=plain(record.total_ask_size), total_bid_size=plain(record.total_bid_size),
+                       total_ask_size=record.total_ask_size, total_bid_size=record.total_bid_size,
                        stream_type=serializer.STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED),
-                       level="" if record.level is None else plain(record.level))
+                       level="" if record.level is None else record.level)
     for level in record.asks:
-        msg.asks.add(price=plain(level.price), size=plain(level.size))
+        msg.asks.add(price=level.price, size=level.size)
     for level in record.bids:
-        msg.bids.add(price=plain(level.price), size=plain(level.size))
+        msg.bids.add(price=level.price, size=level.size)
     msg.event_time.FromMicroseconds(record.event_time_us)
     msg.received_time.FromMicroseconds(record.received_time_us)
     return msg.SerializeToString()
 
 
 def test_S2_5_j_level_encoding_matches_protobuf_runtime() -> None:
-    long_price = Decimal("1" * 200 + ".5")  # forces two-byte length prefixes
-    records = [book(30), book(0), dataclasses.replace(book(1), asks=(PriceLevel(long_price, Decimal("1E-30")),))]
+    long_price = dec("1" * 200 + ".5")  # forces two-byte length prefixes
+    records = [book(30), book(0), dataclasses.replace(book(1), asks=(PriceLevel(long_price, dec("1E-30")),))]
     for record in records:
         assert serialize(record) == _runtime_orderbook_bytes(record)
 

@@ -1,6 +1,6 @@
 """Seed S2.5-j: the hand-written wire encoding gives byte for byte what the protobuf runtime gives.
 
-Random records (decimals in every notation, times of any sign and precision, ids up to 2^64-1,
+Random records (decimal texts of any length and scale, times of any sign and precision, ids up to 2^64-1,
 known and unknown enum names, absent optional fields, long and non-ASCII strings) are serialised
 both ways; the bytes must be equal and must parse back to the same message.
 """
@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exchanges.fields import plain
 from messages.exceptions import SerializationException
 from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from proto import serializer
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.serializer import parse, serialize
-from proto.wire import plain, timestamp_field, varint
+from proto.wire import timestamp_field, varint
 
 pytestmark = pytest.mark.unit
 
@@ -33,12 +34,14 @@ def reference_plain(value: Decimal) -> str:
     return ("-" if sign else "") + text
 
 
-decimals = st.builds(
+decimal_values = st.builds(
     lambda sign, digits, exponent: Decimal((sign, tuple(int(d) for d in digits), exponent)),
     st.sampled_from([0, 0, 0, 1]),
     st.text("0123456789", min_size=1, max_size=40),
     st.integers(-40, 40),
 )
+# Records carry decimals as texts in plain notation.
+decimals = decimal_values.map(plain)
 times = st.one_of(st.integers(-(10**17), 10**17), st.sampled_from([0, 1, 999_999, 1_000_000, -1]),
                   st.integers(0, 2**40).map(lambda ms: ms * 1000))
 enum_names = st.sampled_from(["", "ASK", "BID", "RISE", "EVEN", "FALL", "SNAPSHOT", "REALTIME", "SELL"])
@@ -52,8 +55,8 @@ def _set_time(stamp: pb.google_dot_protobuf_dot_timestamp__pb2.Timestamp, time_u
     stamp.nanos = micros * 1000
 
 
-def _text(value: Decimal | None) -> str:
-    return "" if value is None else reference_plain(value)
+def _text(value: str | None) -> str:
+    return "" if value is None else value
 
 
 def runtime_trade(record: TradeRecord) -> bytes:
@@ -85,7 +88,7 @@ def runtime_orderbook(record: OrderbookRecord) -> bytes:
 
 
 @settings(max_examples=300, deadline=None)
-@given(decimals)
+@given(decimal_values)
 def test_S2_5_a_plain_notation_equals_reference(value: Decimal) -> None:
     text = plain(value)
     assert text == reference_plain(value)
@@ -129,14 +132,14 @@ def test_S2_5_j_varint_and_timestamp_edges() -> None:
 @pytest.mark.parametrize("change", [{"sequential_id": 2**64}, {"sequential_id": -1}, {"trade_time_us": 10**30},
                                     {"event_time_us": 1.5}, {"best_bid_size": 0.5}])
 def test_S2_5_g_out_of_range_or_wrong_type_raises(change: dict[str, object]) -> None:
-    record = TradeRecord(Exchange.UPBIT, "KRW-BTC", Decimal(1), Decimal(2), "BID", 1, 1, 1, 1, "", None)
+    record = TradeRecord(Exchange.UPBIT, "KRW-BTC", "1", "2", "BID", 1, 1, 1, 1, "", None)
     with pytest.raises(SerializationException):
-        serialize(TradeRecord(**{**{f: getattr(record, f) for f in record.__slots__}, **change}))  # type: ignore[arg-type]
+        serialize(TradeRecord(**{**{f: getattr(record, f) for f in record.__slots__}, **change}))
 
 
-def test_S2_5_j_level_with_non_decimal_raises() -> None:
-    for bad in (PriceLevel(Decimal(1), 1.5), PriceLevel("1", Decimal(1)), PriceLevel(Decimal(1), 2)):  # type: ignore[arg-type]
-        record = OrderbookRecord(Exchange.UPBIT, "KRW-BTC", (PriceLevel(Decimal(1), Decimal(1)), bad), (),
-                                 Decimal(1), Decimal(1), 1, 1, "")
+def test_S2_5_j_level_with_non_text_decimal_raises() -> None:
+    for bad in (PriceLevel("1", 1.5), PriceLevel("1", Decimal(1)), PriceLevel(Decimal(1), "2"),  # type: ignore[arg-type]
+                PriceLevel(None, "2")):  # type: ignore[arg-type]
+        record = OrderbookRecord(Exchange.UPBIT, "KRW-BTC", (PriceLevel("1", "1"), bad), (), "1", "1", 1, 1, "")
         with pytest.raises(SerializationException):
             serialize(record)
