@@ -281,7 +281,9 @@ def main() -> int:
                 service.cleanup()
             sim.stop()
     best = max((float(r["target"]) for r in results if r["sustained"]), default=None)  # type: ignore[arg-type]
-    text = table([row(r) for r in results])
+    text = (f"{args.markets} markets x {len(EXCHANGES)} exchanges, {step_s:.0f} s steps, kafka.client "
+            f"{args.client or 'default'}, simulator {args.sim_mode} mode\n\n")
+    text += table([row(r) for r in results])
     text += "\nwhere the cost is (CPU over the step and its drain; RSS at the end of the offered period):\n"
     text += "".join(breakdown(r) for r in results)
     text += (f"\nhighest rate sustained for {step_s:.0f} s with zero loss: "
