@@ -2,14 +2,18 @@
 minimal pipeline the benchmark compares krwfeed with, against the real simulator and broker."""
 from __future__ import annotations
 
+import http.server
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from types import SimpleNamespace
 from typing import Any
 
+import psutil
 import pytest
 from kafka import KafkaProducer
 
@@ -17,6 +21,7 @@ from bench.common import (
     CLIENT_THREADS,
     AppendCounter,
     ProcessCpu,
+    RoleMeter,
     Usage,
     hop_rates,
     ordered_roles,
@@ -140,3 +145,44 @@ def test_minimal_pipeline_moves_every_frame_it_read_into_kafka(simulator_factory
         got_ids[(frame["code"], frame["sequential_id"])] += 1
     assert got_ids == sent_ids
     assert Counter(json.loads(r.value or b"")["code"] for r in books) == Counter(log["orderbooks"])
+
+
+class _StatusHandler(http.server.BaseHTTPRequestHandler):
+    body = b"{}"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.mark.integration
+def test_role_meter_uses_the_processes_krwfeed_lists_and_calls_the_rest_other() -> None:
+    sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(3)]
+    main, connector, producer = sleepers
+    tree = SimpleNamespace(service=SimpleNamespace(proc=main),
+                           processes=lambda: [psutil.Process(p.pid) for p in sleepers])
+    server = http.server.HTTPServer(("127.0.0.1", 0), _StatusHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        meter = RoleMeter(tree, server.server_address[1])  # type: ignore[arg-type]
+        assert meter.roles() == {main.pid: "main", connector.pid: "other", producer.pid: "other"}
+        assert meter.per_role is False  # nothing listed: the tree is main and other
+        _StatusHandler.body = json.dumps({"processes": [
+            {"role": "connector", "name": "upbit-0", "pid": connector.pid},
+            {"role": "producer", "name": "trade", "pid": producer.pid}]}).encode()
+        assert meter.roles() == {main.pid: "main", connector.pid: "connector", producer.pid: "producer"}
+        assert meter.per_role is True
+        usage = meter.sample()
+        assert dict(usage.processes) == {"main": 1, "connector": 1, "producer": 1}
+        assert set(usage.pid_thread_cpu) == {producer.pid}  # client threads are measured in producers only
+        assert all(v > 1 for v in usage.rss_mb.values())
+    finally:
+        server.shutdown()
+        for proc in sleepers:
+            proc.kill()
+            proc.wait()
