@@ -429,3 +429,37 @@ class AppendCounter:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+class BrokerProbe:
+    """How long the broker takes to acknowledge one small record (acks=all), sampled now and then
+    during a step: when every client slows down together, this shows whether the broker is the cause."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from kafka import KafkaProducer
+
+        create_topic(bootstrap, topic, 1)
+        self.topic = topic
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0,
+                                      client_id="krwfeed-bench-probe")
+        self.samples_ms: list[float] = []
+
+    def probe(self) -> None:
+        began = time.perf_counter()
+        self.producer.send(self.topic, b"probe").get(timeout=30)
+        self.samples_ms.append((time.perf_counter() - began) * 1000)
+
+    def sleep_probing(self, seconds: float, every_s: float = 1.0) -> None:
+        """Sleep ``seconds`` (wall clock), probing about every ``every_s``."""
+        end = time.monotonic() + seconds
+        while end - time.monotonic() > 0:
+            self.probe()
+            time.sleep(max(0.0, min(every_s, end - time.monotonic())))
+
+    def take_p50(self) -> float:
+        """Median of the samples since the last call (NaN without any)."""
+        values, self.samples_ms = self.samples_ms, []
+        return percentiles(values)["p50"]
+
+    def close(self) -> None:
+        self.producer.close()

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trade-topic", required=True)
     p.add_argument("--book-topic", required=True)
     p.add_argument("--log", default="/dev/null", help="cryptofeed's log file")
+    p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
 
     class LocalUpbit(Upbit):  # type: ignore[misc]
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Upbit writes QUOTE-BASE (KRW-BTC); cryptofeed's symbols are BASE-QUOTE (BTC-KRW).
     symbols = ["-".join(reversed(code.split("-", 1))) for code in args.codes.split(",") if code]
-    handler = FeedHandler(config={"log": {"filename": args.log, "level": "WARNING"}})
+    handler = FeedHandler(config={"log": {"filename": args.log, "level": args.log_level}})
     handler.add_feed(LocalUpbit(symbols=symbols, channels=[TRADES, L2_BOOK],
                                 callbacks={TRADES: Trades(bootstrap_servers=args.bootstrap),
                                            L2_BOOK: Books(bootstrap_servers=args.bootstrap)}))

@@ -23,7 +23,11 @@ first or last. Per contender and step:
 * CPU s/1k = user + system CPU of the contender's processes during the step, per 1,000 records
   appended during the step; cores = that CPU per second;
 * RSS = resident memory of the contender's processes at the end of the step;
-* the simulator's CPU over the same step, beside it.
+* kept up = achieved >= 95 % of offered; late = records appended in the 2 s after the step (a
+  contender working through a backlog);
+* the simulator's CPU over the same step, beside it, and the broker's median time to acknowledge one
+  small record (acks=all) probed every second of the step: when every Python client falls behind
+  together, a slow broker (one starved of CPU) is the cause.
 
 Then, per rate and round, the ratios krwfeed / cryptofeed and krwfeed / minimal of CPU per message.
 Nothing here is checked for loss: the throughput steps do that for krwfeed.
@@ -48,6 +52,7 @@ from bench.common import (
     REPO_ROOT,
     RESULTS,
     AppendCounter,
+    BrokerProbe,
     ProcessCpu,
     ProcessTree,
     broker,
@@ -146,7 +151,7 @@ def wait_disconnected(sim: SimulatorProcess, timeout_s: float = 30.0) -> None:
 
 
 def measure(name: str, running: Running, sim: SimulatorProcess, sim_cpu: ProcessCpu, counter: AppendCounter,
-            rate: float, step_s: float) -> dict[str, Any]:
+            probe: BrokerProbe, rate: float, step_s: float) -> dict[str, Any]:
     sim.set_rate(WARM_RATE, EXCHANGE)
     time.sleep(WARM_S)
     sim.set_rate(0, EXCHANGE)
@@ -155,7 +160,8 @@ def measure(name: str, running: Running, sim: SimulatorProcess, sim_cpu: Process
     cpu0, sim0 = running.cpu_seconds(), sim_cpu.cpu_seconds()
     t0 = time.time()
     sim.set_rate(rate, EXCHANGE)
-    time.sleep(step_s)
+    probe.take_p50()
+    probe.sleep_probing(step_s)
     cpu, sim_used = running.cpu_seconds() - cpu0, sim_cpu.cpu_seconds() - sim0
     t1 = time.time()
     sim.set_rate(0, EXCHANGE)
@@ -164,21 +170,23 @@ def measure(name: str, running: Running, sim: SimulatorProcess, sim_cpu: Process
     sent = int(log["trade_count"]) + int(log["orderbook_count"])
     time.sleep(2.0)  # the last appends of the step reach the broker's index
     appended = counter.between(t0, t1)
+    late = counter.between(t1, time.time())
     return {
-        "contender": name, "target": rate, "offered": sent / step_s, "achieved": appended / step_s,
+        "contender": name, "target": rate, "offered": sent / (t1 - t0), "achieved": appended / (t1 - t0),
         "cpu_per_1k": cpu / max(1, appended) * 1000, "cores": cpu / (t1 - t0), "rss_mb": rss,
-        "processes": processes, "sim_cores": sim_used / (t1 - t0),
+        "processes": processes, "sim_cores": sim_used / (t1 - t0), "late": late,
+        "kept_up": appended >= 0.95 * sent, "broker_ack_ms": probe.take_p50(),
     }
 
 
-HEADER = ("target/s", "round", "contender", "offered/s", "achieved/s", "CPU s/1k", "cores", "RSS MiB", "procs",
-          "simulator cores")
+HEADER = ("target/s", "round", "contender", "offered/s", "achieved/s", "kept up", "late", "CPU s/1k", "cores",
+          "RSS MiB", "procs", "simulator cores", "broker ack ms")
 
 
 def row(r: dict[str, Any]) -> tuple[str, ...]:
     return (f"{r['target']:.0f}", str(r["round"]), r["contender"], f"{r['offered']:.0f}", f"{r['achieved']:.0f}",
-            f"{r['cpu_per_1k']:.3f}", f"{r['cores']:.2f}", f"{r['rss_mb']:.0f}", str(r["processes"]),
-            f"{r['sim_cores']:.2f}")
+            "yes" if r["kept_up"] else "no", str(r["late"]), f"{r['cpu_per_1k']:.3f}", f"{r['cores']:.2f}",
+            f"{r['rss_mb']:.0f}", str(r["processes"]), f"{r['sim_cores']:.2f}", f"{r['broker_ack_ms']:.1f}")
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -199,7 +207,9 @@ def ratios(results: list[dict[str, Any]]) -> str:
         for peer in ("cryptofeed", "minimal"):
             if peer in got and got[peer]["cpu_per_1k"] > 0:
                 parts.append(f"krwfeed/{peer} {got['krwfeed']['cpu_per_1k'] / got[peer]['cpu_per_1k']:.2f}x")
-        lines.append(f"{target:.0f} msgs/s, round {rnd}: CPU per message " + (", ".join(parts) or "n/a"))
+        behind = [name for name, r in got.items() if not r["kept_up"]]
+        note = f" (did not keep up: {', '.join(behind)})" if behind else ""
+        lines.append(f"{target:.0f} msgs/s, round {rnd}: CPU per message " + (", ".join(parts) or "n/a") + note)
     return "\n".join(lines) + "\n"
 
 
@@ -224,6 +234,7 @@ def run_comparison(args: argparse.Namespace) -> int:
             for topic in contender_topics(name, prefix):
                 create_topic(bootstrap, topic, 6, {"message.timestamp.type": "LogAppendTime"})
         counters = {name: AppendCounter(bootstrap, contender_topics(name, prefix)) for name in CONTENDERS}
+        probe = BrokerProbe(bootstrap, f"{prefix}-probe")
         sim = simulator(args.peer_markets, 0, idle_timeout=0, load=args.sim_mode == "load", tls=True)
         sim_cpu = ProcessCpu(sim.proc.pid)
         try:
@@ -238,7 +249,7 @@ def run_comparison(args: argparse.Namespace) -> int:
                     for name in CONTENDERS[shift:] + CONTENDERS[:shift]:
                         running = start_contender(name, sim, bootstrap, codes, prefix, args, workdir)
                         try:
-                            result = measure(name, running, sim, sim_cpu, counters[name], rate, step_s)
+                            result = measure(name, running, sim, sim_cpu, counters[name], probe, rate, step_s)
                         finally:
                             running.stop()
                             wait_disconnected(sim)
@@ -246,9 +257,9 @@ def run_comparison(args: argparse.Namespace) -> int:
                         results.append(result)
                         print(table([row(result)]).splitlines()[-1], flush=True)
         finally:
-            for counter in counters.values():
+            for close in (*(c.close for c in counters.values()), probe.close):
                 with contextlib.suppress(Exception):
-                    counter.close()
+                    close()
             sim.stop()
     text = table([row(r) for r in results]) + "\n" + ratios(results)
     text += f"load average at the end (2 cores): {', '.join(f'{x:.1f}' for x in os.getloadavg())}\n"
