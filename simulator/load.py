@@ -13,7 +13,8 @@ connection's chunk; each connection gets one socket write per feed tick.
 What stays as in normal mode: the subscription handshake and snapshots (queued snapshots are
 written first, in order), binary UTF-8 JSON frames, the venues' key orders and number spellings,
 unique and derivable trade ids, the sent log (counted when a frame is handed to the socket), stalls
-and garbage injection. What differs: prices and sizes repeat with the pool's period, and a
+and garbage injection. What differs: prices and sizes repeat with the pool's period; realtime
+trades stay out of the market's history (a trade snapshot shows the last trade rendered ahead); and a
 connection whose socket buffer holds more than ``LOAD_WRITE_LIMIT`` bytes has its realtime frames
 shed (counted, never written, not in the sent log) instead of queued.
 """
