@@ -81,15 +81,30 @@ def fmt_lat(p: dict[str, float]) -> str:
     return f"{p['p50']:.0f}/{p['p99']:.0f}/{p['max']:.0f}"
 
 
-def wait_drained(sim, service, timeout_s: float) -> float:  # type: ignore[no-untyped-def]
-    """Seconds until the simulator's outboxes are empty and krwfeed has published what it read."""
+def wait_drained(sim, service, timeout_s: float, received_before: int) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until krwfeed has read every frame the simulator wrote in the step and published
+    (or dropped) what it read.
+
+    The simulator's queues and socket buffers being empty is not enough: written frames can still
+    sit in the kernel's socket buffers, unread, and would count as lost. So it also waits until
+    krwfeed's received count has grown by the number of frames the sent log holds.
+    """
     began = time.monotonic()
     while time.monotonic() - began < timeout_s:
         if all(st["backlog"] == 0 and st.get("buffered_bytes", 0) == 0 for st in map(sim.stats, EXCHANGES)):
             break
         time.sleep(0.2)
-    time.sleep(0.6)  # one status period, so the status file reflects the last frames
-    service.wait_for(settled, max(5.0, timeout_s - (time.monotonic() - began)), "krwfeed drained")
+    sent = sum(int(sim.stats(e).get("logged", 0)) for e in EXCHANGES)
+    left = max(5.0, timeout_s - (time.monotonic() - began))
+    try:
+        service.wait_for(lambda st: st["total_received"] - received_before >= sent and settled(st),
+                         min(left, 30.0), "krwfeed read and drained the step")
+    except AssertionError:
+        # It may never read them all (a connection cut mid-step loses what its socket held, and the
+        # accounting then shows it): settle for what it did read.
+        if service.proc.poll() is not None:
+            raise
+        service.wait_for(settled, left, "krwfeed drained")
     time.sleep(1.2)  # the buffer's and connectors' metric sync period
     return time.monotonic() - began
 
@@ -110,6 +125,7 @@ def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int
     cursor.read_new()  # leave out whatever arrived before the step
     metrics0 = scrape(web_port)
     received0, dropped0 = counters_from_metrics(metrics0)
+    received_before = int((service.status() or {}).get("total_received", 0))
     cpu0 = tree.cpu_seconds()
     usage0 = meters.roles.sample()
     sim_cpu0, broker_cpu0 = meters.simulator.cpu_seconds(), meters.broker.cpu_seconds()
@@ -123,7 +139,7 @@ def run_step(sim, service, tree: ProcessTree, cursor: TopicCursor, web_port: int
     metrics_t1 = scrape(web_port)
     roles = meters.roles.roles()
     at_load = meters.roles.sample()  # memory while loaded
-    drain_s = wait_drained(sim, service, 60 + step_s)
+    drain_s = wait_drained(sim, service, 60 + step_s, received_before)
     cpu = tree.cpu_seconds() - cpu0
     window_s = time.time() - t0
     role_cpu = usage_delta(usage0, meters.roles.sample(), roles)

@@ -101,6 +101,7 @@ def apply(venue: Venue, action: str, params: dict[str, str]) -> dict[str, object
             "buffered_bytes": sum(s.ws.transport.get_write_buffer_size() for s in venue.sessions
                                   if not s.ws.transport.is_closing()),
             "load": venue.load is not None,
+            "logged": venue.logged_count(),  # trade and orderbook frames in the sent log
             "shed": sum(s.frames_shed for s in venue.sessions),
             "subscribed_codes": len(venue.active_codes),
         }

@@ -175,6 +175,12 @@ class Venue:
             result["connections"] = logs
         return result
 
+    def logged_count(self) -> int:
+        """Trade and orderbook frames in the sent log: ``trade_count + orderbook_count`` without
+        building the log."""
+        logs = self.closed_logs + [s.sent_log() for s in self.sessions]
+        return sum(sum(map(len, log["trades"].values())) + sum(log["orderbooks"].values()) for log in logs)
+
     def reset_logs(self) -> None:
         self.closed_logs.clear()
         for session in self.sessions:

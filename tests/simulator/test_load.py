@@ -118,6 +118,8 @@ def test_load_sent_log_matches_what_the_client_read(simulator_factory: Any, exch
         else:
             read_books[frame["code"]] += 1
     assert log["trade_count"] + log["orderbook_count"] == len(frames) > 4000
+    stats = sim.stats(exchange)
+    assert (stats["logged"], stats["backlog"], stats["buffered_bytes"]) == (len(frames), 0, 0)
     assert log["trades"] == dict(read_trades)
     assert log["orderbooks"] == dict(read_books)
 
