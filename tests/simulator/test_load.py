@@ -107,7 +107,10 @@ def test_load_sent_log_matches_what_the_client_read(simulator_factory: Any, exch
     sim.set_rate(4000, exchange)
     frames = collect(ws, seconds=2.0)
     sim.set_rate(0, exchange)
-    frames += drain(ws, quiet=1.0)
+    time.sleep(0.1)  # past the feed's last tick
+    logged = sim.stats(exchange)["logged"]
+    frames += collect(ws, count=logged - len(frames), seconds=30.0)  # what is still in flight
+    frames += drain(ws, quiet=0.5)  # and nothing beyond it
     ws.close()
     log = sim.sent_log(exchange)
     read_trades: defaultdict[str, list[int]] = defaultdict(list)
