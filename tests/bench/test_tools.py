@@ -123,7 +123,14 @@ def test_minimal_pipeline_moves_every_frame_it_read_into_kafka(simulator_factory
         sim.set_rate(1000)
         time.sleep(2.0)
         sim.set_rate(0)
-        time.sleep(1.0)
+        time.sleep(0.1)  # past the feed's last tick
+        logged = sim.stats()["logged"]
+        counter = AppendCounter(kafka_bootstrap, [f"{prefix}.trade", f"{prefix}.orderbook"])
+        try:  # until everything sent is in Kafka (or 30 s), so the stop does not cut a live stream
+            while counter.between(0, time.time() + 60) < logged and time.monotonic() < deadline + 30:
+                time.sleep(0.2)
+        finally:
+            counter.close()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
