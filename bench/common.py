@@ -75,10 +75,19 @@ def market_codes(sim: SimulatorProcess, count: int) -> list[str]:
 def start_service(sim: SimulatorProcess, bootstrap: str, codes: list[str], prefix: str, admin_port: int,
                   web_port: int, workdir: Path | None = None, exchanges: Sequence[str] = EXCHANGES,
                   **config: Any) -> ServiceProcess:
-    """krwfeed as a process, reading ``codes`` on each of ``exchanges`` from the simulator."""
+    """krwfeed as a process, reading ``codes`` on each of ``exchanges`` from the simulator.
+
+    ``markets_per_connection=None`` leaves the setting out, so the service's own default topology
+    is what gets measured."""
+    per_connection = config.pop("markets_per_connection", None)
     cfg = service_config(upbit_url=sim.url("upbit") if "upbit" in exchanges else None,
                          bithumb_url=sim.url("bithumb") if "bithumb" in exchanges else None, markets=codes,
                          bootstrap=bootstrap, admin_port=admin_port, topic_prefix=prefix, **config)
+    for exchange in cfg["exchanges"]:
+        if per_connection is None:
+            del exchange["markets_per_connection"]
+        else:
+            exchange["markets_per_connection"] = per_connection
     where = workdir or Path(tempfile.mkdtemp(prefix="krwfeed-bench-"))
     return ServiceProcess(cfg, where, web_port=web_port)
 

@@ -243,7 +243,8 @@ def main() -> int:
     p.add_argument("--step-s", type=float, default=60.0)
     p.add_argument("--quick", action="store_true", help="10 s steps")
     p.add_argument("--markets", type=int, default=100, help="markets on each exchange")
-    p.add_argument("--markets-per-connection", type=int, default=50)
+    p.add_argument("--markets-per-connection", type=int, default=None,
+                   help="krwfeed's markets_per_connection (default: the service's own default)")
     p.add_argument("--kafka-port", type=int, default=int(os.environ.get("KAFKA_PORT", "39092")))
     p.add_argument("--admin-port", type=int, default=20000)
     p.add_argument("--web-port", type=int, default=20100)
