@@ -37,6 +37,16 @@ DEV = [
     "check-jsonschema==0.39.0",
 ]
 
+# Only for the benchmarks (bench/): the peers krwfeed is compared with and the measuring tools.
+# Never needed to run krwfeed. `pip install -e .[bench]`.
+BENCH = [
+    "cryptofeed==2.4.1",
+    "aiokafka==0.14.0",  # cryptofeed's Kafka backend
+    "confluent-kafka==2.16.1",  # the minimal pipeline's client
+    "psutil==7.2.2",
+    "matplotlib==3.11.2",
+]
+
 setup(
     name="krwfeed",
     version="0.1.0",
@@ -45,5 +55,5 @@ setup(
     packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*", "publishers*"]),
     py_modules=["actor_system"],
     install_requires=RUNTIME,
-    extras_require={"dev": DEV},
+    extras_require={"dev": DEV, "bench": BENCH},
 )

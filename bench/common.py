@@ -14,13 +14,15 @@ Kafka timestamps have ms resolution, so every latency figure is good to about 1 
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +73,33 @@ def market_codes(sim: SimulatorProcess, count: int) -> list[str]:
 
 
 def start_service(sim: SimulatorProcess, bootstrap: str, codes: list[str], prefix: str, admin_port: int,
-                  web_port: int, workdir: Path | None = None, **config: Any) -> ServiceProcess:
-    cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=sim.url("bithumb"), markets=codes,
+                  web_port: int, workdir: Path | None = None, exchanges: Sequence[str] = EXCHANGES,
+                  **config: Any) -> ServiceProcess:
+    """krwfeed as a process, reading ``codes`` on each of ``exchanges`` from the simulator.
+
+    ``markets_per_connection=None`` leaves the setting out, so the service's own default topology
+    is what gets measured."""
+    per_connection = config.pop("markets_per_connection", None)
+    cfg = service_config(upbit_url=sim.url("upbit") if "upbit" in exchanges else None,
+                         bithumb_url=sim.url("bithumb") if "bithumb" in exchanges else None, markets=codes,
                          bootstrap=bootstrap, admin_port=admin_port, topic_prefix=prefix, **config)
+    for exchange in cfg["exchanges"]:
+        if per_connection is None:
+            del exchange["markets_per_connection"]
+        else:
+            exchange["markets_per_connection"] = per_connection
     where = workdir or Path(tempfile.mkdtemp(prefix="krwfeed-bench-"))
     return ServiceProcess(cfg, where, web_port=web_port)
 
 
 def simulator(markets: int, rate_per_exchange: float, **options: Any) -> SimulatorProcess:
     return start_simulator(market_count=markets, rate=rate_per_exchange, **options)
+
+
+def kafka_config(client: str | None) -> dict[str, Any]:
+    """The ``kafka`` settings a benchmark adds to krwfeed's config: ``kafka.client`` when one is asked
+    for; none otherwise, so the service's own default applies."""
+    return {"client": client} if client else {}
 
 
 # --- Kafka read-back ------------------------------------------------------------------------
@@ -235,3 +255,220 @@ def settled(status: dict[str, Any]) -> bool:
     dropped = sum((status["buffer"].get("dropped") or {}).values())
     failed = sum(int(p.get("failed", 0)) for p in status["producers"].values())
     return bool(depth == 0 and status["total_published"] + failed + dropped >= status["total_received"])
+
+
+# --- cost per role ----------------------------------------------------------------------------
+ROLE_ORDER = ("connector", "buffer", "producer", "supervisor", "main", "other")
+CLIENT_THREADS = "producer: client threads"  # a share of "producer": every thread but the main one
+
+
+def api_status(web_port: int) -> dict[str, Any] | None:
+    """krwfeed's ``/api/status`` JSON, or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/api/status", timeout=5) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+    except urllib.error.HTTPError as exc:  # 503 while starting still carries a body
+        try:
+            return json.loads(exc.read())  # type: ignore[no-any-return]
+        except ValueError:
+            return None
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class Usage:
+    """CPU seconds (since each process started) and resident memory, per role."""
+
+    cpu: dict[str, float] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)
+    processes: Counter[str] = field(default_factory=Counter)
+    pid_cpu: dict[int, float] = field(default_factory=dict)
+    pid_thread_cpu: dict[int, float] = field(default_factory=dict)
+
+
+def cpu_of(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+def thread_cpu_except_main(proc: psutil.Process) -> float:
+    """CPU of every thread of ``proc`` but its main one (whose id is the pid): in a producer, the
+    Kafka client's I/O threads."""
+    return float(sum(t.user_time + t.system_time for t in proc.threads() if t.id != proc.pid))
+
+
+class RoleMeter:
+    """Where krwfeed's CPU and memory go, per role.
+
+    Roles come from ``processes`` in ``/api/status`` (``[{"role", "name", "pid"}]``); processes of
+    the tree that the list does not name (Thespian's admin and logger) are ``other``. Without that
+    list every process but the main one is ``other``, so the roles still add up to the whole tree.
+    """
+
+    def __init__(self, tree: ProcessTree, web_port: int) -> None:
+        self.tree = tree
+        self.web_port = web_port
+        self.per_role = False
+
+    def roles(self) -> dict[int, str]:
+        status = api_status(self.web_port) or {}
+        listed = {int(p["pid"]): str(p["role"]) for p in status.get("processes") or [] if p.get("pid")}
+        self.per_role = bool(listed)
+        main = self.tree.service.proc.pid
+        return {proc.pid: listed.get(proc.pid) or ("main" if proc.pid == main else "other")
+                for proc in self.tree.processes()}
+
+    def sample(self) -> Usage:
+        usage = Usage()
+        for pid, role in self.roles().items():
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(pid)
+                cpu = cpu_of(proc)
+                usage.pid_cpu[pid] = cpu
+                usage.cpu[role] = usage.cpu.get(role, 0.0) + cpu
+                usage.rss_mb[role] = usage.rss_mb.get(role, 0.0) + proc.memory_info().rss / 2**20
+                usage.processes[role] += 1
+                if role == "producer":
+                    usage.pid_thread_cpu[pid] = thread_cpu_except_main(proc)
+        return usage
+
+
+def usage_delta(before: Usage, after: Usage, roles: dict[int, str]) -> dict[str, float]:
+    """CPU seconds per role between two samples (a process that started in between counts whole)."""
+    out: dict[str, float] = {}
+    for pid, cpu in after.pid_cpu.items():
+        role = roles.get(pid, "other")
+        out[role] = out.get(role, 0.0) + cpu - before.pid_cpu.get(pid, 0.0)
+    threads = sum(v - before.pid_thread_cpu.get(pid, 0.0) for pid, v in after.pid_thread_cpu.items())
+    if after.pid_thread_cpu:
+        out[CLIENT_THREADS] = threads
+    return out
+
+
+def ordered_roles(names: Sequence[str]) -> list[str]:
+    known = [r for r in ROLE_ORDER if r in names]
+    return known + sorted(n for n in names if n not in ROLE_ORDER and n != CLIENT_THREADS) + (
+        [CLIENT_THREADS] if CLIENT_THREADS in names else [])
+
+
+class ProcessCpu:
+    """CPU seconds and RSS of one process and its children (the simulator, a peer, the broker)."""
+
+    def __init__(self, pid: int | Callable[[], int | None]) -> None:
+        self._pid = pid
+
+    def processes(self) -> list[psutil.Process]:
+        pid = self._pid() if callable(self._pid) else self._pid
+        if pid is None:
+            return []
+        try:
+            root = psutil.Process(pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += cpu_of(proc)
+        return total
+
+    def rss_mb(self) -> float:
+        total = 0.0
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss / 2**20
+        return total
+
+
+# --- actor messages on the data path -----------------------------------------------------------
+HOP_METRIC = "ingestion_data_path_messages_total"
+
+
+def hop_counts(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float] | None:
+    """Actor messages sent so far on each hop of the data path, or None when krwfeed does not count them."""
+    out: dict[str, float] = {}
+    for (name, labels), value in metrics.items():
+        if name == HOP_METRIC:
+            hop = dict(labels).get("hop", "?")
+            out[hop] = out.get(hop, 0.0) + value
+    return out or None
+
+
+def hop_rates(before: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+              after: dict[tuple[str, tuple[tuple[str, str], ...]], float], seconds: float) -> dict[str, float] | None:
+    a, b = hop_counts(before), hop_counts(after)
+    if b is None:
+        return None
+    a = a or {}
+    return {hop: (value - a.get(hop, 0.0)) / seconds for hop, value in sorted(b.items())}
+
+
+# --- Kafka: records appended in a time window ---------------------------------------------------
+class AppendCounter:
+    """Counts the records a set of LogAppendTime topics received between two wall-clock times,
+    from the offsets the broker looks up for those times (nothing is read or decoded)."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str]) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                      client_id="krwfeed-bench-count", request_timeout_ms=20_000)
+        self.tps: list[TopicPartition] = []
+        for topic in topics:
+            found: set[int] | None = None
+            for _ in range(100):
+                found = self.consumer.partitions_for_topic(topic)
+                if found:
+                    break
+                time.sleep(0.1)
+            if not found:
+                raise TimeoutError(f"no partitions for {topic}")
+            self.tps += [TopicPartition(topic, p) for p in sorted(found)]
+
+    def _offsets(self, at_ms: int) -> dict[TopicPartition, int]:
+        end = self.consumer.end_offsets(self.tps)
+        found = self.consumer.offsets_for_times({tp: at_ms for tp in self.tps})
+        return {tp: (found[tp].offset if found.get(tp) is not None else end[tp]) for tp in self.tps}
+
+    def between(self, t0: float, t1: float) -> int:
+        """Records appended at or after ``t0`` and before ``t1`` (seconds since the epoch)."""
+        start, stop = self._offsets(int(t0 * 1000)), self._offsets(int(t1 * 1000))
+        return sum(stop[tp] - start[tp] for tp in self.tps)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class BrokerProbe:
+    """How long the broker takes to acknowledge one small record (acks=all), sampled now and then
+    during a step: when every client slows down together, this shows whether the broker is the cause."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from kafka import KafkaProducer
+
+        create_topic(bootstrap, topic, 1)
+        self.topic = topic
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0,
+                                      client_id="krwfeed-bench-probe")
+        self.samples_ms: list[float] = []
+
+    def probe(self) -> None:
+        began = time.perf_counter()
+        self.producer.send(self.topic, b"probe").get(timeout=30)
+        self.samples_ms.append((time.perf_counter() - began) * 1000)
+
+    def sleep_probing(self, seconds: float, every_s: float = 1.0) -> None:
+        """Sleep ``seconds`` (wall clock), probing about every ``every_s``."""
+        end = time.monotonic() + seconds
+        while end - time.monotonic() > 0:
+            self.probe()
+            time.sleep(max(0.0, min(every_s, end - time.monotonic())))
+
+    def take_p50(self) -> float:
+        """Median of the samples since the last call (NaN without any)."""
+        values, self.samples_ms = self.samples_ms, []
+        return percentiles(values)["p50"]
+
+    def close(self) -> None:
+        self.producer.close()

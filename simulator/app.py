@@ -44,6 +44,8 @@ class SimulatorOptions:
     tls_cert: str | None = None  # PEM certificate (chain); with tls_key, serve wss:// and https://
     tls_key: str | None = None
     coalesce: int = 1
+    load: bool = False  # frames rendered ahead, written in large chunks (simulator.load)
+    load_pool: int = 32
 
 
 class Simulator:
@@ -57,6 +59,7 @@ class Simulator:
                 rate=options.rate, trade_ratio=options.trade_ratio, idle_timeout=options.idle_timeout,
                 connect_limit=limit if options.connect_limit else 0, seed=options.seed,
                 max_backlog=options.max_backlog, coalesce=options.coalesce,
+                load=options.load, load_pool=options.load_pool,
             )
             venue = Venue(profile, markets, venue_options)
             venue.replay_lines = replay

@@ -35,11 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key", metavar="FILE.pem", help="the certificate's private key (with --tls-cert)")
     p.add_argument("--coalesce", type=int, default=1, metavar="N",
                    help="join up to N queued frames into one socket write (one TLS record); 1 = off")
+    p.add_argument("--load", action="store_true",
+                   help="load mode: frames rendered ahead per code and written in one chunk per connection "
+                        "and tick, for rates of tens of thousands of frames per second")
+    p.add_argument("--load-pool", type=int, default=32, metavar="N",
+                   help="load mode: frames rendered ahead per code and data type (prices repeat with this period)")
     return p
 
 
 def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
-    return SimulatorOptions(
+    options = SimulatorOptions(
         upbit_port=args.upbit_port, bithumb_port=args.bithumb_port, control_port=args.control_port,
         host=args.host, markets=[c.strip() for c in args.markets.split(",") if c.strip()] if args.markets else None,
         market_count=args.market_count, rate=args.rate, trade_ratio=args.trade_ratio,
@@ -47,7 +52,11 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         upbit_connect_limit=args.upbit_connect_limit, bithumb_connect_limit=args.bithumb_connect_limit,
         replay=args.replay, seed=args.seed, max_backlog=args.max_backlog,
         tls_cert=args.tls_cert, tls_key=args.tls_key, coalesce=_positive(args.coalesce, "--coalesce"),
+        load=args.load, load_pool=_positive(args.load_pool, "--load-pool"),
     )
+    if options.load and options.replay:
+        raise ValueError("--load generates its own frames; it cannot be combined with --replay")
+    return options
 
 
 def _positive(value: int, flag: str) -> int:

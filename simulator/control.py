@@ -97,6 +97,11 @@ def apply(venue: Venue, action: str, params: dict[str, str]) -> dict[str, object
             "events_produced": venue.events_produced,
             "rate": venue.options.rate,
             "backlog": sum(len(s.outbox) for s in venue.sessions),
+            # written but still in the socket buffers (load mode writes straight into them)
+            "buffered_bytes": sum(s.ws.transport.get_write_buffer_size() for s in venue.sessions
+                                  if not s.ws.transport.is_closing()),
+            "load": venue.load is not None,
+            "logged": venue.logged_count(),  # trade and orderbook frames in the sent log
             "shed": sum(s.frames_shed for s in venue.sessions),
             "subscribed_codes": len(venue.active_codes),
         }

@@ -93,7 +93,8 @@ class MarketGenerator:
             book.set_level(ask, index, (price, self._random_size(price)))
 
     # ---- trades -----------------------------------------------------------
-    def _next_sid(self, now_ms: int) -> tuple[int, int]:
+    def next_trade_id(self, now_ms: int) -> tuple[int, int]:
+        """(trade_timestamp ms, sequential_id) of the market's next trade at `now_ms`; never repeats."""
         ms = max(now_ms, self._last_ms)
         if ms == self._last_ms:
             self._n_in_ms += 1
@@ -111,7 +112,7 @@ class MarketGenerator:
         side = book.asks if ask_bid == "BID" else book.bids
         price, available = side[0]
         volume = min(available, self._random_size(price, 3.7, 6.5))
-        ttms, sid = self._next_sid(now_ms)
+        ttms, sid = self.next_trade_id(now_ms)
         trade = Trade(
             self.code, ttms, price, volume, ask_bid, sid, self.prev_closing_price,
             book.asks[0][0], book.asks[0][1], book.bids[0][0], book.bids[0][1],

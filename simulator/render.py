@@ -24,6 +24,8 @@ from simulator.number_format import (
 from simulator.profiles import ExchangeProfile
 
 Template = tuple[bytes, bytes]
+# text of a trade frame around timestamp, trade_date, trade_time, trade_timestamp, sequential_id
+TradeParts = tuple[bytes, bytes, bytes, bytes, bytes, bytes]
 
 _java = CachedFormatter(java_double)
 _scaled = CachedFormatter(scaled)
@@ -54,9 +56,14 @@ class Renderer:
         return units_plain(units, self.profile.size_places)
 
     # ---- trade -----------------------------------------------------------
-    def trade(self, trade: Trade, fmt: str, stream_type: str) -> Template:
+    def trade_parts(self, trade: Trade, fmt: str, stream_type: str) -> TradeParts:
+        """The fixed text of a trade frame around its five time- and id-dependent values.
+
+        The values go between the parts in this order: ``timestamp``, ``trade_date``,
+        ``trade_time``, ``trade_timestamp``, ``sequential_id``. Load mode renders parts ahead and
+        fills the values in when it writes; ``trade()`` fills the trade's own.
+        """
         k = TRADE_KEYS[fmt]
-        date, clock = clock_strings(trade.trade_timestamp, self.profile.trade_clock_offset_hours)
         if self.upbit and fmt == "DEFAULT":
             price, pcp, change = _scaled(trade.price), _scaled(trade.prev_closing_price), scaled(
                 abs(trade.price - trade.prev_closing_price))
@@ -66,16 +73,24 @@ class Renderer:
         else:
             price, pcp, change = _plain(trade.price), _plain(trade.prev_closing_price), plain(
                 abs(trade.price - trade.prev_closing_price))
-        head = f'{{"{k[0]}":"trade","{k[1]}":"{trade.code}","{k[2]}":'
-        tail = (
-            f',"{k[3]}":"{date}","{k[4]}":"{clock}","{k[5]}":{trade.trade_timestamp},"{k[6]}":{price},'
-            f'"{k[7]}":{self._size(trade.volume)},"{k[8]}":"{trade.ask_bid}","{k[9]}":{pcp},'
-            f'"{k[10]}":"{trade.change}","{k[11]}":{change},"{k[12]}":{trade.sequential_id},'
-            f'"{k[13]}":{_plain(trade.best_ask_price)},"{k[14]}":{self._size(trade.best_ask_size)},'
-            f'"{k[15]}":{_plain(trade.best_bid_price)},"{k[16]}":{self._size(trade.best_bid_size)},'
-            f'"{k[17]}":"{stream_type}"}}'
+        return (
+            f'{{"{k[0]}":"trade","{k[1]}":"{trade.code}","{k[2]}":'.encode(),
+            f',"{k[3]}":"'.encode(),
+            f'","{k[4]}":"'.encode(),
+            f'","{k[5]}":'.encode(),
+            (f',"{k[6]}":{price},"{k[7]}":{self._size(trade.volume)},"{k[8]}":"{trade.ask_bid}","{k[9]}":{pcp},'
+             f'"{k[10]}":"{trade.change}","{k[11]}":{change},"{k[12]}":').encode(),
+            (f',"{k[13]}":{_plain(trade.best_ask_price)},"{k[14]}":{self._size(trade.best_ask_size)},'
+             f'"{k[15]}":{_plain(trade.best_bid_price)},"{k[16]}":{self._size(trade.best_bid_size)},'
+             f'"{k[17]}":"{stream_type}"}}').encode(),
         )
-        return head.encode(), tail.encode()
+
+    def trade(self, trade: Trade, fmt: str, stream_type: str) -> Template:
+        parts = self.trade_parts(trade, fmt, stream_type)
+        date, clock = clock_strings(trade.trade_timestamp, self.profile.trade_clock_offset_hours)
+        tail = b"".join((parts[1], date.encode(), parts[2], clock.encode(), parts[3],
+                         str(trade.trade_timestamp).encode(), parts[4], str(trade.sequential_id).encode(), parts[5]))
+        return parts[0], tail
 
     # ---- orderbook -------------------------------------------------------
     def _level_text(self, fmt: str, level: tuple[Decimal, int]) -> tuple[str, str]:

@@ -94,20 +94,28 @@ class Session:
         Going through the Sans-I/O protocol directly (rather than one ``send()``
         per frame) saves a system call per frame; it is what lets one process
         offer tens of thousands of frames per second. Returns False once closed.
+        """
+        if self.ws.protocol.state is not State.OPEN:
+            return False
+        self.ws.transport.writelines(self.frame_queued(max(BATCH, self.venue.options.coalesce)))
+        self.last_sent = time.monotonic()
+        await self.ws.drain()
+        return True
+
+    def frame_queued(self, limit: int) -> list[bytes]:
+        """Stamp, frame and log up to `limit` queued items; returns the bytes to write, in order.
 
         With ``coalesce`` N > 1 every N frames are joined into one buffer before the write. Over
         TLS each buffer becomes one record (up to 16 KiB), so a reader gets many frames decrypted
         at once, most of them into the TLS layer's buffer where ``select`` cannot see them.
         Frames are never held back to fill a group: a group holds what is queued.
         """
-        ws, protocol, outbox = self.ws, self.ws.protocol, self.outbox
-        if protocol.state is not State.OPEN:
-            return False
+        protocol, outbox = self.ws.protocol, self.outbox
         micros = self.venue.profile.orderbook_timestamp_micros
         trades, books = self.sent_trades, self.sent_orderbooks
         coalesce = self.venue.options.coalesce
         chunks: list[bytes] = []
-        for n in range(1, min(max(BATCH, coalesce), len(outbox)) + 1):
+        for n in range(1, min(limit, len(outbox)) + 1):
             head, tail, code, sid, kind = outbox.popleft()
             if tail is None:
                 frame = head
@@ -137,12 +145,8 @@ class Session:
         if coalesce > 1:
             if rest:
                 chunks.append(b"".join(rest))
-        else:
-            chunks = rest
-        ws.transport.writelines(chunks)
-        self.last_sent = time.monotonic()
-        await ws.drain()
-        return True
+            return chunks
+        return rest
 
     # ---- ending ------------------------------------------------------------
     def abort(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from simulator.faults import FaultState
 from simulator.generator import MarketGenerator
+from simulator.load import LoadFeed
 from simulator.markets import Market
 from simulator.profiles import ExchangeProfile
 from simulator.ratelimit import ConnectRateLimiter
@@ -26,6 +27,8 @@ class VenueOptions:
     seed: int = 1
     max_backlog: int = 50_000  # queued frames per connection beyond which realtime frames are shed
     coalesce: int = 1  # frames joined into one socket write (over TLS: one record holding them all)
+    load: bool = False  # frames rendered ahead and written in one chunk per connection and tick
+    load_pool: int = 32  # frames rendered ahead per code, data type and (format, depth) in load mode
 
 
 class Venue:
@@ -51,6 +54,7 @@ class Venue:
         self.replay_lines: list[tuple[bytes, str | None, str | None]] = []
         self.events_produced = 0
         self.max_backlog = options.max_backlog
+        self.load = LoadFeed(self, options.load_pool) if options.load else None
 
     # ---- subscriptions -------------------------------------------------------
     def _reindex(self) -> None:
@@ -71,6 +75,8 @@ class Venue:
         """Replace the session's whole subscription and queue one SNAPSHOT per (type, code) asked for."""
         session.subscription = sub
         self._reindex()
+        if self.load is not None:
+            self.load.prepare()
         if self.replay_lines:
             return  # replay mode: the recorded frames are the whole stream
         for stream in sub.streams:
@@ -100,6 +106,9 @@ class Venue:
     # ---- realtime ------------------------------------------------------------
     def produce(self, count: int, now_ms: int) -> None:
         """Generate `count` market events spread round-robin over the subscribed codes and fan them out."""
+        if self.load is not None:
+            self.load.produce(count)
+            return
         codes = self.active_codes
         if not codes:
             return
@@ -165,6 +174,12 @@ class Venue:
         if per_connection:
             result["connections"] = logs
         return result
+
+    def logged_count(self) -> int:
+        """Trade and orderbook frames in the sent log: ``trade_count + orderbook_count`` without
+        building the log."""
+        logs = self.closed_logs + [s.sent_log() for s in self.sessions]
+        return sum(sum(map(len, log["trades"].values())) + sum(log["orderbooks"].values()) for log in logs)
 
     def reset_logs(self) -> None:
         self.closed_logs.clear()
