@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
+from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.overrides import Overrides, apply_overrides
 from settings.schema import SettingsSchema
@@ -37,16 +38,17 @@ def load_settings(path: str | Path, overrides: Overrides | None = None, *,
 
 def _read_yaml(source: str) -> dict[str, Any]:
     try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError.single(source, "(file)", source, f"a readable YAML file ({exc.strerror})") from None
-    try:
-        doc = yaml.safe_load(text)
+        text = bounded_yaml.read_text(source)
+        doc = bounded_yaml.load(text)
+    except bounded_yaml.Refusal as refusal:
+        raise SettingsError(source, [SettingsProblem(refusal.where, refusal.value, refusal.allowed)]) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         key = f"(line {where.line + 1}, column {where.column + 1})" if where else "(file)"
         problem = getattr(exc, "problem", None) or str(exc)
         raise SettingsError.single(source, key, "<unparsable>", f"valid YAML ({problem})") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+        raise SettingsError.single(source, "(file)", "<unparsable>", f"valid YAML values ({exc})") from None
     if not isinstance(doc, dict):
         raise SettingsError.single(source, "(top level)", doc, "a mapping with at least an 'exchanges' key")
     return doc

@@ -52,12 +52,15 @@ def service_config(*, upbit_url: str | None, bithumb_url: str | None, markets: l
 
 
 class ServiceProcess:
-    def __init__(self, config: dict[str, Any] | str, workdir: Path, *, web_port: int | None = None,
+    def __init__(self, config: dict[str, Any] | str | bytes, workdir: Path, *, web_port: int | None = None,
                  env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.conf = self.workdir / "krwfeed.yaml"
-        self.conf.write_text(config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False))
+        if isinstance(config, bytes):  # exactly these bytes, e.g. a file that is not UTF-8
+            self.conf.write_bytes(config)
+        else:
+            self.conf.write_text(config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False))
         self.status_file = self.workdir / "status.json"
         self.stdout_path = self.workdir / "stdout.log"
         self.stderr_path = self.workdir / "stderr.log"
