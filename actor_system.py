@@ -30,7 +30,7 @@ from settings.process_env import (
     route_thespian_log,
     shutdown_leftover_system,
 )
-from settings.secrets import secret_values
+from settings.secrets import kafka_secret_values
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
 log = logging.getLogger("krwfeed.main")  # the main process is not an actor: a module logger is fine
@@ -53,9 +53,7 @@ class Service:
         from actors.supervisor import GLOBAL_NAME, Supervisor
         from messages.protocol import ServiceStarted, StartService
 
-        secrets = secret_values([self.settings.kafka.sasl_username,
-                                 self.settings.kafka.sasl_password.value if self.settings.kafka.sasl_password
-                                 else None])
+        secrets = kafka_secret_values(self.settings.kafka)
         log_defs = build_log_defs(self.settings.log, secrets)
         if shutdown_leftover_system(self.settings.admin_port):
             print(f"krwfeed: shut down a leftover actor system on admin port {self.settings.admin_port}",
