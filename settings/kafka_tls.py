@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import ssl
 import tempfile
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from settings.errors import MISSING, SettingsError
+from settings.errors import MISSING, SettingsError, SettingsProblem
 from settings.secrets import SECRET_ENV
 
 _FILE_NAMES = {"ssl_cafile": "trusted-ca.pem", "ssl_certfile": "client-cert.pem", "ssl_keyfile": "client-key.pem"}
@@ -25,6 +26,7 @@ def write_pem_files(pem: Mapping[str, tuple[str, str]], directory: str | Path | 
     if directory is None:
         directory = tempfile.mkdtemp(prefix="krwfeed-kafka-tls-")
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
     paths: dict[str, str] = {}
     for key, (_var, text) in pem.items():
         path = Path(directory) / _FILE_NAMES[key]
@@ -63,8 +65,7 @@ def check_tls(source: str, kafka: Mapping[str, Any], pem_origins: Mapping[str, s
         try:
             context.load_verify_locations(cafile=kafka["ssl_cafile"])
         except (ssl.SSLError, OSError, ValueError) as exc:
-            raise SettingsError.single(source, origin("ssl_cafile"), "<not shown>",
-                                       f"PEM CA certificates ({_reason(exc)})") from None
+            raise _hidden(source, origin("ssl_cafile"), f"PEM CA certificates ({_reason(exc)})") from None
     if kafka.get("ssl_certfile"):
         password = kafka.get("ssl_password")
         key_text = Path(kafka.get("ssl_keyfile") or kafka["ssl_certfile"]).read_text(errors="replace")
@@ -76,13 +77,16 @@ def check_tls(source: str, kafka: Mapping[str, Any], pem_origins: Mapping[str, s
             # A callable, never None: OpenSSL would otherwise prompt on the terminal for a password.
             context.load_cert_chain(kafka["ssl_certfile"], kafka.get("ssl_keyfile"), password=lambda: secret)
         except (ssl.SSLError, OSError, ValueError) as exc:
-            raise SettingsError.single(
-                source, f"{origin('ssl_certfile')} / {origin('ssl_keyfile')}", "<not shown>",
-                f"a PEM certificate and its private key, encrypted only with {SECRET_ENV['ssl_password']} "
-                f"({_reason(exc)})") from None
+            raise _hidden(
+                source, f"{origin('ssl_certfile')} / {origin('ssl_keyfile')}",
+                f"a PEM certificate and its private key, decrypted by {SECRET_ENV['ssl_password']} if encrypted "
+                f"(a wrong password or a key of another certificate: {_reason(exc)})") from None
+
+
+def _hidden(source: str, key: str, allowed: str) -> SettingsError:
+    return SettingsError(source, [SettingsProblem(key, "<not shown>", allowed)])
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return str(exc.reason or exc.strerror or exc)
-    return str(getattr(exc, "strerror", None) or exc)
+    text = str(getattr(exc, "strerror", None) or exc) if not isinstance(exc, ssl.SSLError) else str(exc)
+    return re.sub(r"\s*\(_ssl\.c:\d+\)", "", text)
