@@ -39,6 +39,9 @@ HEROKU_PEM = {
     "ssl_certfile": "KAFKA_CLIENT_CERT",
     "ssl_keyfile": "KAFKA_CLIENT_CERT_KEY",
 }
+# Every variable read here (the secrets and TLS file paths are in settings/secrets.py).
+VARIABLES: tuple[str, ...] = (BOOTSTRAP, SECURITY_PROTOCOL, SASL_MECHANISM, CHECK_HOSTNAME, HEROKU_URL,
+                              HEROKU_PREFIX, *HEROKU_PEM.values())
 _URL_SCHEMES = {"kafka+ssl": "SSL", "kafka": "PLAINTEXT"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 

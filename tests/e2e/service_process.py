@@ -25,6 +25,8 @@ from typing import Any
 import psutil
 import yaml
 
+from settings.kafka_env import VARIABLES as KAFKA_VARIABLES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARK = "KRWFEED_RUN_MARK"
 
@@ -74,6 +76,10 @@ class ServiceProcess:
                     "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "prometheus"),
                     "THESPLOG_FILE": str(self.workdir / "thespian.log"), **(env or {})}
         full_env.pop("PORT", None)
+        # The config file names the test's broker; a developer's Kafka variables must not move it.
+        for name in KAFKA_VARIABLES:
+            if name not in (env or {}):
+                full_env.pop(name, None)
         self._out = open(self.stdout_path, "wb")  # noqa: SIM115 - closed in cleanup()
         self._err = open(self.stderr_path, "wb")  # noqa: SIM115
         self.started_at = time.monotonic()
