@@ -66,7 +66,15 @@ cmd_stop() {
   pid=$(cat "$DIR/dockerd.pid" 2>/dev/null || true)
   if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then say "not running"; return 0; fi
   kill -TERM "$pid"
-  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || { say "stopped (pid $pid)"; return 0; }; sleep 0.1; done
+  for _ in $(seq 1 200); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      # dockerd leaves its network namespace mounted, which would block removing var/dockerd
+      umount "$DIR/exec/netns/default" 2>/dev/null || true
+      say "stopped (pid $pid)"
+      return 0
+    fi
+    sleep 0.1
+  done
   die "dockerd pid $pid still runs 20 s after SIGTERM"
 }
 
