@@ -26,10 +26,12 @@ RUN pip install --no-cache-dir . \
 USER 10001:10001
 EXPOSE 8080
 
-# /health answers 200 only when every connection is up and Kafka publishing works; slim images have
-# no curl, so Python's urllib does the request (an HTTP 503 raises and makes the check fail).
+# The container is healthy while krwfeed serves requests (/health/live). /health also turns 503 during
+# a Kafka outage the service rides out, and an unhealthy container gets restarted, losing the
+# buffer; an outage longer than the service's own bound ends the process (exit 1) anyway. Slim
+# images have no curl, so Python's urllib does the request (an HTTP error raises: the check fails).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8080') + '/health', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8080') + '/health/live', timeout=4)"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Published ports reach a container on its own interface, so the web server listens on every

@@ -37,7 +37,7 @@ from settings.process_env import (
     route_thespian_log,
     shutdown_leftover_system,
 )
-from settings.secrets import secret_values
+from settings.secrets import kafka_secret_values, secret_values
 from settings.single_instance import InstanceClaim, InstanceRefused, claim_instance
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
@@ -76,8 +76,7 @@ class Service:
         from messages.protocol import ServiceStarted, StartService
 
         kafka, web = self.settings.kafka, self.settings.web
-        secrets = secret_values([kafka.sasl_username, kafka.sasl_password.value if kafka.sasl_password else None,
-                                 web.token.value if web.token else None])
+        secrets = secret_values([*kafka_secret_values(kafka), web.token.value if web.token else None])
         log_defs = build_log_defs(self.settings.log, secrets)
         if self.claim.leftover:
             shutdown_leftover_system(self.settings.admin_port, CAPABILITIES)

@@ -6,13 +6,14 @@ magnitude), trade_date/trade_time in KST, and books of at most 15 levels.
 """
 from __future__ import annotations
 
+from exchanges.capabilities import CAPABILITIES
 from exchanges.fields import KST
 from exchanges.quotation import QuotationAdapter
 from messages.records import Exchange
 
 WS_URL = "wss://ws-api.bithumb.com/websocket/v1"
 REST_URL = "https://api.bithumb.com"
-DEPTHS = frozenset(range(1, 16))
+DEPTHS = frozenset(CAPABILITIES["bithumb"].orderbook_depths)
 
 
 def make_adapter() -> QuotationAdapter:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
+from exchanges.capabilities import CAPABILITIES, DATA_TYPES
 from exchanges.fields import frame_text
 from exchanges.jsonparse import loads_exact
 from exchanges.quotation_parse import (
@@ -27,8 +28,6 @@ from exchanges.quotation_parse import (
 from messages.exceptions import ValidationException
 from messages.records import Exchange, MarketRecord
 
-DATA_TYPES = ("trade", "orderbook")
-FORMATS = ("DEFAULT", "SIMPLE")
 # Errors a malformed or incomplete frame can raise while being read; all become ValidationException.
 PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, ArithmeticError, AttributeError)
 _STATUS_UP = DecodedFrame(FrameKind.STATUS, status="UP")
@@ -61,10 +60,11 @@ class QuotationAdapter:
         fmt = fmt.upper()
         if not wanted or not all(wanted):
             raise ValueError("a subscription needs at least one market code")
-        if not types or not set(types) <= set(DATA_TYPES):
-            raise ValueError(f"data types must be a non-empty subset of {DATA_TYPES}, got {data_types!r}")
-        if fmt not in FORMATS:
-            raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+        caps = CAPABILITIES[self.name]
+        if not types or not set(types) <= set(caps.data_types):
+            raise ValueError(f"data types must be a non-empty subset of {caps.data_types}, got {data_types!r}")
+        if fmt not in caps.formats:
+            raise ValueError(f"format must be one of {caps.formats}, got {fmt!r}")
         if only_realtime and only_snapshot:
             raise ValueError("only_realtime and only_snapshot exclude each other")
         if depth is not None and depth not in self._depths:

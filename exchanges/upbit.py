@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from exchanges.capabilities import CAPABILITIES
 from exchanges.quotation import QuotationAdapter
 from messages.records import Exchange
 
 WS_URL = "wss://api.upbit.com/websocket/v1"
 REST_URL = "https://api.upbit.com"
-# Since 2025-07-02 Upbit serves only these ".N" depths; anything else silently becomes 30.
-DEPTHS = frozenset({1, 5, 15, 30})
+DEPTHS = frozenset(CAPABILITIES["upbit"].orderbook_depths)
 
 
 def make_adapter() -> QuotationAdapter:

@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from exchanges.capabilities import EXCHANGE_NAMES, capabilities, config_problems
 from messages.exceptions import ValidationException
 from messages.market_data import normalise_code
 from messages.state import ReconnectBudget
 
 # Field list is the contract used by connectors and the supervisor; validation lives in __post_init__.
+# What each exchange accepts (depths, formats, data types, codes per connection) is checked against
+# exchanges/capabilities.py, the same rules the settings schema applies.
 
-EXCHANGE_NAMES = frozenset({"upbit", "bithumb", "bithumb-legacy"})
-FORMATS = frozenset({"DEFAULT", "SIMPLE"})
-DATA_TYPES = ("trade", "orderbook")
 MIN_PING_INTERVAL_S = 30.0
 MAX_BACKOFF_S = 60.0  # seed S2.1-i: a reconnect never waits longer than this
 MIN_FRAME_BYTES, MAX_FRAME_BYTES = 64 * 1024, 64 * 1024 * 1024  # accepted range of max_frame_bytes
+
+
+ALL_ON_ONE_CONNECTION = -1  # the default of ExchangeConfig.markets_per_connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +36,10 @@ class ExchangeConfig:
     markets: tuple[str, ...]
     data_types: tuple[str, ...] = ("trade", "orderbook")
     format: str = "DEFAULT"  # "DEFAULT" | "SIMPLE"
-    orderbook_depth: int | None = None  # Upbit ".N" suffix (1/5/15/30); None = exchange default
-    markets_per_connection: int = 1000  # i.e. every configured code on one connection
+    orderbook_depth: int | None = None  # the ".N" code suffix; None = the exchange's default depth
+    # unset (ALL_ON_ONE_CONNECTION): as many codes on one connection as the exchange takes, i.e. all of
+    # them for any real market list
+    markets_per_connection: int = ALL_ON_ONE_CONNECTION
     # Both exchanges document a 120 s idle close but were observed closing quiet sockets at ~60 s
     # (1006, no close frame). A ping every 30 s puts two pings inside that window, so one lost or
     # late pong still leaves the connection alive; 30 s is also the floor accepted below, since
@@ -70,16 +75,19 @@ class ExchangeConfig:
         _require(bool(markets), "subscribed markets must not be empty", name, self.markets)
         self._set("markets", markets)
         data_types = tuple(dict.fromkeys(str(t).strip().lower() for t in _as_tuple(self.data_types)))
-        _require(bool(data_types) and set(data_types) <= set(DATA_TYPES),
-                 "data_types must be a non-empty subset of trade, orderbook", name, self.data_types)
         self._set("data_types", data_types)
-        fmt = str(self.format).strip().upper()
-        _require(fmt in FORMATS, "format must be DEFAULT or SIMPLE", name, self.format)
-        self._set("format", fmt)
-        _require(self.orderbook_depth is None or _is_int(self.orderbook_depth) and 1 <= self.orderbook_depth <= 30,
-                 "orderbook_depth must be 1..30 or unset", name, self.orderbook_depth)
-        _require(_is_int(self.markets_per_connection) and self.markets_per_connection >= 1,
-                 "markets_per_connection must be at least 1", name, self.markets_per_connection)
+        self._set("format", str(self.format).strip().upper())
+        _require(self.orderbook_depth is None or _is_int(self.orderbook_depth),
+                 "orderbook_depth must be an integer or unset", name, self.orderbook_depth)
+        _require(_is_int(self.markets_per_connection), "markets_per_connection must be an integer", name,
+                 self.markets_per_connection)
+        if self.markets_per_connection == ALL_ON_ONE_CONNECTION and name in EXCHANGE_NAMES:
+            self._set("markets_per_connection", capabilities(name).max_codes_per_connection)
+        problems = config_problems(name, data_types=data_types, fmt=self.format,
+                                   orderbook_depth=self.orderbook_depth, markets=len(markets),
+                                   markets_per_connection=self.markets_per_connection)
+        for field_name, allowed in problems.items():
+            _require(False, f"{field_name} must be {allowed}", name, getattr(self, field_name))
         _require(type(self.max_frame_bytes) is int and MIN_FRAME_BYTES <= self.max_frame_bytes <= MAX_FRAME_BYTES,
                  f"max_frame_bytes must be an integer from {MIN_FRAME_BYTES} to {MAX_FRAME_BYTES}", name,
                  self.max_frame_bytes)

@@ -44,9 +44,13 @@ class KafkaSettings:
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: Secret | None = None
-    ssl_cafile: str | None = None
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
+    ssl_cafile: str | None = None  # PEM CA bundle the broker's chain must verify against
+    ssl_certfile: str | None = None  # client certificate (mutual TLS)
+    ssl_keyfile: str | None = None  # its private key, possibly encrypted with ssl_password
+    ssl_password: Secret | None = None
+    # False only with a pinned ssl_cafile: the chain is still verified, the name is not (Heroku's
+    # brokers present certificates that do not name their hosts).
+    ssl_check_hostname: bool = True
 
     def topic_for(self, exchange: str, data_type: str) -> str:
         return self.topic_template.format(exchange=exchange, data_type=data_type)

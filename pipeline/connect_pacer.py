@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 
+from exchanges.capabilities import CAPABILITIES
+
 # Connection requests per second and IP, from the exchanges' documentation.
-DEFAULT_RATES: dict[str, float] = {"upbit": 5.0, "bithumb": 10.0, "bithumb-legacy": 10.0}
+DEFAULT_RATES: dict[str, float] = {name: caps.connects_per_s for name, caps in CAPABILITIES.items()}
 FALLBACK_RATE = 5.0
 # Grants are spaced slightly wider than 1/rate so no one-second window ever holds rate + 1 grants.
 SAFETY = 1.05

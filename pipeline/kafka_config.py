@@ -13,8 +13,8 @@ to behave predictably:
   counted) within seconds instead of two minutes, and ``max_block_ms`` bounding ``send()``'s wait
   for metadata.
 
-Secrets: the SASL password is unwrapped here and only here; ``describe()`` gives a masked copy
-for log lines.
+Secrets: the SASL and TLS key passwords are unwrapped here and only here; ``describe()`` gives a
+masked copy for log lines.
 """
 from __future__ import annotations
 
@@ -50,10 +50,21 @@ def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
             kwargs["sasl_plain_username"] = settings.sasl_username
         if settings.sasl_password is not None:
             kwargs["sasl_plain_password"] = settings.sasl_password.value
+    kwargs.update(ssl_kwargs(settings))
+    return kwargs
+
+
+def ssl_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    """The TLS part, in kafka-python's names: files, the key's password, hostname checking."""
+    kwargs: dict[str, Any] = {}
     for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
         value = getattr(settings, name)
         if value:
             kwargs[name] = value
+    if settings.ssl_password is not None:
+        kwargs["ssl_password"] = settings.ssl_password.value
+    if settings.security_protocol.endswith("SSL"):
+        kwargs["ssl_check_hostname"] = settings.ssl_check_hostname
     return kwargs
 
 

@@ -14,6 +14,10 @@
 # KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90),
 # KAFKA_STOP_TIMEOUT (20), PYTHON (python3),
 # KAFKA_OVERRIDES ("key=value ..." broker properties applied on top of server.properties.in).
+# KAFKA_SSL_PORT adds a TLS listener on 127.0.0.1:KAFKA_SSL_PORT that requires client certificates;
+# it needs KAFKA_SSL_KEYSTORE (PEM: the broker's PKCS#8 key, then its certificate chain),
+# KAFKA_SSL_TRUSTSTORE (PEM CA certificates clients must chain to) and, for an encrypted key,
+# KAFKA_SSL_KEY_PASSWORD.
 # Every port gets its own directory var/kafka-<port>/ (data, pid, log), so brokers on different
 # ports can run side by side.
 set -euo pipefail
@@ -25,6 +29,7 @@ LIB=$CACHE/lib
 PORT=${KAFKA_PORT:-9092}
 CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
 ADVERTISED_PORT=${KAFKA_ADVERTISED_PORT:-$PORT}
+SSL_PORT=${KAFKA_SSL_PORT:-}
 WANTED_VERSION=${KAFKA_VERSION:-}   # set: the cache must hold this version
 KAFKA_VERSION=${KAFKA_VERSION:-4.3.1}
 PY=${PYTHON:-python3}
@@ -156,6 +161,22 @@ render_config() {
   sed -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" \
       -e "s|@ADVERTISED_PORT@|$ADVERTISED_PORT|g" -e "s|@DATA_DIR@|$DATA|g" \
       "$HERE/server.properties.in" >"$CONF"
+  [ -n "$SSL_PORT" ] || return 0
+  [ -r "${KAFKA_SSL_KEYSTORE:-}" ] || die "KAFKA_SSL_PORT needs KAFKA_SSL_KEYSTORE (a readable PEM file)"
+  [ -r "${KAFKA_SSL_TRUSTSTORE:-}" ] || die "KAFKA_SSL_PORT needs KAFKA_SSL_TRUSTSTORE (a readable PEM file)"
+  # The PLAINTEXT listener stays: readiness probes, topic admin and inter-broker traffic use it.
+  sed -i -e "s|^listeners=PLAINTEXT://127.0.0.1:$PORT,|listeners=PLAINTEXT://127.0.0.1:$PORT,SSL://127.0.0.1:$SSL_PORT,|" \
+      -e "s|^advertised.listeners=.*|&,SSL://127.0.0.1:$SSL_PORT|" \
+      -e "s|^listener.security.protocol.map=.*|&,SSL:SSL|" "$CONF"
+  {
+    echo "ssl.keystore.type=PEM"
+    echo "ssl.keystore.location=$KAFKA_SSL_KEYSTORE"
+    [ -z "${KAFKA_SSL_KEY_PASSWORD:-}" ] || echo "ssl.key.password=$KAFKA_SSL_KEY_PASSWORD"
+    echo "ssl.truststore.type=PEM"
+    echo "ssl.truststore.location=$KAFKA_SSL_TRUSTSTORE"
+    echo "ssl.client.auth=required"
+  } >>"$CONF"
+  chmod 600 "$CONF"
 }
 
 java_opts() {
@@ -205,6 +226,7 @@ cmd_start() {
   fi
   port_answers "$PORT" && die "port $PORT is taken by another process (not a broker of this script)"
   port_answers "$CONTROLLER_PORT" && die "controller port $CONTROLLER_PORT is taken by another process"
+  [ -z "$SSL_PORT" ] || ! port_answers "$SSL_PORT" || die "TLS port $SSL_PORT is taken by another process"
   command -v java >/dev/null || die "java not found (Debian: apt-get install openjdk-17-jre-headless)"
   cached || cmd_fetch
 
@@ -226,7 +248,7 @@ cmd_start() {
     rm -f "$PIDFILE"
     die "broker not ready (timeout ${START_TIMEOUT} s; log: $LOG)"
   fi
-  say "started (pid $pid, $BOOTSTRAP, controller 127.0.0.1:$CONTROLLER_PORT, $(head -n1 "$LIB/.complete" | cut -d, -f1)) in $(since "$t0") s; log: ${LOG#"$ROOT"/}"
+  say "started (pid $pid, $BOOTSTRAP${SSL_PORT:+, TLS 127.0.0.1:$SSL_PORT}, controller 127.0.0.1:$CONTROLLER_PORT, $(head -n1 "$LIB/.complete" | cut -d, -f1)) in $(since "$t0") s; log: ${LOG#"$ROOT"/}"
 }
 
 # --- stop, signals, status ---------------------------------------------------------------------
@@ -296,5 +318,5 @@ case "${1:-}" in
   resume) cmd_signal CONT resumed ;;
   create-topics) shift; cmd_create_topics "$@" ;;
   log) echo "$LOG" ;;
-  *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

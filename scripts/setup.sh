@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(kcat protobuf-compiler prometheus chromium openssl openjdk-17-jre-headless maven)
+# docker.io and debootstrap: the container test's engine and the base image built from Debian packages
+APT_PACKAGES=(kcat protobuf-compiler prometheus chromium openssl openjdk-17-jre-headless maven docker.io debootstrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

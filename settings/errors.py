@@ -1,7 +1,10 @@
 """The one error type settings loading raises: every message names file, key, value and what is allowed."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_ONE_LINE = re.compile(r"\s*[\r\n]+\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -11,7 +14,8 @@ class SettingsProblem:
     allowed: str  # what would be accepted
 
     def render(self, source: str) -> str:
-        return f"{source}: {self.key} = {self.value}: {self.allowed}"
+        # one line per problem, whatever the parts hold (a YAML error text may span lines)
+        return _ONE_LINE.sub(" ", f"{source}: {self.key} = {self.value}: {self.allowed}")
 
 
 class SettingsError(ValueError):
@@ -21,8 +25,10 @@ class SettingsError(ValueError):
         self.source = source
         self.problems = problems
         lines = [p.render(source) for p in problems]
-        head = f"invalid configuration in {source}" + (f" ({len(problems)} problems)" if len(problems) > 1 else "")
-        super().__init__(head + ":\n  " + "\n  ".join(lines))
+        if len(lines) == 1:  # one problem, one line
+            super().__init__(f"invalid configuration: {lines[0]}")
+            return
+        super().__init__(f"invalid configuration in {source} ({len(problems)} problems):\n  " + "\n  ".join(lines))
 
     @classmethod
     def single(cls, source: str, key: str, value: object, allowed: str) -> SettingsError:

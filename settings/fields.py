@@ -1,14 +1,10 @@
 """Field builders whose error messages say what is allowed, so every SettingsError is actionable."""
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlparse
 
 from marshmallow import ValidationError, fields, validate
-
-# QUOTE-BASE, e.g. KRW-BTC. Codes are upper-cased before this check (seed S1.2-d).
-MARKET_CODE = re.compile(r"^[A-Z]{2,5}-[A-Z0-9]{1,15}$")
 
 
 def _messages(allowed: str) -> dict[str, Any]:

@@ -11,43 +11,82 @@ from marshmallow import ValidationError
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
 from pipeline.connection_plan import process_limit_problem
+from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
+from settings.kafka_env import KafkaEnvironment, kafka_environment
+from settings.kafka_tls import check_tls, write_pem_files
 from settings.overrides import Overrides, apply_overrides
 from settings.schema import SettingsSchema
-from settings.secrets import WEB_TOKEN_ENV, WEB_TOKEN_MIN_LENGTH, find_secret_keys, read_secret_env
+from settings.secrets import (
+    SECRET_ENV,
+    WEB_TOKEN_ENV,
+    WEB_TOKEN_MIN_LENGTH,
+    find_secret_keys,
+    merged_environment,
+)
 
+_SECRET_KEYS = frozenset({"sasl_password", "ssl_password"})  # wrapped in Secret: masked in repr and logs
 _TUPLE_KEYS = {"markets", "data_types", "quote_currencies", "bootstrap_servers", "api_version"}
 
 
 def load_settings(path: str | Path, overrides: Overrides | None = None, *,
                   environ: Mapping[str, str] | None = None,
-                  dotenv_path: str | Path | None = None) -> Settings:
+                  dotenv_path: str | Path | None = None,
+                  pem_dir: str | Path | None = None) -> Settings:
+    """``pem_dir``: where PEM text from the environment is written (0600 files); by default a
+    private temporary directory removed when the process exits."""
     source = str(path)
     doc = _read_yaml(source)
     secrets_found = find_secret_keys(doc)
     if secrets_found:
         raise SettingsError(source, [SettingsProblem(s.key, "<hidden>", s.allowed) for s in secrets_found])
-    doc = apply_overrides(doc, overrides or Overrides())
+    env = merged_environment(environ, dotenv_path)
+    kafka_env, problems = kafka_environment(env)
+    if problems:
+        raise SettingsError(source, problems)
+    overrides = overrides or Overrides()
+    doc = apply_overrides(_with_kafka_env(doc, kafka_env), overrides)
+    origins = dict(kafka_env.origins)
+    if overrides.kafka_bootstrap:
+        origins.pop("bootstrap_servers", None)
     try:
         data = SettingsSchema().load(doc)
     except ValidationError as exc:
-        raise SettingsError(source, flatten_errors(exc.messages, doc)) from None
-    secrets = read_secret_env(environ, dotenv_path)
-    return _build(source, data, secrets)
+        raise SettingsError(source, [_name_origin(p, origins) for p in flatten_errors(exc.messages, doc)]) from None
+    secrets = {key: env[var] for key, var in SECRET_ENV.items() if env.get(var)}
+    if env.get(WEB_TOKEN_ENV):
+        secrets["web_token"] = env[WEB_TOKEN_ENV]
+    return _build(source, data, secrets, kafka_env, pem_dir)
+
+
+def _with_kafka_env(doc: dict[str, Any], kafka_env: KafkaEnvironment) -> dict[str, Any]:
+    if not kafka_env.kafka:
+        return doc
+    section = doc.get("kafka")
+    return {**doc, "kafka": {**(section if isinstance(section, dict) else {}), **kafka_env.kafka}}
+
+
+def _name_origin(problem: SettingsProblem, origins: Mapping[str, str]) -> SettingsProblem:
+    """A problem in a value the environment supplied names that variable."""
+    for key, var in origins.items():
+        if problem.key == f"kafka.{key}" or problem.key.startswith(f"kafka.{key}["):
+            return SettingsProblem(f"{problem.key} (from {var})", problem.value, problem.allowed)
+    return problem
 
 
 def _read_yaml(source: str) -> dict[str, Any]:
     try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SettingsError.single(source, "(file)", source, f"a readable YAML file ({exc.strerror})") from None
-    try:
-        doc = yaml.safe_load(text)
+        text = bounded_yaml.read_text(source)
+        doc = bounded_yaml.load(text)
+    except bounded_yaml.Refusal as refusal:
+        raise SettingsError(source, [SettingsProblem(refusal.where, refusal.value, refusal.allowed)]) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         key = f"(line {where.line + 1}, column {where.column + 1})" if where else "(file)"
         problem = getattr(exc, "problem", None) or str(exc)
         raise SettingsError.single(source, key, "<unparsable>", f"valid YAML ({problem})") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+        raise SettingsError.single(source, "(file)", "<unparsable>", f"valid YAML values ({exc})") from None
     if not isinstance(doc, dict):
         raise SettingsError.single(source, "(top level)", doc, "a mapping with at least an 'exchanges' key")
     return doc
@@ -96,7 +135,8 @@ def _tuples(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if k in _TUPLE_KEYS else v for k, v in data.items()}
 
 
-def _build(source: str, data: dict[str, Any], secrets: dict[str, str]) -> Settings:
+def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env: KafkaEnvironment,
+           pem_dir: str | Path | None) -> Settings:
     exchanges = []
     for i, raw in enumerate(data["exchanges"]):
         fields = _tuples(raw)
@@ -118,10 +158,20 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str]) -> Settin
                                    f"a token of at least {WEB_TOKEN_MIN_LENGTH} characters "
                                    "(e.g. from: openssl rand -hex 32)")
     kafka = _tuples(data.get("kafka", {}))
-    kafka.update({k: v for k, v in secrets.items() if k != "sasl_password"})
-    if "sasl_password" in secrets:
-        kafka["sasl_password"] = Secret(secrets["sasl_password"])
+    kafka.update({k: v for k, v in secrets.items() if k not in _SECRET_KEYS})
+    kafka.update({k: Secret(v) for k, v in secrets.items() if k in _SECRET_KEYS})
+    # A file path from KRWFEED_KAFKA_SSL_* wins over Heroku's PEM text for the same file.
+    pem = {key: value for key, value in kafka_env.pem.items() if key not in secrets}
+    if pem:
+        kafka.update(write_pem_files(pem, pem_dir))
+    if kafka_env.topic_prefix:
+        kafka["topic_template"] = kafka_env.topic_prefix + kafka.get("topic_template", KafkaSettings().topic_template)
+    if kafka_env.check_hostname is not None:
+        kafka["ssl_check_hostname"] = kafka_env.check_hostname
+    elif "ssl_cafile" in pem:
+        kafka["ssl_check_hostname"] = False  # Heroku's certificates do not name the brokers' hosts
     _check_kafka_secrets(source, kafka)
+    check_tls(source, kafka, pem_origins={key: var for key, (var, _) in pem.items()})
     buffer = dict(data.get("buffer", {}))
     if "ttl_s" in buffer:
         buffer["ttl_s"] = {**BufferSettings().ttl_s, **buffer["ttl_s"]}

@@ -3,14 +3,19 @@ turns those into ``messages.settings`` dataclasses. Unknown keys are errors (a t
 silently ignored)."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from settings.fields import MARKET_CODE, HostPort, Scalar, UpperString, flag, number, text, url
+from exchanges.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
+from messages.config import ExchangeConfig
+from messages.exceptions import ValidationException
+from messages.market_data import normalise_code
+from settings.fields import HostPort, Scalar, UpperString, flag, number, text, url
 
-DATA_TYPES = ("trade", "orderbook")
-EXCHANGES = ("upbit", "bithumb", "bithumb-legacy")
+EXCHANGES_TEXT = "one of: " + ", ".join(EXCHANGE_NAMES)
+_CONFIG_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ExchangeConfig)}
 
 
 class _Strict(Schema):
@@ -19,13 +24,14 @@ class _Strict(Schema):
 
 
 class ExchangeSchema(_Strict):
-    name = text("one of: upbit, bithumb, bithumb-legacy", required=True, choices=EXCHANGES)
+    name = text(EXCHANGES_TEXT, required=True, choices=EXCHANGE_NAMES)
     ws_url = url(("ws", "wss"))
     rest_url = url(("http", "https"))
     markets = fields.List(
         UpperString(error_messages={"invalid": "a market code QUOTE-BASE such as KRW-BTC"}),
         required=True,
-        validate=validate.Length(min=1, error="a non-empty list of market codes such as [KRW-BTC]"),
+        validate=validate.Length(min=1, max=MAX_MARKETS_PER_EXCHANGE, error=(
+            f"a non-empty list of at most {MAX_MARKETS_PER_EXCHANGE} market codes such as [KRW-BTC]")),
         error_messages={"required": "required; a non-empty list of market codes such as [KRW-BTC]",
                         "invalid": "a list of market codes such as [KRW-BTC, KRW-ETH]"},
     )
@@ -33,13 +39,11 @@ class ExchangeSchema(_Strict):
         text("trade or orderbook", choices=DATA_TYPES),
         validate=validate.Length(min=1, error="a non-empty list drawn from: trade, orderbook"),
     )
-    format = text("DEFAULT or SIMPLE", choices=("DEFAULT", "SIMPLE"), upper=True)
-    orderbook_depth = fields.Integer(
-        allow_none=True, strict=True,
-        validate=validate.OneOf((1, 5, 15, 30), error="null or one of 1, 5, 15, 30"),
-        error_messages={"invalid": "null or one of 1, 5, 15, 30"},
-    )
-    markets_per_connection = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
+    # Which formats, depths and connection sizes are allowed depends on the exchange: checked in _check.
+    format = text("DEFAULT or SIMPLE", upper=True)
+    orderbook_depth = fields.Integer(allow_none=True, strict=True,
+                                     error_messages={"invalid": "null or an orderbook depth such as 15"})
+    markets_per_connection = number("an integer >= 1", lo=1, integer=True)
     ping_interval_s = number("seconds from 30 to 120 (pinging faster only adds traffic)", lo=30, hi=120)
     pong_timeout_s = number("seconds, more than 0 and at most 120", lo=0, hi=120, min_inclusive=False)
     stale_timeout_s = number("seconds, more than 0 and at most 600", lo=0, hi=600, min_inclusive=False)
@@ -63,11 +67,19 @@ class ExchangeSchema(_Strict):
         quotes = tuple(data.get("quote_currencies", ("KRW",)))
         bad: dict[int, list[str]] = {}
         for i, code in enumerate(data["markets"]):
-            quote, _, base = code.partition("-")
-            if not MARKET_CODE.match(code) or quote not in quotes or base in quotes:
-                bad[i] = [f"a market code QUOTE-BASE with QUOTE in {', '.join(quotes)}, e.g. KRW-BTC"]
+            try:
+                normalise_code(code, quotes)
+            except ValidationException as exc:
+                bad[i] = [f"a market code QUOTE-BASE with QUOTE in {', '.join(quotes)}, e.g. KRW-BTC "
+                          f"({exc.message})"]
         if bad:
             errors["markets"] = bad
+        problems = config_problems(
+            data["name"], data_types=data.get("data_types"), fmt=data.get("format"),
+            orderbook_depth=data.get("orderbook_depth"), markets=len(set(data["markets"])),
+            markets_per_connection=data.get("markets_per_connection"))  # unset: the exchange's own limit
+        for key, allowed in problems.items():
+            errors.setdefault(key, [allowed])
         ping = data.get("ping_interval_s", 30.0)
         idle = data.get("idle_timeout_s", 60.0)
         if ping >= idle:

@@ -17,6 +17,7 @@ SECRET_ENV = {
     "ssl_cafile": ENV_PREFIX + "SSL_CAFILE",
     "ssl_certfile": ENV_PREFIX + "SSL_CERTFILE",
     "ssl_keyfile": ENV_PREFIX + "SSL_KEYFILE",
+    "ssl_password": ENV_PREFIX + "SSL_PASSWORD",  # decrypts an encrypted ssl_keyfile
 }
 WEB_TOKEN_ENV = "KRWFEED_WEB_TOKEN"
 WEB_TOKEN_MIN_LENGTH = 16
@@ -54,17 +55,30 @@ def find_secret_keys(doc: Any, path: str = "") -> list[SecretInYaml]:
     return found
 
 
-def read_secret_env(environ: Mapping[str, str] | None, dotenv_path: str | Path | None) -> dict[str, str]:
-    """Secret values by kafka key, plus ``web_token``. The process environment wins over the ``.env`` file."""
+def merged_environment(environ: Mapping[str, str] | None, dotenv_path: str | Path | None) -> dict[str, str]:
+    """The ``.env`` file's variables overlaid by the process environment (which wins)."""
     merged: dict[str, str] = {}
     env_file = Path(dotenv_path) if dotenv_path is not None else Path.cwd() / ".env"
     if env_file.is_file():
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def read_secret_env(environ: Mapping[str, str] | None, dotenv_path: str | Path | None = None) -> dict[str, str]:
+    """Secret values by kafka key, plus ``web_token``, from ``merged_environment``."""
+    merged = merged_environment(environ, dotenv_path)
     found = {key: merged[var] for key, var in SECRET_ENV.items() if merged.get(var)}
     if merged.get(WEB_TOKEN_ENV):
         found["web_token"] = merged[WEB_TOKEN_ENV]
     return found
+
+
+def kafka_secret_values(kafka: Any) -> tuple[str, ...]:
+    """The strings to mask in every log line for these ``KafkaSettings``."""
+    return secret_values([kafka.sasl_username,
+                          kafka.sasl_password.value if kafka.sasl_password else None,
+                          kafka.ssl_password.value if kafka.ssl_password else None])
 
 
 def secret_values(values: Iterable[str | None]) -> tuple[str, ...]:

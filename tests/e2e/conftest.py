@@ -42,7 +42,7 @@ def topic_prefix() -> str:
 def service_factory(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(config: dict[str, Any] | str, **kw: Any) -> ServiceProcess:
+    def start(config: dict[str, Any] | str | bytes, **kw: Any) -> ServiceProcess:
         proc = ServiceProcess(config, tmp_path / f"run{len(started)}", **kw)
         started.append(proc)
         return proc

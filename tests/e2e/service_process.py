@@ -25,6 +25,8 @@ from typing import Any
 import psutil
 import yaml
 
+from settings.kafka_env import VARIABLES as KAFKA_VARIABLES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARK = "KRWFEED_RUN_MARK"
 
@@ -52,12 +54,15 @@ def service_config(*, upbit_url: str | None, bithumb_url: str | None, markets: l
 
 
 class ServiceProcess:
-    def __init__(self, config: dict[str, Any] | str, workdir: Path, *, web_port: int | None = None,
+    def __init__(self, config: dict[str, Any] | str | bytes, workdir: Path, *, web_port: int | None = None,
                  env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.conf = self.workdir / "krwfeed.yaml"
-        self.conf.write_text(config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False))
+        if isinstance(config, bytes):  # exactly these bytes, e.g. a file that is not UTF-8
+            self.conf.write_bytes(config)
+        else:
+            self.conf.write_text(config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False))
         self.status_file = self.workdir / "status.json"
         self.stdout_path = self.workdir / "stdout.log"
         self.stderr_path = self.workdir / "stderr.log"
@@ -71,6 +76,10 @@ class ServiceProcess:
                     "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "prometheus"),
                     "THESPLOG_FILE": str(self.workdir / "thespian.log"), **(env or {})}
         full_env.pop("PORT", None)
+        # The config file names the test's broker; a developer's Kafka variables must not move it.
+        for name in KAFKA_VARIABLES:
+            if name not in (env or {}):
+                full_env.pop(name, None)
         self._out = open(self.stdout_path, "wb")  # noqa: SIM115 - closed in cleanup()
         self._err = open(self.stderr_path, "wb")  # noqa: SIM115
         self.started_at = time.monotonic()

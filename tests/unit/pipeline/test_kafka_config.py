@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from messages.settings import KafkaSettings, Secret
-from pipeline.kafka_config import describe, producer_kwargs
+from pipeline.kafka_config import describe, producer_kwargs, ssl_kwargs
 
 pytestmark = pytest.mark.unit
 
@@ -50,3 +50,17 @@ def test_sasl_and_tls_from_settings_with_secret_masked_in_description() -> None:
     shown = describe(kwargs)
     assert shown["sasl_plain_password"] == "****"
     assert "s3cr3t" not in repr(shown)
+
+
+def test_tls_mapping_to_kafka_python_names_with_the_key_password_masked() -> None:
+    settings = KafkaSettings(security_protocol="SSL", ssl_cafile="/run/ca.pem", ssl_certfile="/run/cert.pem",
+                             ssl_keyfile="/run/key.pem", ssl_password=Secret("key-pw"), ssl_check_hostname=False)
+    assert ssl_kwargs(settings) == {"ssl_cafile": "/run/ca.pem", "ssl_certfile": "/run/cert.pem",
+                                    "ssl_keyfile": "/run/key.pem", "ssl_password": "key-pw",
+                                    "ssl_check_hostname": False}
+    kwargs = producer_kwargs(settings)
+    assert {k: kwargs[k] for k in ssl_kwargs(settings)} == ssl_kwargs(settings)
+    assert describe(kwargs)["ssl_password"] == "****" and "key-pw" not in repr(describe(kwargs))
+    # hostname checking is stated only where TLS is spoken; kafka-python's default (True) stays otherwise
+    assert ssl_kwargs(KafkaSettings(security_protocol="SASL_SSL"))["ssl_check_hostname"] is True
+    assert "ssl_check_hostname" not in ssl_kwargs(KafkaSettings())
