@@ -9,8 +9,11 @@ class SettingsProblem:
     key: str  # dotted key path, e.g. "exchanges[0].markets[2]"
     value: str  # repr of the offending value ("<missing>" when absent)
     allowed: str  # what would be accepted
+    option: str | None = None  # the command-line option that set the value, e.g. "--markets"
 
     def render(self, source: str) -> str:
+        if self.option:  # the user typed it on the command line: name the option, not the file's key
+            return f"{self.option} = {self.value}: {self.allowed}"
         return f"{source}: {self.key} = {self.value}: {self.allowed}"
 
 
@@ -20,8 +23,12 @@ class SettingsError(ValueError):
     def __init__(self, source: str, problems: list[SettingsProblem]) -> None:
         self.source = source
         self.problems = problems
-        lines = [p.render(source) for p in problems]
-        head = f"invalid configuration in {source}" + (f" ({len(problems)} problems)" if len(problems) > 1 else "")
+        # One option value applied to several exchanges fails the same way for each: say it once.
+        lines = list(dict.fromkeys(p.render(source) for p in problems))
+        if len(lines) == 1 and problems[0].option:
+            super().__init__(lines[0])
+            return
+        head = f"invalid configuration in {source}" + (f" ({len(lines)} problems)" if len(lines) > 1 else "")
         super().__init__(head + ":\n  " + "\n  ".join(lines))
 
     @classmethod

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
-from settings.overrides import Overrides, apply_overrides
+from settings.overrides import Overrides, apply_overrides, option_of, unknown_exchanges
 from settings.schema import SettingsSchema
 from settings.secrets import find_secret_keys, read_secret_env
 
@@ -26,11 +26,16 @@ def load_settings(path: str | Path, overrides: Overrides | None = None, *,
     secrets_found = find_secret_keys(doc)
     if secrets_found:
         raise SettingsError(source, [SettingsProblem(s.key, "<hidden>", s.allowed) for s in secrets_found])
-    doc = apply_overrides(doc, overrides or Overrides())
+    overrides = overrides or Overrides()
+    unknown = unknown_exchanges(doc, overrides)
+    if unknown:
+        raise SettingsError(source, unknown)
+    merged = apply_overrides(doc, overrides)
     try:
-        data = SettingsSchema().load(doc)
+        data = SettingsSchema().load(merged)
     except ValidationError as exc:
-        raise SettingsError(source, flatten_errors(exc.messages, doc)) from None
+        problems = [option_of(p, doc, overrides) for p in flatten_errors(exc.messages, merged)]
+        raise SettingsError(source, problems) from None
     secrets = read_secret_env(environ, dotenv_path)
     return _build(source, data, secrets)
 
