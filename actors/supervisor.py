@@ -1,8 +1,8 @@
 """The single top-level actor (globalName ``krwfeed-supervisor``). It creates every other actor, so no
 actor that owns threads ever forks (kafka-python runs an I/O thread), and it has no threads itself.
 
-Start (seed S3.1-a): connectors, then the buffer, then one producer per data type; a second
-``StartService`` is answered with ``ServiceError``. It grants connection attempts under the
+Start (seed S3.1-a): connectors and the buffer, then, once the connectors have initialised, one
+producer per data type; a second ``StartService`` is answered with ``ServiceError``. It grants connection attempts under the
 exchanges' connect limits, restarts crashed children with backoff, keeps the status snapshot,
 logs a progress line every ``progress_every`` messages and drives the graceful stop:
 connectors stop -> the buffer drains into the producers -> the producers flush -> ``ServiceStopped``.
@@ -26,7 +26,7 @@ from thespian.actors import (
 
 from actors.children import Children
 from actors.supervisor_base import STOP_TICK, supervisor_log
-from actors.supervisor_children import RESTART, ChildKeeping
+from actors.supervisor_children import RESTART, START_PUBLISHING, ChildKeeping
 from actors.supervisor_stop import StopDriving
 from messages.protocol import (
     BufferDrained,
@@ -67,6 +67,9 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
         self.fatal = ""
         self._kafka = None
         self._pace_armed = False
+        self.awaiting_init = set()
+        self.publishing_started = False
+        self.start_began = 0.0
 
     # --- start and restarts ----------------------------------------------------------------
     def receiveMsg_StartService(self, msg: StartService, sender: Any) -> None:
@@ -77,6 +80,7 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
 
     # --- connect pacing ------------------------------------------------------------------
     def receiveMsg_ConnectRequest(self, msg: ConnectRequest, sender: Any) -> None:
+        self._connector_initialised(msg.connection_id)
         if self.stop is None:
             self.pacer.request(msg.exchange, msg.connection_id)
             self._release_permits()
@@ -94,6 +98,7 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
 
     # --- reports -------------------------------------------------------------------------
     def receiveMsg_StateChanged(self, msg: StateChanged, sender: Any) -> None:
+        self._connector_initialised(msg.connection_id)
         self.book.on_state(msg)
         supervisor_log().debug("%s: %s -> %s (%s)", msg.connection_id, msg.old.value, msg.new.value, msg.reason)
         if self.stop is not None:
@@ -152,6 +157,8 @@ class Supervisor(ChildKeeping, StopDriving, ActorTypeDispatcher):
                 self._release_permits()
         elif msg.payload == STOP_TICK:
             self._stop_tick()
+        elif msg.payload == START_PUBLISHING:
+            self._start_publishing()
         elif isinstance(msg.payload, tuple) and msg.payload[0] == RESTART:
             self._restart(msg.payload[1])
 

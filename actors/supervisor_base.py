@@ -34,6 +34,9 @@ class SupervisorBase:
     fatal: str
     _kafka: Any
     _pace_armed: bool
+    awaiting_init: set[str]  # connectors whose first message has not arrived yet (start order)
+    publishing_started: bool
+    start_began: float
 
     if TYPE_CHECKING:  # provided by thespian's Actor at run time
         myAddress: Any

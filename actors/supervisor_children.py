@@ -1,6 +1,9 @@
 """Starting the supervisor's children, and restarting the ones that exit (seed S3.1-a).
 
-Start order: connectors, then the buffer, then one producer per data type. A start that fails
+Start order: connectors and the buffer they feed first; the publishing side (one producer per data
+type) only once every connector has initialised (its first message, the request to connect, has
+arrived) or ``PUBLISHING_WAIT_S`` has passed, so a connector that dies while starting cannot hold
+publishing back. Each phase is logged with the connectors it covers. A start that fails
 half-way answers ``ServiceError`` and asks the children created so far to exit, instead of
 letting Thespian retry a half-done start. A crashed child is recreated after a backoff; a new
 buffer means new addresses, so the connectors and producers holding the old one restart too.
@@ -30,6 +33,8 @@ from pipeline.status_book import StatusBook
 from pipeline.utc_clock import utc_now_us
 
 RESTART = "restart"
+START_PUBLISHING = "start-publishing"
+PUBLISHING_WAIT_S = 10.0
 
 
 class ChildKeeping(SupervisorBase):
@@ -65,10 +70,41 @@ class ChildKeeping(SupervisorBase):
         for data_type in sorted({t for cfg in settings.exchanges for t in cfg.data_types}):
             self.children.add(Child(f"producer-{data_type}", "producer", data_type))
             self.book.expect_producer(data_type)
-        for child in list(self.children.by_name.values()):
+        ingestion = self.children.of_kind("connector") + self.children.of_kind("buffer")
+        for child in ingestion:
             self._create(child)
-        for child in self.children.by_name.values():
+        for child in ingestion:
             self.send(child.address, self._start_message(child))
+        self.awaiting_init = {c.name for c in self.children.of_kind("connector")}
+        self.publishing_started = False
+        self.start_began = time.monotonic()
+        supervisor_log().info("starting connectors: %s; the publishing side follows once they have initialised",
+                              ", ".join(sorted(self.awaiting_init)))
+        self.wakeupAfter(timedelta(seconds=PUBLISHING_WAIT_S), payload=START_PUBLISHING)
+        if not self.awaiting_init:
+            self._start_publishing()
+
+    def _connector_initialised(self, name: str) -> None:
+        """A connector's first message: it has built its connection and asks to connect."""
+        if self.publishing_started or name not in self.awaiting_init:
+            return
+        self.awaiting_init.discard(name)
+        if not self.awaiting_init:
+            self._start_publishing()
+
+    def _start_publishing(self) -> None:
+        if self.publishing_started or self.stop is not None:
+            return
+        self.publishing_started = True
+        producers = self.children.of_kind("producer")
+        for child in producers:
+            self._create(child)
+            self.send(child.address, self._start_message(child))
+        waiting = sorted(self.awaiting_init)
+        supervisor_log().info("starting the publishing side (%s) %.2f s after the connectors%s",
+                              ", ".join(c.name for c in producers), time.monotonic() - self.start_began,
+                              f"; not initialised yet: {', '.join(waiting)}" if waiting else
+                              ": every connector initialised")
 
     def _create(self, child: Child) -> None:
         self.children.placed(child.name, self.createActor(actor_class(child.kind)))
@@ -99,7 +135,8 @@ class ChildKeeping(SupervisorBase):
 
     def _restart(self, name: str) -> None:
         child = self.children.by_name[name]
-        if self.stop is not None or child.address is not None:
+        if self.stop is not None or child.address is not None or (child.kind == "producer"
+                                                                    and not self.publishing_started):
             return
         self._create(child)
         self.send(child.address, self._start_message(child))
