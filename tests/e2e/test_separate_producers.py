@@ -3,9 +3,10 @@ producer actor and one Kafka client per data type, each in its own process, and 
 producer does not hold orderbooks up.
 
 The stall is the real broker's: the trade topics do not exist (the broker never creates topics on
-its own), so a trade send blocks for ``max_block_ms`` waiting for metadata, then fails, and the
-trade producer publishes nothing from then on. While that goes on, orderbooks must reach Kafka
-without a pause anywhere near that long.
+its own), so each trade send blocks for ``max_block_ms`` waiting for metadata, then fails, and the
+trade producer publishes nothing. While that goes on, orderbooks must reach Kafka without a pause
+anywhere near that long.
+
 The feed is kept light (60 events/s per exchange): the point is the coupling, not the throughput,
 and a service pushed past what the machine carries expires records for reasons of its own.
 """

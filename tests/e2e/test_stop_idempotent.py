@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
 # Joins the service's actor system as a client, tells the supervisor StopService twice in a row and
-# prints every ServiceStopped it gets back. It runs as a process of its own that exits afterwards (a
-# client left joined in the test process held the admin's later shutdown up for its 10 s limit), and
-# as a transient client (a plain one made the admin shut the whole system down part-way).
+# prints every ServiceStopped it gets back. It is a short-lived process of its own, so nothing stays
+# joined to the service's actor system once the test has its answers (a client kept in the test
+# process was seen holding the admin's final shutdown up until its 10 s limit).
 STOP_TWICE = """
 import json, sys, time
 from thespian.actors import ActorSystem
