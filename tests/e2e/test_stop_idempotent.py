@@ -1,7 +1,8 @@
 """Stopping is idempotent (seed S3.1-d), on the service as it runs: ``StopService`` sent twice to the real
 supervisor through the service's own actor system, and two SIGTERMs in quick succession to the
 process. Either way there is one drain, every record received is published, dropped (counted) or a
-counted failed publish, nothing is left in the buffer, and the process exits 0.
+counted failed publish, nothing is left in the buffer, and the process exits 0. The feed is light:
+the point is the stop, not a service pushed past what a shared machine carries.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def test_S3_1_d_stop_service_twice_to_the_running_supervisor_drains_once(
         simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
     sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
-                                      markets=6, rate=300, per_connection=3, buffer={"ttl_s": {"trade": 10.0}})
+                                      markets=6, rate=80, per_connection=3, buffer={"ttl_s": {"trade": 10.0}})
     service.wait_for(lambda s: s["total_published"] > 200, 30, "publishing")
     client = subprocess.run([sys.executable, "-c", STOP_TWICE, str(ports[0])], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
@@ -94,7 +95,7 @@ def test_S3_1_d_two_sigterms_in_quick_succession_drain_once_and_exit_0(
         simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
     sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
-                                      markets=6, rate=300, per_connection=3, buffer={"ttl_s": {"trade": 10.0}})
+                                      markets=6, rate=80, per_connection=3, buffer={"ttl_s": {"trade": 10.0}})
     service.wait_for(lambda s: s["total_published"] > 200, 30, "publishing")
     service.proc.send_signal(signal.SIGTERM)
     time.sleep(0.05)
