@@ -2,7 +2,7 @@
 PY ?= python3
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run test lint unit bench clean
+.PHONY: setup run test lint unit bench results clean
 
 setup:
 	bash scripts/setup.sh
@@ -19,6 +19,10 @@ unit:
 
 test: setup lint
 	bash scripts/test.sh
+
+# Tests never touch tracked files; this rewrites the committed fault table and dashboard screenshot.
+results: setup
+	$(PY) -m pytest -q --update-results tests/faults tests/integration/test_dashboard_browser.py
 
 bench: setup
 	$(PY) bench/serialize.py

@@ -4,8 +4,10 @@ It creates every other actor, so no actor that owns threads ever forks (kafka-py
 thread), and it has no threads itself. The actor classes come from the composition root in
 ``StartService``.
 
-* Start: connectors, then the buffer, then one producer per data type; a second
-  ``StartService`` is answered with ``ServiceError``. A start that fails half-way answers
+* Start: connectors and the buffer they feed first; the publishing side (one producer per data
+  type) only once every connector has initialised (its first message, the request to connect, has
+  arrived) or ``PUBLISHING_WAIT_S`` has passed, so a connector that dies while starting cannot hold
+  publishing back. Each phase is logged. A second ``StartService`` is answered with ``ServiceError``. A start that fails half-way answers
   ``ServiceError`` and asks the children created so far to exit, instead of letting Thespian
   retry a half-done start.
 * Connect pacing: each connection attempt waits for a ``ConnectPermit``, granted under the
@@ -73,6 +75,8 @@ from pipeline.utc_clock import utc_now_us
 GLOBAL_NAME = "krwfeed-supervisor"
 _PACE = "pace"
 RESTART = "restart"
+START_PUBLISHING = "start-publishing"
+PUBLISHING_WAIT_S = 10.0
 STOP_TICK = "stop-tick"
 STOP_TICK_S = 0.1
 
@@ -139,6 +143,9 @@ class Supervisor(ServiceActor):
         self._kafka: Any = None
         self.channel_path = ""
         self._pace_armed = False
+        self.awaiting_init: set[str] = set()  # connectors whose first message has not arrived yet
+        self.publishing_started = False
+        self.start_began = 0.0
 
     # --- start and restarts ----------------------------------------------------------------
     def receiveMsg_StartService(self, msg: StartService, sender: Any) -> None:
@@ -149,6 +156,7 @@ class Supervisor(ServiceActor):
 
     # --- connect pacing ------------------------------------------------------------------
     def receiveMsg_ConnectRequest(self, msg: ConnectRequest, sender: Any) -> None:
+        self._connector_initialised(msg.connection_id)
         if self.stop is None:
             self.pacer.request(msg.exchange, msg.connection_id)
             self._release_permits()
@@ -166,6 +174,7 @@ class Supervisor(ServiceActor):
 
     # --- reports -------------------------------------------------------------------------
     def receiveMsg_StateChanged(self, msg: StateChanged, sender: Any) -> None:
+        self._connector_initialised(msg.connection_id)
         self.book.on_state(msg)
         supervisor_log().debug("%s: %s -> %s (%s)", msg.connection_id, msg.old.value, msg.new.value, msg.reason)
         if self.stop is not None:
@@ -227,6 +236,8 @@ class Supervisor(ServiceActor):
                 self._release_permits()
         elif msg.payload == STOP_TICK:
             self._stop_tick()
+        elif msg.payload == START_PUBLISHING:
+            self._start_publishing()
         elif isinstance(msg.payload, tuple) and msg.payload[0] == RESTART:
             self._restart(msg.payload[1])
 
@@ -271,10 +282,41 @@ class Supervisor(ServiceActor):
         for data_type in sorted({t for cfg in settings.exchanges for t in cfg.data_types}):
             self.children.add(Child(f"producer-{data_type}", "producer", data_type))
             self.book.expect_producer(data_type)
-        for child in list(self.children.by_name.values()):
+        ingestion = self.children.of_kind("connector") + self.children.of_kind("buffer")
+        for child in ingestion:
             self._create(child)
-        for child in self.children.by_name.values():
+        for child in ingestion:
             self.send(child.address, self._start_message(child))
+        self.awaiting_init = {c.name for c in self.children.of_kind("connector")}
+        self.publishing_started = False
+        self.start_began = time.monotonic()
+        supervisor_log().info("starting connectors: %s; the publishing side follows once they have initialised",
+                              ", ".join(sorted(self.awaiting_init)))
+        self.wakeupAfter(timedelta(seconds=PUBLISHING_WAIT_S), payload=START_PUBLISHING)
+        if not self.awaiting_init:
+            self._start_publishing()
+
+    def _connector_initialised(self, name: str) -> None:
+        """A connector's first message: it has built its connection and asks to connect."""
+        if self.publishing_started or name not in self.awaiting_init:
+            return
+        self.awaiting_init.discard(name)
+        if not self.awaiting_init:
+            self._start_publishing()
+
+    def _start_publishing(self) -> None:
+        if self.publishing_started or self.stop is not None:
+            return
+        self.publishing_started = True
+        producers = self.children.of_kind("producer")
+        for child in producers:
+            self._create(child)
+            self.send(child.address, self._start_message(child))
+        waiting = sorted(self.awaiting_init)
+        supervisor_log().info("starting the publishing side (%s) %.2f s after the connectors%s",
+                              ", ".join(c.name for c in producers), time.monotonic() - self.start_began,
+                              f"; not initialised yet: {', '.join(waiting)}" if waiting else
+                              ": every connector initialised")
 
     def _create(self, child: Child) -> None:
         self.children.placed(child.name, self.createActor(self.actor_classes[child.kind]))
@@ -305,7 +347,8 @@ class Supervisor(ServiceActor):
 
     def _restart(self, name: str) -> None:
         child = self.children.by_name[name]
-        if self.stop is not None or child.address is not None:
+        if self.stop is not None or child.address is not None or (child.kind == "producer"
+                                                                    and not self.publishing_started):
             return
         self._create(child)
         self.send(child.address, self._start_message(child))

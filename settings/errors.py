@@ -12,9 +12,13 @@ class SettingsProblem:
     key: str  # dotted key path, e.g. "exchanges[0].markets[2]"
     value: str  # repr of the offending value ("<missing>" when absent)
     allowed: str  # what would be accepted
+    option: str | None = None  # the command-line option that set the value, e.g. "--markets"
 
     def render(self, source: str) -> str:
-        # one line per problem, whatever the parts hold (a YAML error text may span lines)
+        # one line per problem, whatever the parts hold (a YAML error text may span lines); a value the
+        # user typed on the command line names the option, not the file's key
+        if self.option:
+            return _ONE_LINE.sub(" ", f"{self.option} = {self.value}: {self.allowed}")
         return _ONE_LINE.sub(" ", f"{source}: {self.key} = {self.value}: {self.allowed}")
 
 
@@ -24,11 +28,12 @@ class SettingsError(ValueError):
     def __init__(self, source: str, problems: list[SettingsProblem]) -> None:
         self.source = source
         self.problems = problems
-        lines = [p.render(source) for p in problems]
+        # One option value applied to several exchanges fails the same way for each: say it once.
+        lines = list(dict.fromkeys(p.render(source) for p in problems))
         if len(lines) == 1:  # one problem, one line
-            super().__init__(f"invalid configuration: {lines[0]}")
+            super().__init__(lines[0] if problems[0].option else f"invalid configuration: {lines[0]}")
             return
-        super().__init__(f"invalid configuration in {source} ({len(problems)} problems):\n  " + "\n  ".join(lines))
+        super().__init__(f"invalid configuration in {source} ({len(lines)} problems):\n  " + "\n  ".join(lines))
 
     @classmethod
     def single(cls, source: str, key: str, value: object, allowed: str) -> SettingsError:

@@ -15,7 +15,7 @@ from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.kafka_env import KafkaEnvironment, kafka_environment
 from settings.kafka_tls import check_tls, write_pem_files
-from settings.overrides import Overrides, apply_overrides
+from settings.overrides import Overrides, apply_overrides, option_of, unknown_exchanges
 from settings.schema import SettingsSchema
 from settings.secrets import (
     SECRET_ENV,
@@ -45,14 +45,18 @@ def load_settings(path: str | Path, overrides: Overrides | None = None, *,
     if problems:
         raise SettingsError(source, problems)
     overrides = overrides or Overrides()
-    doc = apply_overrides(_with_kafka_env(doc, kafka_env), overrides)
+    unknown = unknown_exchanges(doc, overrides)
+    if unknown:
+        raise SettingsError(source, unknown)
+    merged = apply_overrides(_with_kafka_env(doc, kafka_env), overrides)
     origins = dict(kafka_env.origins)
     if overrides.kafka_bootstrap:
         origins.pop("bootstrap_servers", None)
     try:
-        data = SettingsSchema().load(doc)
+        data = SettingsSchema().load(merged)
     except ValidationError as exc:
-        raise SettingsError(source, [_name_origin(p, origins) for p in flatten_errors(exc.messages, doc)]) from None
+        problems = [_name_origin(option_of(p, doc, overrides), origins) for p in flatten_errors(exc.messages, merged)]
+        raise SettingsError(source, problems) from None
     secrets = {key: env[var] for key, var in SECRET_ENV.items() if env.get(var)}
     if env.get(WEB_TOKEN_ENV):
         secrets["web_token"] = env[WEB_TOKEN_ENV]

@@ -1,9 +1,14 @@
 """End-to-end fixtures: distinct Thespian admin and web ports per test, and a factory that starts
 krwfeed as a process and cleans up after it. The broker is the shared one (``kafka_bootstrap``,
-``kafka_control`` from tests/support/kafka_broker.py, on $KAFKA_PORT)."""
+``kafka_control`` from tests/support/kafka_broker.py, on $KAFKA_PORT).
+
+``KRWFEED_E2E_ADMIN_PORT`` moves both port ranges (admin ports from it, web ports 1000 below), so
+several developers' suites on one machine do not take each other's ports: a service that finds an
+actor system on its admin port shuts it down as a leftover."""
 from __future__ import annotations
 
 import itertools
+import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,8 +19,9 @@ import pytest
 
 from tests.e2e.service_process import ServiceProcess
 
-ADMIN_PORTS = range(19800, 19900)
-WEB_PORTS = range(18800, 18900)
+_ADMIN_BASE = int(os.environ.get("KRWFEED_E2E_ADMIN_PORT", "19800"))
+ADMIN_PORTS = range(_ADMIN_BASE, _ADMIN_BASE + 100)
+WEB_PORTS = range(_ADMIN_BASE - 1000, _ADMIN_BASE - 900)
 _next = itertools.count()
 
 

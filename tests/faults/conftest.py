@@ -1,5 +1,6 @@
 """Fault suite fixtures: a broker of the suite's own (it is killed and paused), one krwfeed + simulator
-rig per scenario, and the per-scenario accounting table written to bench/results/faults.txt.
+rig per scenario, and the per-scenario accounting table: printed and written to a temporary directory,
+and to bench/results/faults.txt only under ``pytest --update-results`` (``make results``).
 
 Environment:
     KRWFEED_FAULTS_KAFKA_PORT  the suite's broker port (default 39094); started and stopped by the
@@ -23,6 +24,7 @@ import pytest
 from tests.faults.accounting import Account, format_table, table_rows
 from tests.faults.rig import Rig
 from tests.support.kafka_broker import LocalBroker, missing_prerequisite, unavailable
+from tests.support.results import artefact_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = REPO_ROOT / "bench" / "results" / "faults.txt"
@@ -88,15 +90,15 @@ class ResultTable:
 
 
 @pytest.fixture(scope="session")
-def fault_results() -> Iterator[ResultTable]:
+def fault_results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResultTable]:
     table = ResultTable()
     yield table
     if table.rows:
         text = format_table(table.rows)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        out = artefact_path(request.config, RESULTS, tmp_path_factory.mktemp("fault-results"))
         mode = "full" if FULL else "CI"
-        RESULTS.write_text(f"python -m pytest -m faults tests/faults ({mode} lengths)\n\n{text}")
-        print("\n" + text)
+        out.write_text(f"python -m pytest -m faults tests/faults ({mode} lengths)\n\n{text}")
+        print(f"\n{text}\n(table written to {out})")
 
 
 def _free(port: int) -> bool:

@@ -1,7 +1,8 @@
 """The dashboard of the running krwfeed service (simulator -> actors -> real broker) in a real headless
 Chromium (Debian's, driven by Playwright): real connections CONNECTED, real market names with non-zero
 rates, values changing while the page stays the same document, and a dropped connection redrawn
-in place. The screenshot is kept as docs/dashboard.png.
+in place. The screenshot goes to the test's temporary directory, and replaces docs/dashboard.png only
+under ``pytest --update-results`` (``make results``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.integration.live_service import LiveService, live_service
 from tests.integration.tooling import require_tool
+from tests.support.results import artefact_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +33,9 @@ def _number(text: str | None) -> float:
     return float((text or "nan").replace(",", ""))
 
 
-def test_S4_4_a_dashboard_shows_the_running_service_and_redraws_without_reload(krwfeed: LiveService) -> None:
+def test_S4_4_a_dashboard_shows_the_running_service_and_redraws_without_reload(
+        krwfeed: LiveService, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    screenshot = artefact_path(request.config, SCREENSHOT, tmp_path / "screenshot")
     chromium = require_tool("chromium", "apt-get install chromium")
     from playwright.sync_api import expect, sync_playwright
 
@@ -64,7 +68,7 @@ def test_S4_4_a_dashboard_shows_the_running_service_and_redraws_without_reload(k
                                    f"'{first_total}'", timeout=10_000)
             second_total = page.locator("#received-total").text_content()
             assert _number(second_total) > _number(first_total), (first_total, second_total)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True)
 
             # upbit refuses new connections and drops the open ones: the page turns UNHEALTHY in place.
             krwfeed.simulator.refuse(60, "upbit")
@@ -77,7 +81,7 @@ def test_S4_4_a_dashboard_shows_the_running_service_and_redraws_without_reload(k
             assert page.evaluate("() => window.__sameDocument") == marker  # redrawn, never reloaded
         finally:
             browser.close()
-    header = SCREENSHOT.read_bytes()[:24]
+    header = screenshot.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", header[16:24])  # the IHDR chunk comes first
     assert width >= 1280 and height >= 600, (width, height)
