@@ -5,16 +5,17 @@ would fork a multithreaded process); the supervisor creates everything.
 
 Flow (pull-based backpressure):
 
-* ``StartProducer`` -> builds the ``KafkaPublisher`` (explicit ``api_version``: returns at once
-  even with the broker down) and sends the first ``PullRecords``.
+* ``StartProducer`` -> builds the publisher of the configured client (``kafka.client``; both
+  return at once even with the broker down) and sends the first ``PullRecords``.
 * ``PulledRecords`` -> hands the records to the client and pulls again, unless more than
   ``MAX_IN_FLIGHT_BATCHES`` pulls' worth of records are unacknowledged. Then a timer polls the
   callback counters and pulls once the client has caught up. During a Kafka outage records
   therefore wait in the buffer, where the TTL drops the stale ones (counted), instead of piling
   up in the client; when delivery times out the producer pulls again and the cycle repeats.
-* every tick: a ``PublishReport`` to the supervisor when counts changed (at once after a
-  failure, otherwise at most once per ``REPORT_EVERY_S``); ``FatalError`` once consecutive
-  failed publishes reach ``max_consecutive_failures``.
+* every tick: the client serves its delivery callbacks (``poll``), then a ``PublishReport`` to
+  the supervisor when counts changed (at once after a new failed attempt, otherwise at most once
+  per ``REPORT_EVERY_S``); ``FatalError`` once the tracker's outage rule says so (the only place
+  that decides it: ``pipeline.publish_tracker``).
 * ``FlushProducer`` -> flush with a timeout, answer ``ProducerFlushed``.
 * ``ActorExitRequest`` -> close the client; kafka-python's ``close()`` raising when the broker
   is gone is caught inside the publisher.
@@ -42,7 +43,7 @@ from messages.settings import KafkaSettings
 from monitoring.metrics import CONSECUTIVE_ERRORS
 from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
-from publishers.kafka_publisher import KafkaPublisher
+from publishers.factory import make_publisher
 
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled
@@ -100,7 +101,7 @@ class ProducerActor(ActorTypeDispatcher):
         self._pull_size = settings.pull_batch_size
         self._max_in_flight = settings.pull_batch_size * MAX_IN_FLIGHT_BATCHES
         try:
-            self._publisher = KafkaPublisher(settings, msg.data_type)
+            self._publisher = make_publisher(settings, msg.data_type)
         except Exception as err:  # invalid configuration, missing compression library, ...
             reason = f"kafka producer for {msg.data_type} could not start: {type(err).__name__}: {err}"
             _log().error(reason)
@@ -121,6 +122,8 @@ class ProducerActor(ActorTypeDispatcher):
         self._maybe_pull()
 
     def _on_tick(self) -> None:
+        if self._publisher is not None:
+            self._publisher.poll()
         self._report(force=False)
         self._maybe_pull()
         self.wakeupAfter(timedelta(seconds=TICK_S), payload=_TICK)
@@ -151,11 +154,13 @@ class ProducerActor(ActorTypeDispatcher):
             CONSECUTIVE_ERRORS.labels(self._data_type).set(snap.consecutive_failures)
             self._reported, self._reported_at = snap, now
             self.send(self._supervisor, PublishReport(
-                self._data_type, snap.succeeded, snap.failed, snap.consecutive_failures, snap.last_error
+                self._data_type, snap.succeeded, snap.failed, snap.consecutive_failures, snap.last_error,
+                snap.cause, snap.failing_for_s,
             ))
         if snap.fatal and not self._fatal_sent:
             self._fatal_sent = True
             reason = (f"{snap.consecutive_failures} consecutive Kafka publish failures for "
-                      f"{self._data_type} (last: {snap.last_error})")
+                      f"{self._data_type}: {snap.cause or 'failing'} for {snap.failing_for_s:.0f} s "
+                      f"(last: {snap.last_error})")
             _log().error(reason)
             self.send(self._supervisor, FatalError(reason))

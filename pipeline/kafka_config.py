@@ -1,4 +1,6 @@
-"""``KafkaSettings`` -> keyword arguments for kafka-python's ``KafkaProducer`` (seed S2.4-a).
+"""``KafkaSettings`` -> the options of each Kafka client (seed S2.4-a): ``producer_kwargs`` for
+kafka-python's ``KafkaProducer``, ``librdkafka_config`` for confluent-kafka's ``Producer``. Each
+client's mapping, security options included, lives in its one function, side by side.
 
 Pure. The seed's producer settings pass through unchanged (linger_ms=5, acks='all',
 batch_size=16384, compression_type='lz4', max_in_flight_requests_per_connection=5, retries=0,
@@ -11,7 +13,18 @@ to behave predictably:
   for 30 s when the broker is down);
 * a bounded ``delivery_timeout_ms`` so records waiting for an unreachable broker fail (and are
   counted) within seconds instead of two minutes, and ``max_block_ms`` bounding ``send()``'s wait
-  for metadata.
+  for metadata;
+* ``reconnect_backoff_max_ms`` (1 s by default, kafka-python's own default is 30 s) so that the
+  client reaches a broker that is back within about a second instead of up to half a minute,
+  while the records of the outage meanwhile expire or fail, counted.
+
+librdkafka takes the seed's settings under their own names, one-to-one (``linger.ms``, ``acks``,
+``batch.size``, ``compression.type``, ``max.in.flight.requests.per.connection``, ``retries``,
+``request.timeout.ms``, ``client.id``), ``delivery_timeout_ms`` as ``delivery.timeout.ms`` and the
+reconnect backoff as ``reconnect.backoff.max.ms``; ``request_timeout_ms`` also sets
+``socket.timeout.ms``, librdkafka's client-side request limit, which kafka-python's setting is. ``max_block_ms`` and ``api_version`` have no
+librdkafka counterpart: its ``produce()`` never waits for metadata (a full queue raises
+``BufferError`` at once) and its constructor never contacts a broker.
 
 Secrets: the SASL password is unwrapped here and only here; ``describe()`` gives a masked copy
 for log lines.
@@ -22,12 +35,17 @@ from typing import Any
 
 from messages.settings import KafkaSettings
 
-_SECRET_KEYS = frozenset({"sasl_plain_password", "ssl_password"})
+_SECRET_KEYS = frozenset({"sasl_plain_password", "ssl_password", "sasl.password", "ssl.key.password"})
+
+
+def _delivery_timeout_ms(settings: KafkaSettings) -> int:
+    # both clients reject a delivery timeout below linger + request timeout
+    return max(settings.delivery_timeout_ms, settings.linger_ms + settings.request_timeout_ms)
 
 
 def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
-    # kafka-python rejects delivery_timeout_ms < linger_ms + request_timeout_ms
-    delivery_timeout_ms = max(settings.delivery_timeout_ms, settings.linger_ms + settings.request_timeout_ms)
+    """kafka-python's ``KafkaProducer`` keyword arguments."""
+    delivery_timeout_ms = _delivery_timeout_ms(settings)
     kwargs: dict[str, Any] = {
         "bootstrap_servers": list(settings.bootstrap_servers),
         "client_id": settings.client_id,
@@ -40,6 +58,8 @@ def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
         "request_timeout_ms": settings.request_timeout_ms,
         "delivery_timeout_ms": delivery_timeout_ms,
         "max_block_ms": settings.max_block_ms,
+        "reconnect_backoff_ms": min(50, settings.reconnect_backoff_max_ms),
+        "reconnect_backoff_max_ms": settings.reconnect_backoff_max_ms,
         "api_version": tuple(settings.api_version),
         "enable_idempotence": settings.enable_idempotence,
         "security_protocol": settings.security_protocol,
@@ -55,6 +75,43 @@ def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
         if value:
             kwargs[name] = value
     return kwargs
+
+
+def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
+    """confluent-kafka's ``Producer`` configuration, in librdkafka's own property names."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": ",".join(settings.bootstrap_servers),
+        "client.id": settings.client_id,
+        "acks": settings.acks,
+        "linger.ms": settings.linger_ms,
+        "batch.size": settings.batch_size,
+        "compression.type": settings.compression_type,
+        "max.in.flight.requests.per.connection": settings.max_in_flight_requests_per_connection,
+        "retries": settings.retries,
+        "request.timeout.ms": settings.request_timeout_ms,
+        # librdkafka's request.timeout.ms is only the broker's ack timeout; its client-side limit
+        # on a request is socket.timeout.ms (60 s by default). kafka-python's request_timeout_ms is
+        # that client-side limit, so both get it: a stalled broker fails the requests in flight
+        # after 500 ms with either client.
+        "socket.timeout.ms": settings.request_timeout_ms,
+        "delivery.timeout.ms": _delivery_timeout_ms(settings),
+        "enable.idempotence": settings.enable_idempotence,
+        "reconnect.backoff.ms": min(50, settings.reconnect_backoff_max_ms),
+        "reconnect.backoff.max.ms": settings.reconnect_backoff_max_ms,
+        "security.protocol": settings.security_protocol,
+    }
+    if settings.sasl_mechanism:
+        config["sasl.mechanism"] = settings.sasl_mechanism
+        if settings.sasl_username is not None:
+            config["sasl.username"] = settings.sasl_username
+        if settings.sasl_password is not None:
+            config["sasl.password"] = settings.sasl_password.value
+    for name, prop in (("ssl_cafile", "ssl.ca.location"), ("ssl_certfile", "ssl.certificate.location"),
+                       ("ssl_keyfile", "ssl.key.location")):
+        value = getattr(settings, name)
+        if value:
+            config[prop] = value
+    return config
 
 
 def describe(kwargs: dict[str, Any]) -> dict[str, Any]:

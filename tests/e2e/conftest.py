@@ -4,6 +4,7 @@ krwfeed as a process and cleans up after it. The broker is the shared one (``kaf
 from __future__ import annotations
 
 import itertools
+import random
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +17,9 @@ from tests.e2e.service_process import ServiceProcess
 
 ADMIN_PORTS = range(19800, 19900)
 WEB_PORTS = range(18800, 18900)
-_next = itertools.count()
+# Several test sessions may share a machine: each starts at a random place in the ranges, so they
+# do not all probe, and race for, the same first ports.
+_next = itertools.count(random.randrange(len(ADMIN_PORTS)))
 
 
 def _free(port: int) -> bool:
