@@ -36,6 +36,9 @@ DEV = [
     "check-jsonschema==0.39.0",
 ]
 
+# The librdkafka client, for kafka.client: confluent-kafka (optional; CI installs it)
+KAFKA_CONFLUENT = ["confluent-kafka==2.16.1"]
+
 setup(
     name="krwfeed",
     version="0.1.0",
@@ -44,5 +47,5 @@ setup(
     packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*", "publishers*"]),
     py_modules=["actor_system"],
     install_requires=RUNTIME,
-    extras_require={"dev": DEV},
+    extras_require={"dev": DEV, "kafka-confluent": KAFKA_CONFLUENT},
 )

@@ -21,8 +21,12 @@ to behave predictably:
 librdkafka takes the seed's settings under their own names, one-to-one (``linger.ms``, ``acks``,
 ``batch.size``, ``compression.type``, ``max.in.flight.requests.per.connection``, ``retries``,
 ``request.timeout.ms``, ``client.id``), ``delivery_timeout_ms`` as ``delivery.timeout.ms`` and the
-reconnect backoff as ``reconnect.backoff.max.ms``; ``request_timeout_ms`` also sets
-``socket.timeout.ms``, librdkafka's client-side request limit, which kafka-python's setting is. ``max_block_ms`` and ``api_version`` have no
+reconnect backoff as ``reconnect.backoff.max.ms``. One difference stays: librdkafka's
+``request.timeout.ms`` is the broker's ack timeout, while kafka-python's is a client-side limit on
+every request. So with librdkafka a stalled broker's records in flight fail at
+``delivery.timeout.ms`` (3 s) rather than after 500 ms: counted all the same, just later. (Setting
+librdkafka's client-side ``socket.timeout.ms`` to 500 ms as well made it drop and reopen its
+connections in a loop whenever a loaded broker answered slower than that.) ``max_block_ms`` and ``api_version`` have no
 librdkafka counterpart: its ``produce()`` never waits for metadata (a full queue raises
 ``BufferError`` at once) and its constructor never contacts a broker.
 
@@ -89,11 +93,6 @@ def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
         "max.in.flight.requests.per.connection": settings.max_in_flight_requests_per_connection,
         "retries": settings.retries,
         "request.timeout.ms": settings.request_timeout_ms,
-        # librdkafka's request.timeout.ms is only the broker's ack timeout; its client-side limit
-        # on a request is socket.timeout.ms (60 s by default). kafka-python's request_timeout_ms is
-        # that client-side limit, so both get it: a stalled broker fails the requests in flight
-        # after 500 ms with either client.
-        "socket.timeout.ms": settings.request_timeout_ms,
         "delivery.timeout.ms": _delivery_timeout_ms(settings),
         "enable.idempotence": settings.enable_idempotence,
         "reconnect.backoff.ms": min(50, settings.reconnect_backoff_max_ms),

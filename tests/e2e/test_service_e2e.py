@@ -191,11 +191,13 @@ def test_S3_1_h_kafka_outage_keeps_connections_counts_failures_and_resumes(
     assert rc == 0
 
 
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka"])
 def test_S3_1_h_a_3_4_s_broker_pause_with_the_shipped_defaults_keeps_the_service_up(
         simulator_factory: Any, service_factory: Any, kafka_control: KafkaControl, ports: tuple[int, int],
-        topic_prefix: str) -> None:
+        topic_prefix: str, client: str) -> None:
+    """Either client: publishing, a broker pause, publishing again, a clean stop."""
     sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_control.bootstrap, ports, topic_prefix,
-                                      markets=5, rate=100, per_connection=5)
+                                      markets=5, rate=100, per_connection=5, kafka={"client": client})
     service.wait_for(lambda s: s["total_published"] > 50, 20, "publishing")
     kafka_control.pause()
     try:
