@@ -25,6 +25,7 @@ class Secret:
 @dataclass(frozen=True, slots=True)
 class KafkaSettings:
     client: str = "kafka-python"  # or "confluent-kafka" (librdkafka)
+    delivery: str = "at_most_once"  # or "at_least_once": idempotent, acks=all, retried for minutes
     bootstrap_servers: tuple[str, ...] = ("127.0.0.1:9092",)
     topic_template: str = "market.{exchange}.{data_type}"
     client_id: str = "data-ingestion-connector"

@@ -30,11 +30,15 @@ connections in a loop whenever a loaded broker answered slower than that.) ``max
 librdkafka counterpart: its ``produce()`` never waits for metadata (a full queue raises
 ``BufferError`` at once) and its constructor never contacts a broker.
 
+``kafka.delivery: at_least_once`` replaces the delivery guarantee's settings for both clients
+(``delivery()``): acks=all, the idempotent producer, retries until a delivery timeout of 5 minutes.
+
 Secrets: the SASL password is unwrapped here and only here; ``describe()`` gives a masked copy
 for log lines.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from messages.settings import KafkaSettings
@@ -42,30 +46,54 @@ from messages.settings import KafkaSettings
 _SECRET_KEYS = frozenset({"sasl_plain_password", "ssl_password", "sasl.password", "ssl.key.password"})
 
 
-def _delivery_timeout_ms(settings: KafkaSettings) -> int:
+# kafka.delivery: at_least_once. The idempotent producer retries a failed request with the same
+# sequence numbers, so the broker writes each record once even when a retry follows a lost answer;
+# retries are bounded by the delivery timeout, not by a count, and that timeout is minutes so that a
+# broker restart is outlasted.
+AT_LEAST_ONCE_RETRIES = 2_147_483_647
+AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS = 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The settings that decide the delivery guarantee, the same for both clients."""
+
+    acks: str
+    retries: int
+    idempotence: bool
+    delivery_timeout_ms: int
+
+
+def delivery(settings: KafkaSettings) -> Delivery:
+    """at_most_once: the seed's settings as configured (retries=0: nothing is ever resent, a failure
+    is counted); at_least_once: acks=all, idempotence on, retried until a delivery timeout of
+    ``AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS`` (or the configured one if longer)."""
     # both clients reject a delivery timeout below linger + request timeout
-    return max(settings.delivery_timeout_ms, settings.linger_ms + settings.request_timeout_ms)
+    floor = max(settings.delivery_timeout_ms, settings.linger_ms + settings.request_timeout_ms)
+    if settings.delivery == "at_least_once":
+        return Delivery("all", AT_LEAST_ONCE_RETRIES, True, max(floor, AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS))
+    return Delivery(settings.acks, settings.retries, settings.enable_idempotence, floor)
 
 
 def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
     """kafka-python's ``KafkaProducer`` keyword arguments."""
-    delivery_timeout_ms = _delivery_timeout_ms(settings)
+    guarantee = delivery(settings)
     kwargs: dict[str, Any] = {
         "bootstrap_servers": list(settings.bootstrap_servers),
         "client_id": settings.client_id,
-        "acks": settings.acks,
+        "acks": guarantee.acks,
         "linger_ms": settings.linger_ms,
         "batch_size": settings.batch_size,
         "compression_type": settings.compression_type,
         "max_in_flight_requests_per_connection": settings.max_in_flight_requests_per_connection,
-        "retries": settings.retries,
+        "retries": guarantee.retries,
         "request_timeout_ms": settings.request_timeout_ms,
-        "delivery_timeout_ms": delivery_timeout_ms,
+        "delivery_timeout_ms": guarantee.delivery_timeout_ms,
         "max_block_ms": settings.max_block_ms,
         "reconnect_backoff_ms": min(50, settings.reconnect_backoff_max_ms),
         "reconnect_backoff_max_ms": settings.reconnect_backoff_max_ms,
         "api_version": tuple(settings.api_version),
-        "enable_idempotence": settings.enable_idempotence,
+        "enable_idempotence": guarantee.idempotence,
         "security_protocol": settings.security_protocol,
     }
     if settings.sasl_mechanism:
@@ -83,18 +111,19 @@ def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
 
 def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
     """confluent-kafka's ``Producer`` configuration, in librdkafka's own property names."""
+    guarantee = delivery(settings)
     config: dict[str, Any] = {
         "bootstrap.servers": ",".join(settings.bootstrap_servers),
         "client.id": settings.client_id,
-        "acks": settings.acks,
+        "acks": guarantee.acks,
         "linger.ms": settings.linger_ms,
         "batch.size": settings.batch_size,
         "compression.type": settings.compression_type,
         "max.in.flight.requests.per.connection": settings.max_in_flight_requests_per_connection,
-        "retries": settings.retries,
+        "retries": guarantee.retries,
         "request.timeout.ms": settings.request_timeout_ms,
-        "delivery.timeout.ms": _delivery_timeout_ms(settings),
-        "enable.idempotence": settings.enable_idempotence,
+        "delivery.timeout.ms": guarantee.delivery_timeout_ms,
+        "enable.idempotence": guarantee.idempotence,
         "reconnect.backoff.ms": min(50, settings.reconnect_backoff_max_ms),
         "reconnect.backoff.max.ms": settings.reconnect_backoff_max_ms,
         "security.protocol": settings.security_protocol,

@@ -84,6 +84,7 @@ class ExchangeSchema(_Strict):
 
 class KafkaSchema(_Strict):
     client = text("one of: kafka-python, confluent-kafka", choices=KAFKA_CLIENTS)
+    delivery = text("one of: at_most_once, at_least_once", choices=("at_most_once", "at_least_once"))
     bootstrap_servers = fields.List(HostPort(), validate=validate.Length(
         min=1, error="a non-empty list of host:port, e.g. [127.0.0.1:9092]"))
     topic_template = text("a topic name template using {exchange} and {data_type}")

@@ -296,6 +296,35 @@ def test_S3_1_e_an_outage_longer_than_max_outage_s_stops_the_service_with_exit_1
     assert not service.leftovers()
 
 
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka"])
+def test_S2_4_at_least_once_broker_sigkill_and_restart_leaves_every_trade_in_kafka_exactly_once(
+        simulator_factory: Any, service_factory: Any, kafka_control: KafkaControl, ports: tuple[int, int],
+        topic_prefix: str, client: str) -> None:
+    """kafka.delivery: at_least_once. The buffer's TTL is raised to its maximum so that what waits
+    there during the restart is not expired (that is the buffer's rule, not the client's)."""
+    sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_control.bootstrap, ports, topic_prefix,
+                                      markets=5, rate=50, per_connection=5,
+                                      kafka={"client": client, "delivery": "at_least_once"},
+                                      buffer={"ttl_s": {"trade": 60.0, "orderbook": 60.0}})
+    service.wait_for(lambda s: s["total_published"] > 100, 30, "publishing")
+    kafka_control.kill()
+    time.sleep(3)
+    kafka_control.start()
+    published = (service.status() or {}).get("total_published", 0)
+    service.wait_for(lambda s: s["total_published"] > published + 100, 90, "publishing resumed")
+    time.sleep(3)
+    quiesce(sim, service, ("upbit", "bithumb"), settle_s=20)
+    rc, _ = service.terminate()
+    assert rc == 0, service.logs()[-3000:]
+    final = service.status() or {}
+    failed = {t: p["failed"] for t, p in final.get("producers", {}).items()}
+    assert not any(failed.values()), failed
+    for exchange in ("upbit", "bithumb"):
+        sent = sim.sent_log(exchange)
+        got = decode_trades(read_topic(kafka_control.bootstrap, f"{topic_prefix}.{exchange}.trade"), exchange)
+        assert assert_exactly_once(sent["trades"], got, exchange) > 0  # 0 missing, 0 duplicates, by id
+
+
 def test_S2_2_f_malformed_frames_counted_connection_kept(
         simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:

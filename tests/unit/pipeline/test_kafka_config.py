@@ -1,10 +1,10 @@
-"""KafkaSettings -> KafkaProducer kwargs (seed S2.4-a)."""
+"""KafkaSettings -> each client's options (seed S2.4-a)."""
 from __future__ import annotations
 
 import pytest
 
 from messages.settings import KafkaSettings, Secret
-from pipeline.kafka_config import describe, producer_kwargs
+from pipeline.kafka_config import AT_LEAST_ONCE_RETRIES, describe, librdkafka_config, producer_kwargs
 
 pytestmark = pytest.mark.unit
 
@@ -50,3 +50,26 @@ def test_sasl_and_tls_from_settings_with_secret_masked_in_description() -> None:
     shown = describe(kwargs)
     assert shown["sasl_plain_password"] == "****"
     assert "s3cr3t" not in repr(shown)
+
+
+def test_S2_4_a_librdkafka_gets_the_seed_settings_under_its_own_names() -> None:
+    config = librdkafka_config(KafkaSettings())
+    assert {k: config[k] for k in ("linger.ms", "acks", "batch.size", "compression.type",
+                                   "max.in.flight.requests.per.connection", "retries", "request.timeout.ms",
+                                   "client.id", "enable.idempotence", "delivery.timeout.ms",
+                                   "reconnect.backoff.max.ms")} == {
+        "linger.ms": 5, "acks": "all", "batch.size": 16384, "compression.type": "lz4",
+        "max.in.flight.requests.per.connection": 5, "retries": 0, "request.timeout.ms": 500,
+        "client.id": "data-ingestion-connector", "enable.idempotence": False, "delivery.timeout.ms": 3000,
+        "reconnect.backoff.max.ms": 1000}
+
+
+def test_at_least_once_is_idempotent_with_acks_all_and_minutes_of_retries_for_both_clients() -> None:
+    settings = KafkaSettings(delivery="at_least_once", acks="1")
+    kw, rd = producer_kwargs(settings), librdkafka_config(settings)
+    assert (kw["enable_idempotence"], kw["acks"], kw["retries"]) == (True, "all", AT_LEAST_ONCE_RETRIES)
+    assert (rd["enable.idempotence"], rd["acks"], rd["retries"]) == (True, "all", AT_LEAST_ONCE_RETRIES)
+    assert kw["delivery_timeout_ms"] == rd["delivery.timeout.ms"] == 300_000
+    # the default stays the seed's at-most-once settings
+    default = producer_kwargs(KafkaSettings())
+    assert (default["enable_idempotence"], default["retries"], default["delivery_timeout_ms"]) == (False, 0, 3000)
