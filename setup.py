@@ -46,6 +46,8 @@ BENCH = [
     "psutil==7.2.2",
     "matplotlib==3.11.2",
 ]
+# The librdkafka client, for kafka.client: confluent-kafka (optional; CI installs it)
+KAFKA_CONFLUENT = ["confluent-kafka==2.16.1"]
 
 setup(
     name="krwfeed",
@@ -55,5 +57,5 @@ setup(
     packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*", "publishers*"]),
     py_modules=["actor_system"],
     install_requires=RUNTIME,
-    extras_require={"dev": DEV, "bench": BENCH},
+    extras_require={"dev": DEV, "bench": BENCH, "kafka-confluent": KAFKA_CONFLUENT},
 )

@@ -6,16 +6,17 @@ would fork a multithreaded process); the supervisor creates everything.
 
 Flow (credit-based backpressure, no round trip per batch):
 
-* ``StartProducer`` -> builds the ``KafkaPublisher`` (explicit ``api_version``: returns at once
-  even with the broker down), connects to the buffer's record channel, introduces itself and
+* ``StartProducer`` -> builds the publisher of the configured client (``kafka.client``; both
+  return at once even with the broker down), connects to the buffer's record channel, introduces itself and
   grants credit: how many more records it will take.
 * RECORDS on the channel -> handed to the client. Credit is topped up whenever room of at least
   ``credit_step`` records opened, where room = the in-flight cap minus unacknowledged records
   minus credit already granted. So while Kafka is slow the credit runs out, records wait in the
   buffer, where the TTL drops the stale ones (counted), instead of piling up in the client.
-* every tick: a ``PublishReport`` to the supervisor when counts changed (at once after a
-  failure, otherwise at most once per ``REPORT_EVERY_S``); ``FatalError`` once consecutive
-  failed publishes reach ``max_consecutive_failures``; a lost channel is reconnected.
+* every tick: the client serves its delivery callbacks (``poll``), then a ``PublishReport`` to
+  the supervisor when counts changed (at once after a new failed attempt, otherwise at most once
+  per ``REPORT_EVERY_S``); ``FatalError`` once the tracker's outage rule says so (the only place
+  that decides it: ``pipeline.publish_tracker``); a lost channel is reconnected.
 * ``FlushProducer`` -> the channel is read to its end (the buffer wrote DRAINED there before it
   reported drained), then the client flushes with a timeout and ``ProducerFlushed`` answers.
 * ``ActorExitRequest`` -> close the client; kafka-python's ``close()`` raising when the broker
@@ -43,7 +44,7 @@ from messages.settings import KafkaSettings
 from monitoring.metrics import CONSECUTIVE_ERRORS, DATA_PATH_MESSAGES
 from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
-from publishers.kafka_publisher import KafkaPublisher
+from publishers.factory import make_publisher
 
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled
@@ -89,6 +90,8 @@ class ProducerActor(ServiceActor):
 
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> ThespianWatch | None:
         if msg.payload == _TICK:
+            if self._publisher is not None:
+                self._publisher.poll()
             self._report(force=False)
             if self._channel is None or self._channel.closed:
                 self._connect()
@@ -106,7 +109,7 @@ class ProducerActor(ServiceActor):
         self._credit_step = settings.pull_batch_size
         self._max_in_flight = settings.pull_batch_size * MAX_IN_FLIGHT_BATCHES
         try:
-            self._publisher = KafkaPublisher(settings, msg.data_type)
+            self._publisher = make_publisher(settings, msg.data_type)
         except Exception as err:  # invalid configuration, missing compression library, ...
             reason = f"kafka producer for {msg.data_type} could not start: {type(err).__name__}: {err}"
             _log().error(reason)
@@ -192,11 +195,13 @@ class ProducerActor(ServiceActor):
             CONSECUTIVE_ERRORS.labels(self._data_type).set(snap.consecutive_failures)
             self._reported, self._reported_at = snap, now
             self.send(self._supervisor, PublishReport(
-                self._data_type, snap.succeeded, snap.failed, snap.consecutive_failures, snap.last_error
+                self._data_type, snap.succeeded, snap.failed, snap.consecutive_failures, snap.last_error,
+                snap.cause, snap.failing_for_s,
             ))
         if snap.fatal and not self._fatal_sent:
             self._fatal_sent = True
             reason = (f"{snap.consecutive_failures} consecutive Kafka publish failures for "
-                      f"{self._data_type} (last: {snap.last_error})")
+                      f"{self._data_type}: {snap.cause or 'failing'} for {snap.failing_for_s:.0f} s "
+                      f"(last: {snap.last_error})")
             _log().error(reason)
             self.send(self._supervisor, FatalError(reason))

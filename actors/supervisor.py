@@ -192,11 +192,9 @@ class Supervisor(ServiceActor):
         self.book.on_buffer_stats(msg)
 
     def receiveMsg_PublishReport(self, msg: PublishReport, sender: Any) -> None:
+        # Only the status: whether the failures are fatal is the producer's tracker's rule, and
+        # it says so with a FatalError.
         self.book.on_publish_report(msg)
-        limit = self.settings.kafka.max_consecutive_failures if self.settings else 10
-        if msg.consecutive_failures >= limit:
-            self._fatal(f"{msg.consecutive_failures} consecutive Kafka publish failures ({msg.data_type}): "
-                        f"{msg.last_error}")
 
     def receiveMsg_FatalError(self, msg: FatalError, sender: Any) -> None:
         self._fatal(msg.reason)

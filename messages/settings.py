@@ -24,6 +24,8 @@ class Secret:
 
 @dataclass(frozen=True, slots=True)
 class KafkaSettings:
+    client: str = "kafka-python"  # or "confluent-kafka" (librdkafka)
+    delivery: str = "at_most_once"  # or "at_least_once": idempotent, acks=all, retried for minutes
     bootstrap_servers: tuple[str, ...] = ("127.0.0.1:9092",)
     topic_template: str = "market.{exchange}.{data_type}"
     client_id: str = "data-ingestion-connector"
@@ -38,7 +40,9 @@ class KafkaSettings:
     max_block_ms: int = 2000
     api_version: tuple[int, ...] = (4, 0)
     enable_idempotence: bool = False
-    max_consecutive_failures: int = 10
+    max_consecutive_failures: int = 10  # failed attempts, paced so that they span max_outage_s
+    max_outage_s: float = 120.0  # deliveries failing continuously this long stop the service
+    reconnect_backoff_max_ms: int = 1000  # the client tries a lost broker again at least this often
     pull_batch_size: int = 500  # records per buffer pull; about one 16 KiB Kafka batch of orderbooks
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None

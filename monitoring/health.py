@@ -4,7 +4,8 @@ Pure code (no I/O, no clock): the web layer passes ``now_us`` so the rules are t
 Rules (seed S3.3):
   * no snapshot (the actor system did not answer) or the service not running -> UNHEALTHY
   * any configured connection not CONNECTED                                    -> UNHEALTHY
-  * Kafka publishing failing (a producer with consecutive failures)            -> DEGRADED
+  * Kafka publishing failing (a producer with consecutive failures)            -> DEGRADED,
+    naming the cause (authentication failed, broker unreachable, timed out, ...)
   * a market without a message for ``web.stale_after_s`` (60 s)                -> DEGRADED
 The overall status is the worst component; only HEALTHY answers HTTP 200, the rest 503.
 """
@@ -119,11 +120,17 @@ def _kafka(snapshot: StatusSnapshot) -> ComponentHealth:
     }
     if not failing:
         return ComponentHealth(HealthStatus.HEALTHY, "publishing")
-    parts = [
-        f"{dt}: {int(info['consecutive_failures'])} consecutive failures ({info.get('last_error') or 'unknown error'})"
-        for dt, info in failing.items()
-    ]
+    parts = [_kafka_reason(dt, info) for dt, info in failing.items()]
     return ComponentHealth(HealthStatus.DEGRADED, "; ".join(parts))
+
+
+def _kafka_reason(data_type: str, info: dict[str, Any]) -> str:
+    """E.g. "orderbook: broker unreachable for 12 s, 4 consecutive failures (KafkaTimeoutError ...)":
+    the cause first, since an authentication failure needs a person and a timeout may pass."""
+    cause = info.get("cause") or "failing"
+    failing_for = float(info.get("failing_for_s", 0.0))
+    return (f"{data_type}: {cause} for {failing_for:.0f} s, {int(info['consecutive_failures'])} consecutive "
+            f"failures ({info.get('last_error') or 'unknown error'})")
 
 
 def market_freshness(snapshot: StatusSnapshot, now_us: int, stale_after_s: float) -> dict[str, MarketFreshness]:

@@ -1,4 +1,6 @@
-"""``KafkaSettings`` -> keyword arguments for kafka-python's ``KafkaProducer`` (seed S2.4-a).
+"""``KafkaSettings`` -> the options of each Kafka client (seed S2.4-a): ``producer_kwargs`` for
+kafka-python's ``KafkaProducer``, ``librdkafka_config`` for confluent-kafka's ``Producer``. Each
+client's mapping, security options included, lives in its one function, side by side.
 
 Pure. The seed's producer settings pass through unchanged (linger_ms=5, acks='all',
 batch_size=16384, compression_type='lz4', max_in_flight_requests_per_connection=5, retries=0,
@@ -11,37 +13,87 @@ to behave predictably:
   for 30 s when the broker is down);
 * a bounded ``delivery_timeout_ms`` so records waiting for an unreachable broker fail (and are
   counted) within seconds instead of two minutes, and ``max_block_ms`` bounding ``send()``'s wait
-  for metadata.
+  for metadata;
+* ``reconnect_backoff_max_ms`` (1 s by default, kafka-python's own default is 30 s) so that the
+  client reaches a broker that is back within about a second instead of up to half a minute,
+  while the records of the outage meanwhile expire or fail, counted.
+
+librdkafka takes the seed's settings under their own names, one-to-one (``linger.ms``, ``acks``,
+``batch.size``, ``compression.type``, ``max.in.flight.requests.per.connection``, ``retries``,
+``request.timeout.ms``, ``client.id``), ``delivery_timeout_ms`` as ``delivery.timeout.ms`` and the
+reconnect backoff as ``reconnect.backoff.max.ms``. One difference stays: librdkafka's
+``request.timeout.ms`` is the broker's ack timeout, while kafka-python's is a client-side limit on
+every request. So with librdkafka a stalled broker's records in flight fail at
+``delivery.timeout.ms`` (3 s) rather than after 500 ms: counted all the same, just later. (Setting
+librdkafka's client-side ``socket.timeout.ms`` to 500 ms as well made it drop and reopen its
+connections in a loop whenever a loaded broker answered slower than that.) ``max_block_ms`` and ``api_version`` have no
+librdkafka counterpart: its ``produce()`` never waits for metadata (a full queue raises
+``BufferError`` at once) and its constructor never contacts a broker.
+
+``kafka.delivery: at_least_once`` replaces the delivery guarantee's settings for both clients
+(``delivery()``): acks=all, the idempotent producer, retries until a delivery timeout of 5 minutes.
 
 Secrets: the SASL and TLS key passwords are unwrapped here and only here; ``describe()`` gives a
 masked copy for log lines.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from messages.settings import KafkaSettings
 
-_SECRET_KEYS = frozenset({"sasl_plain_password", "ssl_password"})
+_SECRET_KEYS = frozenset({"sasl_plain_password", "ssl_password", "sasl.password", "ssl.key.password"})
+
+
+# kafka.delivery: at_least_once. The idempotent producer retries a failed request with the same
+# sequence numbers, so the broker writes each record once even when a retry follows a lost answer;
+# retries are bounded by the delivery timeout, not by a count, and that timeout is minutes so that a
+# broker restart is outlasted.
+AT_LEAST_ONCE_RETRIES = 2_147_483_647
+AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS = 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The settings that decide the delivery guarantee, the same for both clients."""
+
+    acks: str
+    retries: int
+    idempotence: bool
+    delivery_timeout_ms: int
+
+
+def delivery(settings: KafkaSettings) -> Delivery:
+    """at_most_once: the seed's settings as configured (retries=0: nothing is ever resent, a failure
+    is counted); at_least_once: acks=all, idempotence on, retried until a delivery timeout of
+    ``AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS`` (or the configured one if longer)."""
+    # both clients reject a delivery timeout below linger + request timeout
+    floor = max(settings.delivery_timeout_ms, settings.linger_ms + settings.request_timeout_ms)
+    if settings.delivery == "at_least_once":
+        return Delivery("all", AT_LEAST_ONCE_RETRIES, True, max(floor, AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS))
+    return Delivery(settings.acks, settings.retries, settings.enable_idempotence, floor)
 
 
 def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
-    # kafka-python rejects delivery_timeout_ms < linger_ms + request_timeout_ms
-    delivery_timeout_ms = max(settings.delivery_timeout_ms, settings.linger_ms + settings.request_timeout_ms)
+    """kafka-python's ``KafkaProducer`` keyword arguments."""
+    guarantee = delivery(settings)
     kwargs: dict[str, Any] = {
         "bootstrap_servers": list(settings.bootstrap_servers),
         "client_id": settings.client_id,
-        "acks": settings.acks,
+        "acks": guarantee.acks,
         "linger_ms": settings.linger_ms,
         "batch_size": settings.batch_size,
         "compression_type": settings.compression_type,
         "max_in_flight_requests_per_connection": settings.max_in_flight_requests_per_connection,
-        "retries": settings.retries,
+        "retries": guarantee.retries,
         "request_timeout_ms": settings.request_timeout_ms,
-        "delivery_timeout_ms": delivery_timeout_ms,
+        "delivery_timeout_ms": guarantee.delivery_timeout_ms,
         "max_block_ms": settings.max_block_ms,
+        "reconnect_backoff_ms": min(50, settings.reconnect_backoff_max_ms),
+        "reconnect_backoff_max_ms": settings.reconnect_backoff_max_ms,
         "api_version": tuple(settings.api_version),
-        "enable_idempotence": settings.enable_idempotence,
+        "enable_idempotence": guarantee.idempotence,
         "security_protocol": settings.security_protocol,
     }
     if settings.sasl_mechanism:
@@ -66,6 +118,44 @@ def ssl_kwargs(settings: KafkaSettings) -> dict[str, Any]:
     if settings.security_protocol.endswith("SSL"):
         kwargs["ssl_check_hostname"] = settings.ssl_check_hostname
     return kwargs
+
+
+def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
+    """confluent-kafka's ``Producer`` configuration, in librdkafka's own property names."""
+    guarantee = delivery(settings)
+    config: dict[str, Any] = {
+        "bootstrap.servers": ",".join(settings.bootstrap_servers),
+        "client.id": settings.client_id,
+        "acks": guarantee.acks,
+        "linger.ms": settings.linger_ms,
+        "batch.size": settings.batch_size,
+        "compression.type": settings.compression_type,
+        "max.in.flight.requests.per.connection": settings.max_in_flight_requests_per_connection,
+        "retries": guarantee.retries,
+        "request.timeout.ms": settings.request_timeout_ms,
+        "delivery.timeout.ms": guarantee.delivery_timeout_ms,
+        "enable.idempotence": guarantee.idempotence,
+        "reconnect.backoff.ms": min(50, settings.reconnect_backoff_max_ms),
+        "reconnect.backoff.max.ms": settings.reconnect_backoff_max_ms,
+        "security.protocol": settings.security_protocol,
+    }
+    if settings.sasl_mechanism:
+        config["sasl.mechanism"] = settings.sasl_mechanism
+        if settings.sasl_username is not None:
+            config["sasl.username"] = settings.sasl_username
+        if settings.sasl_password is not None:
+            config["sasl.password"] = settings.sasl_password.value
+    for name, prop in (("ssl_cafile", "ssl.ca.location"), ("ssl_certfile", "ssl.certificate.location"),
+                       ("ssl_keyfile", "ssl.key.location")):
+        value = getattr(settings, name)
+        if value:
+            config[prop] = value
+    if settings.ssl_password is not None:
+        config["ssl.key.password"] = settings.ssl_password.value
+    if "SSL" in settings.security_protocol.upper():
+        # librdkafka's name for the check kafka-python calls ssl_check_hostname; the chain is verified either way
+        config["ssl.endpoint.identification.algorithm"] = "https" if settings.ssl_check_hostname else "none"
+    return config
 
 
 def describe(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -1,34 +1,129 @@
 """Counting Kafka delivery outcomes and deciding when publishing has failed for good (seed S3.1-e).
 
-Pure (no I/O) but thread-safe: kafka-python resolves delivery futures on its sender thread while
-the producer actor reads the counts on its own thread, so every access takes one lock.
+Pure (no I/O; the clock is passed in) but thread-safe: kafka-python resolves delivery futures on
+its sender thread while the producer actor reads the counts on its own thread, so every access
+takes one lock.
 
-Two levels are counted:
+Records are counted one by one: cumulative ``succeeded`` and ``failed``. A ``publish()`` call is a
+``PublishAttempt`` only for logging: one line per call that had failures, once it completes.
 
-* **records**: cumulative ``succeeded`` and ``failed`` counts, one per record;
-* **publishes**: one ``publish()`` call hands a pulled batch to the client. A publish *fails* when
-  at least one of its records fails, and *succeeds* when all are acknowledged. ``consecutive_failures``
-  counts failed publishes since the last successful one, in the order they complete.
+**The fatal rule** ("stop after N consecutive failures") counts failed *attempts paced by a
+backoff*, not failed calls or records. A broker pause fails every record in flight at once and
+the producer keeps publishing through it, so counting calls turned any pause longer than the
+request timeout into a stop within seconds. Instead (``OutageRule``):
 
-The threshold applies to publishes, not records: with ``retries=0`` one broken connection fails
-every record in flight at once (dozens to thousands), so a per-record count would turn any
-broker restart into a service stop. Counting publishes makes "N consecutive failures" mean N
-batches in a row with nothing getting through, which is what a lasting outage looks like.
+* the first failure after a success opens an outage and is failed attempt 1;
+* failed attempt k+1 is the first failure at or after ``outage start + gaps[0] + ... + gaps[k-1]``,
+  the gaps doubling and summing to ``max_outage_s``; failures in between belong to the attempt
+  already counted;
+* any acknowledged record ends the outage (the count returns to 0);
+* the N-th failed attempt is fatal.
+
+So an outage shorter than ``max_outage_s`` never stops the service, whatever the load and however
+many records fail meanwhile (each one counted), and one that keeps failing deliveries stops it at
+the first failure after ``max_outage_s``, that is within ``max_outage_s`` plus the client's delivery
+timeout.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# Why deliveries fail, as health and the status name it.
+CAUSE_AUTHENTICATION = "authentication failed"
+CAUSE_UNREACHABLE = "broker unreachable"
+CAUSE_TIMEOUT = "timed out"
+CAUSE_REJECTED = "rejected by the broker"
+CAUSE_QUEUE_FULL = "client queue full"
+CAUSE_OTHER = "error"
+
+_AUTH_MARKS = ("authentication", "authorization", "sasl", "ssl", "certificate", "auth_")
+_UNREACHABLE_MARKS = ("nobrokersavailable", "connection", "transport", "all_brokers_down", "resolve",
+                      "refused", "nodenotready", "unreachable", "broker transport failure")
+_TIMEOUT_MARKS = ("timeout", "timedout", "timed_out", "timed out", "expir")
+_REJECTED_MARKS = ("toolarge", "too_large", "invalid", "unknown_topic", "unknowntopic", "record_list")
+_QUEUE_FULL_MARKS = ("queue_full", "buffererror", "queue full")
+
+
+def failure_cause(error_name: str, text: str = "") -> str:
+    """Classify a client error (its type or code name and its message) into one of the causes.
+
+    Both clients name errors differently (kafka-python's exception classes, librdkafka's error
+    codes), so this matches marks shared by both; authentication wins over everything else since
+    it never heals by waiting.
+    """
+    name = error_name.lower()
+    full = f"{name} {text.lower()}"
+    if any(mark in full for mark in _AUTH_MARKS):
+        return CAUSE_AUTHENTICATION
+    if any(mark in full for mark in _QUEUE_FULL_MARKS):
+        return CAUSE_QUEUE_FULL
+    if any(mark in name for mark in _UNREACHABLE_MARKS):
+        return CAUSE_UNREACHABLE
+    if any(mark in full for mark in _TIMEOUT_MARKS):
+        return CAUSE_TIMEOUT
+    if any(mark in name for mark in _REJECTED_MARKS):
+        return CAUSE_REJECTED
+    if any(mark in full for mark in _UNREACHABLE_MARKS):
+        return CAUSE_UNREACHABLE
+    return CAUSE_OTHER
+
+
+def outage_gaps(max_attempts: int, max_outage_s: float) -> tuple[float, ...]:
+    """The spacing between failed attempts: doubling, summing to ``max_outage_s``.
+
+    With the defaults (10 attempts, 120 s) the gaps are 0.23, 0.47, 0.94, ... 60.1 s: the first
+    attempts come quickly (the count shows a problem at once) and the last ones wait longest.
+    """
+    if max_attempts < 1:
+        raise ValueError(f"max_consecutive_failures must be at least 1, got {max_attempts}")
+    if max_outage_s <= 0:
+        raise ValueError(f"max_outage_s must be more than 0, got {max_outage_s}")
+    count = max_attempts - 1
+    total = (1 << count) - 1
+    return tuple(max_outage_s * (1 << k) / total for k in range(count))
+
+
+class OutageRule:
+    """N consecutive failed attempts paced by a backoff -> fatal. Not thread-safe on its own."""
+
+    def __init__(self, max_attempts: int = 10, max_outage_s: float = 120.0) -> None:
+        self.max_attempts = max_attempts
+        self.max_outage_s = max_outage_s
+        gaps = outage_gaps(max_attempts, max_outage_s)
+        # due[k]: seconds after the outage began from which failed attempt k+2 may be counted
+        self._due = tuple(sum(gaps[: k + 1]) for k in range(len(gaps)))
+        self.attempts = 0
+        self.since: float | None = None  # when the current outage began
+
+    def failed(self, now: float) -> None:
+        if self.since is None:
+            self.since, self.attempts = now, 1
+        elif self.attempts < self.max_attempts and now - self.since >= self._due[self.attempts - 1]:
+            self.attempts += 1
+
+    def succeeded(self) -> None:
+        self.since, self.attempts = None, 0
+
+    @property
+    def fatal(self) -> bool:
+        return self.attempts >= self.max_attempts
+
+    def failing_for(self, now: float) -> float:
+        return 0.0 if self.since is None else max(0.0, now - self.since)
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerSnapshot:
     succeeded: int
     failed: int
-    consecutive_failures: int
+    consecutive_failures: int  # failed attempts in the current outage (see the module docstring)
     in_flight: int
     last_error: str
     fatal: bool
+    cause: str = ""  # why the current outage's deliveries fail; "" when publishing works
+    failing_for_s: float = 0.0  # how long the current outage has lasted
 
 
 @dataclass(slots=True)
@@ -50,17 +145,22 @@ class PublishAttempt:
 
 
 class PublishTracker:
-    def __init__(self, max_consecutive_failures: int = 10) -> None:
-        if max_consecutive_failures < 1:
-            raise ValueError(f"max_consecutive_failures must be at least 1, got {max_consecutive_failures}")
+    def __init__(self, max_consecutive_failures: int = 10, max_outage_s: float = 120.0,
+                 clock: Callable[[], float] | None = None) -> None:
+        self._rule = OutageRule(max_consecutive_failures, max_outage_s)
         self.max_consecutive_failures = max_consecutive_failures
+        if clock is None:
+            import time  # the default clock only; callers under test pass their own
+
+            clock = time.monotonic
+        self._clock = clock
         self._lock = threading.Lock()
         self._next_id = 0
         self._succeeded = 0
         self._failed = 0
-        self._consecutive = 0
         self._in_flight = 0  # handed to the client, not yet resolved
         self._last_error = ""
+        self._cause = ""
         self._version = 0  # bumps on every change; lets readers skip unchanged reports
 
     def begin(self, expected: int) -> PublishAttempt:
@@ -68,20 +168,23 @@ class PublishTracker:
             self._next_id += 1
             return PublishAttempt(self._next_id, expected)
 
-    def handed(self, attempt: PublishAttempt) -> None:
-        """One record went to the client; its outcome will come through a callback."""
+    def handed(self, attempt: PublishAttempt, count: int = 1) -> None:
+        """``count`` records went to the client; their outcomes will come through callbacks."""
         with self._lock:
-            self._in_flight += 1
+            self._in_flight += count
 
     def succeeded(self, attempt: PublishAttempt) -> bool:
         """One handed record was acknowledged; True when this completed the attempt."""
         with self._lock:
             self._succeeded += 1
             self._in_flight -= 1
+            self._rule.succeeded()
+            self._cause = ""
             return self._resolve(attempt)
 
     def failed(
-        self, attempt: PublishAttempt, code: str, sequential_id: int, error: str, *, handed: bool = True
+        self, attempt: PublishAttempt, code: str, sequential_id: int, error: str, *, handed: bool = True,
+        cause: str = CAUSE_OTHER,
     ) -> bool:
         """One record failed (``handed=False``: before reaching the client); True when this
         completed the attempt."""
@@ -90,14 +193,17 @@ class PublishTracker:
             if handed:
                 self._in_flight -= 1
             self._last_error = error
+            self._cause = cause
+            self._rule.failed(self._clock())
             attempt.errors.append((code, sequential_id, error))
             return self._resolve(attempt)
 
     def snapshot(self) -> TrackerSnapshot:
         with self._lock:
+            rule = self._rule
             return TrackerSnapshot(
-                self._succeeded, self._failed, self._consecutive, self._in_flight,
-                self._last_error, self._consecutive >= self.max_consecutive_failures,
+                self._succeeded, self._failed, rule.attempts, self._in_flight,
+                self._last_error, rule.fatal, self._cause, rule.failing_for(self._clock()),
             )
 
     @property
@@ -111,10 +217,4 @@ class PublishTracker:
     def _resolve(self, attempt: PublishAttempt) -> bool:
         attempt.resolved += 1
         self._version += 1
-        if not attempt.complete:
-            return False
-        if attempt.errors:
-            self._consecutive += 1
-        else:
-            self._consecutive = 0
-        return True
+        return attempt.complete

@@ -63,7 +63,7 @@ class StatusBook:
 
     def expect_producer(self, data_type: str) -> None:
         self.producers.setdefault(data_type, {"succeeded": 0, "failed": 0, "consecutive_failures": 0,
-                                              "last_error": ""})
+                                              "last_error": "", "cause": "", "failing_for_s": 0.0})
 
     def child_exited(self, connection_id: str, now_us: int) -> None:
         conn = self.connections.get(connection_id)
@@ -108,6 +108,8 @@ class StatusBook:
         for name in _PRODUCER_COUNTERS:
             prod[name] = self._counter("producer:" + msg.data_type, name).update(int(getattr(msg, name)))
         prod["consecutive_failures"] = msg.consecutive_failures
+        prod["cause"] = msg.cause
+        prod["failing_for_s"] = msg.failing_for_s
         if msg.last_error:
             prod["last_error"] = msg.last_error
 

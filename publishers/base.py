@@ -26,4 +26,8 @@ class MessagePublisher(ABC):
 
     @abstractmethod
     def snapshot(self) -> TrackerSnapshot:
-        """Cumulative delivery counts and the consecutive-failure state."""
+        """Cumulative delivery counts and the outage state (failed attempts, cause, fatal)."""
+
+    def poll(self) -> None:  # noqa: B027 - a no-op by default on purpose
+        """Let the client deliver the outcomes it has; never blocks. Clients that report on their
+        own thread (kafka-python) need nothing here; librdkafka serves its callbacks only here."""

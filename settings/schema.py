@@ -16,6 +16,7 @@ from settings.fields import HostPort, Scalar, UpperString, flag, number, text, u
 
 EXCHANGES_TEXT = "one of: " + ", ".join(EXCHANGE_NAMES)
 _CONFIG_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ExchangeConfig)}
+KAFKA_CLIENTS = ("kafka-python", "confluent-kafka")
 
 
 class _Strict(Schema):
@@ -95,6 +96,8 @@ class ExchangeSchema(_Strict):
 
 
 class KafkaSchema(_Strict):
+    client = text("one of: kafka-python, confluent-kafka", choices=KAFKA_CLIENTS)
+    delivery = text("one of: at_most_once, at_least_once", choices=("at_most_once", "at_least_once"))
     bootstrap_servers = fields.List(HostPort(), validate=validate.Length(
         min=1, error="a non-empty list of host:port, e.g. [127.0.0.1:9092]"))
     topic_template = text("a topic name template using {exchange} and {data_type}")
@@ -114,6 +117,8 @@ class KafkaSchema(_Strict):
     enable_idempotence = fields.Boolean(validate=validate.Equal(
         False, error="false (retries=0 as the seed requires makes idempotence impossible)"))
     max_consecutive_failures = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
+    max_outage_s = number("seconds from 1 to 3600", lo=1, hi=3600)
+    reconnect_backoff_max_ms = number("milliseconds from 50 to 60000", lo=50, hi=60_000, integer=True)
     pull_batch_size = number("an integer from 1 to 10000", lo=1, hi=10_000, integer=True)
     security_protocol = text("one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", upper=True,
                              choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"))

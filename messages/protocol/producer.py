@@ -19,8 +19,10 @@ class PublishReport:
     data_type: str
     succeeded: int  # cumulative
     failed: int  # cumulative
-    consecutive_failures: int
+    consecutive_failures: int  # failed attempts of the current outage
     last_error: str = ""
+    cause: str = ""  # why deliveries fail now (``pipeline.publish_tracker.CAUSE_*``); "" when they work
+    failing_for_s: float = 0.0  # how long the current outage has lasted
 
 
 @dataclass(frozen=True, slots=True)

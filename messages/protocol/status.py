@@ -26,7 +26,7 @@ class StatusSnapshot:
     ``connections``: connection_id -> {exchange, state, codes, received, malformed, duplicates,
     reconnects, last_message_us, since_us, reason}; ``markets``: "exchange:code" -> last_message_us;
     ``buffer``: {depth: {...}, dropped: {...}}; ``producers``: data_type -> {succeeded, failed,
-    consecutive_failures, last_error}.
+    consecutive_failures, last_error, cause, failing_for_s}.
     """
 
     started_us: int

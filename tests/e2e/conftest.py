@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,9 @@ from tests.e2e.service_process import ServiceProcess
 _ADMIN_BASE = int(os.environ.get("KRWFEED_E2E_ADMIN_PORT", "19800"))
 ADMIN_PORTS = range(_ADMIN_BASE, _ADMIN_BASE + 100)
 WEB_PORTS = range(_ADMIN_BASE - 1000, _ADMIN_BASE - 900)
-_next = itertools.count()
+# Several test sessions may share a machine: each starts at a random place in the ranges, so they
+# do not all probe, and race for, the same first ports.
+_next = itertools.count(random.randrange(len(ADMIN_PORTS)))
 
 
 def _free(port: int) -> bool:

@@ -70,7 +70,7 @@ class Rig:
         self.sim: SimulatorProcess = start_simulator(market_count=markets, rate=rate, idle_timeout=0)
         _, body = self.sim.get_json(f"{self.sim.rest('upbit')}/v1/market/all")
         codes = [m["market"] for m in body][:markets]
-        kafka = {"max_consecutive_failures": 1000, **config.pop("kafka", {})}
+        kafka = config.pop("kafka", {})
         cfg = service_config(upbit_url=self.sim.url("upbit"), bithumb_url=self.sim.url("bithumb"),
                              markets=codes, bootstrap=bootstrap, admin_port=admin_port, topic_prefix=self.prefix,
                              markets_per_connection=markets_per_connection, kafka=kafka, **config)

@@ -5,10 +5,11 @@ fault mid-stream, stops the flow and waits until krwfeed has drained, then accou
 message the simulator wrote: in Kafka exactly once, or counted by krwfeed as dropped with a reason
 (tests/faults/accounting.py). Unaccounted must be 0, with no duplicates, in every scenario.
 
-The suite raises ``kafka.max_consecutive_failures`` so krwfeed rides out the broker outages
-instead of exiting (the end-to-end suite covers that exit); the seed's Kafka client settings
-(retries=0, request_timeout_ms=500) stay as they are, so a pause longer than 500 ms fails the
-requests in flight: counted as ``publish_failed`` and reported as ambiguous when the record landed.
+krwfeed runs with its shipped Kafka defaults: it rides out every broker outage here because an
+outage shorter than ``kafka.max_outage_s`` (120 s) never stops it (the end-to-end suite covers the
+exit after a longer one). The seed's client settings (retries=0, request_timeout_ms=500) stay as
+they are, so a pause longer than 500 ms fails the requests in flight: counted as
+``publish_failed`` and reported as ambiguous when the record landed.
 """
 from __future__ import annotations
 
@@ -44,10 +45,9 @@ def check(results: ResultTable, scenario: str, accounts: list[Account], rig: Rig
 
 def test_S2_4_kafka_sigkill_and_restart_mid_stream(rig_factory: RigFactory, faults_broker: LocalBroker,
                                                    fault_results: ResultTable) -> None:
-    """The broker is killed and started again. krwfeed either resumes publishing, or, when the outage
-    outlasts ``max_consecutive_failures`` failed publishes, stops itself with exit code 1 (for the
-    platform to restart it) after draining. Either way every message is accounted for; after a stop,
-    what the simulator wrote to the closed sockets is unread."""
+    """The broker is killed and started again (its own restart takes 10-15 s here). krwfeed keeps
+    running with its shipped defaults, its exchange connections untouched, resumes publishing soon
+    after the broker is back (reconnect backoff capped at 1 s), and accounts for every message."""
     rig = rig_factory(rate=100.0)
     time.sleep(seconds(3, 10))
     faults_broker.checked("kill")
@@ -56,49 +56,29 @@ def test_S2_4_kafka_sigkill_and_restart_mid_stream(rig_factory: RigFactory, faul
     start_broker(faults_broker)
     restarted = time.monotonic()
     published = (rig.service.status() or {}).get("total_published", 0)
-    outcome = ""
-    # kafka-python backs off reconnecting up to reconnect_backoff_max_ms (30 s by default), so
-    # publishing may resume well after the broker is back.
-    while time.monotonic() - restarted < 60 and not outcome:
-        if rig.service.proc.poll() is not None:
-            outcome = (f"krwfeed exited {rig.service.proc.returncode} {time.monotonic() - killed:.0f} s "
-                       "after the kill")
-        elif (rig.service.status() or {}).get("total_published", 0) > published:
-            outcome = f"publishing resumed {time.monotonic() - restarted:.0f} s after the restart"
+    resumed_after = None
+    while time.monotonic() - restarted < 60 and resumed_after is None:
+        assert rig.service.proc.poll() is None, (
+            f"krwfeed exited {rig.service.proc.returncode} {time.monotonic() - killed:.0f} s after the kill:\n"
+            f"{rig.service.logs()[-3000:]}")
+        if (rig.service.status() or {}).get("total_published", 0) > published:
+            resumed_after = time.monotonic() - restarted
         time.sleep(0.2)
-    assert outcome, "krwfeed neither resumed publishing nor stopped within 60 s of the broker's restart"
-    exited = rig.service.proc.poll() is not None
-    if not exited:
-        time.sleep(seconds(3, 10))
-        try:
-            rig.quiesce(90)
-        except AssertionError:
-            if rig.service.proc.poll() is None:
-                raise
-        # Publishing may resume and the failures counted during the outage still reach the limit a
-        # moment later: then the service is stopping. Give a stop that began the time to finish.
-        status = rig.service.status() or {}
-        deadline = time.monotonic() + 20
-        while (rig.service.proc.poll() is None and time.monotonic() < deadline
-               and any(c["state"] != "CONNECTED" for c in status.get("connections", {}).values())):
-            time.sleep(0.5)
-            status = rig.service.status() or {}
-        exited = rig.service.proc.poll() is not None
-        if not exited:
-            states = {k: (c["state"], c["reconnects"]) for k, c in status["connections"].items()}
-            assert all(c["state"] == "CONNECTED" and c["reconnects"] == 0
-                       for c in status["connections"].values()), \
-                f"exchange connections stay up through a Kafka outage: {states}"
-        else:
-            outcome += ", then exited after the failure limit"
-    if exited:
-        assert rig.service.proc.returncode == 1, rig.service.logs()[-3000:]
-        assert "consecutive Kafka publish failures" in rig.service.logs()
-        rig.set_rate(0)
-    check(fault_results, f"kafka SIGKILL + restart ({outcome})", rig.account(allow_unread=exited), rig)
+    # how soon is reported in the results table, not asserted (a loaded machine delays it)
+    assert resumed_after is not None, "publishing did not resume within 60 s of the broker's restart"
+    time.sleep(seconds(3, 10))
+    rig.quiesce(90)
+    assert rig.service.proc.poll() is None, "krwfeed stopped after the broker came back"
+    status = rig.service.status() or {}
+    states = {k: (c["state"], c["reconnects"]) for k, c in status["connections"].items()}
+    assert all(c["state"] == "CONNECTED" and c["reconnects"] == 0 for c in status["connections"].values()), \
+        f"exchange connections stay up through a Kafka outage: {states}"
+    outage = restarted - killed
+    check(fault_results, f"kafka SIGKILL + restart ({outage:.0f} s down, publishing resumed "
+                         f"{resumed_after:.1f} s after)", rig.account(), rig)
 
 
-@pytest.mark.parametrize("pause_s", [0.3, 0.7, 3.0])
+@pytest.mark.parametrize("pause_s", [0.3, 0.7, 3.4])
 def test_S2_4_kafka_paused(rig_factory: RigFactory, faults_broker: LocalBroker, fault_results: ResultTable,
                            pause_s: float) -> None:
     rig = rig_factory()
@@ -110,6 +90,7 @@ def test_S2_4_kafka_paused(rig_factory: RigFactory, faults_broker: LocalBroker, 
         faults_broker.checked("resume")
     time.sleep(seconds(3, 10))
     rig.quiesce()
+    assert rig.service.proc.poll() is None, f"krwfeed stopped after a {pause_s:g} s broker pause"
     check(fault_results, f"kafka SIGSTOP {pause_s:g} s", rig.account(), rig)
 
 

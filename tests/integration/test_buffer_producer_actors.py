@@ -183,13 +183,15 @@ def test_S2_6_a_stale_records_expire_in_the_buffer_and_are_reported(
 
 
 def test_S3_1_e_consecutive_publish_failures_send_fatal_error(asys: ActorSystem, channel_path: str) -> None:
+    # a short outage bound keeps the test short: 3 failed attempts spread over 1 s
     kafka = KafkaSettings(bootstrap_servers=(f"127.0.0.1:{free_port()}",), max_block_ms=200,
-                          max_consecutive_failures=3, pull_batch_size=50)
+                          max_consecutive_failures=3, max_outage_s=1.0, pull_batch_size=50)
     collector, buffer, _ = start_pipeline(asys, kafka, BufferSettings(ttl_s={"trade": 60.0, "orderbook": 60.0}),
                                           channel_path)
     feed(channel_path, records(500, 0))
     final = wait_status(asys, collector, lambda s: s["fatal"], 20)
     assert len(final["fatal"]) == 1 and "3 consecutive Kafka publish failures for trade" in final["fatal"][0]
+    assert "broker unreachable for" in final["fatal"][0]  # nothing listens on that port
     report = final["reports"]["trade"]
     assert report.consecutive_failures >= 3 and report.failed >= 150 and report.succeeded == 0
 

@@ -1,4 +1,4 @@
-"""What a consumer outside Python sees: records published by krwfeed's KafkaPublisher are read back
+"""What a consumer outside Python sees: records published by krwfeed (either Kafka client) are read back
 with Debian's kcat (librdkafka) and decoded with Debian's protoc (C++), neither sharing code with
 kafka-python or the Python protobuf runtime. Prices stay the exact wire text, keys are market codes,
 headers name the schema."""
@@ -17,7 +17,7 @@ from exchanges.registry import get_adapter
 from messages.records import OrderbookRecord, TradeRecord
 from messages.settings import KafkaSettings
 from proto.serializer import encode_record
-from publishers.kafka_publisher import KafkaPublisher
+from publishers.factory import make_publisher
 from tests.support.kafka_broker import unavailable
 
 pytestmark = pytest.mark.integration
@@ -61,6 +61,7 @@ def _records(fixture: str, exchange: str) -> list[TradeRecord | OrderbookRecord]
     return out
 
 
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka"])
 @pytest.mark.parametrize(
     ("fixture", "exchange", "data_type", "message"),
     [
@@ -70,18 +71,20 @@ def _records(fixture: str, exchange: str) -> list[TradeRecord | OrderbookRecord]
     ],
 )
 def test_S2_4_b_records_read_by_kcat_and_decoded_by_protoc(
-    kafka_bootstrap: str, kafka_topic_factory, fixture: str, exchange: str, data_type: str, message: str
+    kafka_bootstrap: str, kafka_topic_factory, fixture: str, exchange: str, data_type: str, message: str,
+    client: str,
 ) -> None:
     topic = kafka_topic_factory(prefix=f"indep-{data_type}", partitions=1)
-    settings = KafkaSettings(bootstrap_servers=(kafka_bootstrap,), topic_template=topic)
+    settings = KafkaSettings(client=client, bootstrap_servers=(kafka_bootstrap,), topic_template=topic)
     records = _records(fixture, exchange)
     assert records, f"{fixture} gave no records"
-    publisher = KafkaPublisher(settings, data_type)
+    publisher = make_publisher(settings, data_type)
     try:
         publisher.publish([encode_record(r) for r in records])
         publisher.flush(10.0)
         deadline = time.monotonic() + 10
         while publisher.snapshot().succeeded < len(records) and time.monotonic() < deadline:
+            publisher.poll()
             time.sleep(0.05)
         snap = publisher.snapshot()
         assert (snap.succeeded, snap.failed) == (len(records), 0)

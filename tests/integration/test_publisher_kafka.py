@@ -1,4 +1,5 @@
-"""KafkaPublisher against the real broker: keys, partitions, order, headers, failures, close()."""
+"""Both publishers (kafka-python and confluent-kafka) against the real broker: keys, partitions,
+order, headers, failures, close(). Every test that takes ``client`` runs once per client."""
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,9 @@ from kafka.admin import KafkaAdminClient
 
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.kafka_config import producer_kwargs
-from publishers.kafka_publisher import KafkaPublisher
+from pipeline.kafka_config import librdkafka_config, producer_kwargs
+from publishers.base import MessagePublisher
+from publishers.factory import make_publisher
 
 pytestmark = pytest.mark.integration
 
@@ -113,12 +115,25 @@ def trade(code: str, seq: int, exchange: str = "upbit") -> EncodedRecord:
     return EncodedRecord(exchange, "trade", code, f"{exchange}|{code}|{seq}".encode(), time.time_ns() // 1000, seq)
 
 
+def settled(publisher: MessagePublisher, predicate: Any, timeout_s: float) -> bool:
+    """Wait for ``predicate()``, polling the client as the producer actor's tick does."""
+    def check() -> bool:
+        publisher.poll()
+        return bool(predicate())
+    return wait_for(check, timeout_s)
+
+
 # --- tests --------------------------------------------------------------------------------
+@pytest.fixture(params=["kafka-python", "confluent-kafka"])
+def client(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def publisher(bootstrap: str) -> Iterator[KafkaPublisher]:
-    settings = KafkaSettings(bootstrap_servers=(bootstrap,), topic_template=unique_template("pub"))
+def publisher(bootstrap: str, client: str) -> Iterator[MessagePublisher]:
+    settings = KafkaSettings(client=client, bootstrap_servers=(bootstrap,), topic_template=unique_template("pub"))
     create_topics(bootstrap, [settings.topic_for("upbit", "trade")])
-    pub = KafkaPublisher(settings, "trade")
+    pub = make_publisher(settings, "trade")
     yield pub
     pub.close(2.0)
 
@@ -130,8 +145,23 @@ def test_kwargs_are_accepted_by_kafka_python(bootstrap: str) -> None:
     producer.close(timeout=2)
 
 
+def test_S2_4_a_seed_settings_reach_librdkafka_one_to_one(bootstrap: str) -> None:
+    from confluent_kafka import Producer
+
+    config = librdkafka_config(KafkaSettings(bootstrap_servers=(bootstrap,)))
+    assert {k: config[k] for k in ("linger.ms", "acks", "batch.size", "compression.type",
+                                   "max.in.flight.requests.per.connection", "retries", "request.timeout.ms",
+                                   "client.id")} == {
+        "linger.ms": 5, "acks": "all", "batch.size": 16384, "compression.type": "lz4",
+        "max.in.flight.requests.per.connection": 5, "retries": 0, "request.timeout.ms": 500,
+        "client.id": "data-ingestion-connector"}
+    assert config["reconnect.backoff.max.ms"] == 1000 and config["enable.idempotence"] is False
+    producer = Producer(config)  # librdkafka accepts every property (it raises on an unknown one)
+    assert producer.flush(1.0) == 0
+
+
 def test_S2_4_b_keyed_records_land_one_partition_per_code_in_order(
-    bootstrap: str, publisher: KafkaPublisher
+    bootstrap: str, publisher: MessagePublisher
 ) -> None:
     records = [trade(CODES[i % len(CODES)], i + 1) for i in range(1200)]
     for start in range(0, len(records), 500):
@@ -140,7 +170,7 @@ def test_S2_4_b_keyed_records_land_one_partition_per_code_in_order(
     snap = publisher.snapshot()
     assert (snap.succeeded, snap.failed, snap.consecutive_failures) == (1200, 0, 0)
 
-    topic = publisher.settings.topic_for("upbit", "trade")
+    topic = publisher.settings.topic_for("upbit", "trade")  # type: ignore[attr-defined]
     got = consume(bootstrap, topic, 1200)
     assert len(got) == 1200
     partitions: dict[bytes, set[int]] = defaultdict(set)
@@ -162,25 +192,32 @@ def test_S2_4_b_keyed_records_land_one_partition_per_code_in_order(
             }
 
 
-def test_S3_1_e_unreachable_broker_failures_counted_until_fatal_and_close_does_not_raise() -> None:
+def test_S3_1_e_unreachable_broker_failures_counted_until_fatal_and_close_does_not_raise(client: str) -> None:
+    # 3 failed attempts spread over 1.5 s (the bound is lowered only to keep the test short)
     settings = KafkaSettings(
-        bootstrap_servers=(f"127.0.0.1:{free_port()}",), max_block_ms=300, max_consecutive_failures=3,
+        client=client, bootstrap_servers=(f"127.0.0.1:{free_port()}",), max_block_ms=300,
+        max_consecutive_failures=3, max_outage_s=1.5, delivery_timeout_ms=600,
     )
     started = time.monotonic()
-    pub = KafkaPublisher(settings, "trade")
-    assert time.monotonic() - started < 1.0  # explicit api_version: no bootstrap at construction
-    for n in range(1, 4):
-        assert pub.publish([trade("KRW-BTC", n * 10 + i) for i in range(5)]) == 0
-        assert pub.snapshot().consecutive_failures == n
+    pub = make_publisher(settings, "trade")
+    assert time.monotonic() - started < 1.0  # no bootstrap at construction
+    first = time.monotonic()
+    n = 0
+    while not pub.snapshot().fatal and time.monotonic() - first < 15:
+        n += 1
+        pub.publish([trade("KRW-BTC", n * 10 + i) for i in range(5)])
+        settled(pub, lambda: pub.snapshot().in_flight == 0, 5.0)
     snap = pub.snapshot()
-    assert snap.fatal and snap.failed == 15 and snap.succeeded == 0
-    assert "KafkaTimeoutError" in snap.last_error
+    assert snap.fatal and snap.consecutive_failures == 3
+    assert time.monotonic() - first >= 1.5  # never before the outage bound
+    assert snap.failed == 5 * n and snap.succeeded == 0 and snap.in_flight == 0
+    assert snap.cause == "broker unreachable", snap
     pub.close(0.5)
 
 
 @pytest.mark.faults
 def test_S3_1_h_paused_broker_fails_in_flight_records_then_publishing_resumes(
-    bootstrap: str, publisher: KafkaPublisher
+    bootstrap: str, publisher: MessagePublisher
 ) -> None:
     port = bootstrap.split(",")[0].rsplit(":", 1)[1]
     env = {**os.environ, "KAFKA_PORT": port}
@@ -190,40 +227,50 @@ def test_S3_1_h_paused_broker_fails_in_flight_records_then_publishing_resumes(
     try:
         publisher.publish([trade("KRW-BTC", s) for s in range(2, 52)])
         # request_timeout_ms=500 and delivery_timeout_ms=3000 resolve every pending record
-        assert wait_for(lambda: publisher.snapshot().in_flight == 0, 10.0)
+        assert settled(publisher, lambda: publisher.snapshot().in_flight == 0, 10.0)
         snap = publisher.snapshot()
-        assert snap.failed == 50 and snap.consecutive_failures == 1
+        assert snap.failed == 50 and snap.consecutive_failures == 1 and not snap.fatal
+        assert snap.cause == "timed out", snap  # paused, not gone: the requests time out
     finally:
         subprocess.run([str(ROOT / "scripts/kafka.sh"), "resume"], env=env, check=True, capture_output=True)
     publisher.publish([trade("KRW-BTC", 100)])
-    assert wait_for(lambda: publisher.snapshot().succeeded == 2, 15.0)
+    assert settled(publisher, lambda: publisher.snapshot().succeeded == 2, 15.0)
     assert publisher.snapshot().consecutive_failures == 0
 
 
 @pytest.mark.faults
 def test_close_with_records_pending_and_broker_paused_does_not_raise(
-    bootstrap: str, caplog: pytest.LogCaptureFixture
+    bootstrap: str, client: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = bootstrap.split(",")[0].rsplit(":", 1)[1]
     env = {**os.environ, "KAFKA_PORT": port}
-    settings = KafkaSettings(bootstrap_servers=(bootstrap,), topic_template=unique_template("close"),
+    settings = KafkaSettings(client=client, bootstrap_servers=(bootstrap,), topic_template=unique_template("close"),
                              delivery_timeout_ms=30_000)
     create_topics(bootstrap, [settings.topic_for("upbit", "trade")])
-    pub = KafkaPublisher(settings, "trade")
+    pub = make_publisher(settings, "trade")
     pub.publish([trade("KRW-BTC", 1)])
     assert pub.flush(5.0) == 0
     subprocess.run([str(ROOT / "scripts/kafka.sh"), "pause"], env=env, check=True, capture_output=True)
     try:
         pub.publish([trade("KRW-BTC", 2)])
-        # once that request times out (request_timeout_ms=500) the connection is gone and new
-        # records wait in the client's accumulator for a reconnection that cannot complete
-        assert wait_for(lambda: pub.snapshot().failed == 1, 5.0)
+        if client == "kafka-python":
+            # once that request times out (request_timeout_ms=500) the connection is gone and new
+            # records wait in the client's accumulator for a reconnection that cannot complete
+            assert settled(pub, lambda: pub.snapshot().failed == 1, 5.0)
+        else:  # librdkafka keeps the request in flight until the delivery timeout (30 s here)
+            time.sleep(1.0)
+            assert pub.snapshot().failed == 0
         pub.publish([trade("KRW-BTC", s) for s in range(3, 13)])
         started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="krwfeed.publisher"):
             pub.close(1.0)  # kafka-python raises KafkaTimeoutError here; the publisher must not
         assert time.monotonic() - started < 5.0
-        assert any("closed with 10 records unresolved: KafkaTimeoutError" in r.getMessage()
-                   for r in caplog.records)
+        expected = {"kafka-python": "closed with 10 records unresolved: KafkaTimeoutError",
+                    "confluent-kafka": "closed with 11 records unresolved (purged, counted as failed)"}[client]
+        assert any(expected in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+        if client == "confluent-kafka":  # purged records come back through their callbacks, counted
+            snap = pub.snapshot()
+            assert (snap.failed, snap.in_flight) == (11, 0), snap
+            assert "_PURGE" in snap.last_error, snap
     finally:
         subprocess.run([str(ROOT / "scripts/kafka.sh"), "resume"], env=env, check=True, capture_output=True)

@@ -32,7 +32,7 @@ def test_S3_1_j_status_reports_states_counts_buffer_and_producers() -> None:
     assert snap.markets == {"upbit:KRW-BTC": 1000, "upbit:KRW-ETH": 950}
     assert snap.buffer == {"depth": {"trade": 4, "orderbook": 0}, "dropped": {"expired:orderbook": 7}}
     assert snap.producers["trade"] == {"succeeded": 180, "failed": 2, "consecutive_failures": 0,
-                                       "last_error": "timeout"}
+                                       "last_error": "timeout", "cause": "", "failing_for_s": 0.0}
     assert (snap.total_received, snap.total_published, snap.running) == (200, 180, True)
 
 

@@ -28,7 +28,7 @@ def connection(exchange: str, codes: tuple[str, ...], state: str = "CONNECTED", 
 
 def snapshot(*, now_us: int = NOW_US, market_age_s: float = 1.0, running: bool = True,
              upbit_state: str = "CONNECTED", upbit_reason: str = "", consecutive_failures: int = 0,
-             last_error: str = "", total_received: int = 300, total_published: int = 290,
+             last_error: str = "", cause: str = "", failing_for_s: float = 0.0, total_received: int = 300, total_published: int = 290,
              started_us: int | None = None) -> StatusSnapshot:
     last = now_us - int(market_age_s * US)
     return StatusSnapshot(
@@ -44,7 +44,8 @@ def snapshot(*, now_us: int = NOW_US, market_age_s: float = 1.0, running: bool =
         producers={
             "trade": {"succeeded": 100, "failed": 0, "consecutive_failures": 0, "last_error": ""},
             "orderbook": {"succeeded": 190, "failed": consecutive_failures,
-                          "consecutive_failures": consecutive_failures, "last_error": last_error},
+                          "consecutive_failures": consecutive_failures, "last_error": last_error,
+                          "cause": cause, "failing_for_s": failing_for_s},
         },
         total_received=total_received,
         total_published=total_published,

@@ -37,12 +37,19 @@ def test_S3_3_b_connection_down_outranks_kafka_and_staleness() -> None:
 
 
 def test_S3_3_c_kafka_failing_is_degraded_503() -> None:
-    snap = snapshot(consecutive_failures=3, last_error="KafkaTimeoutError")
+    snap = snapshot(consecutive_failures=3, last_error="KafkaTimeoutError", cause="timed out", failing_for_s=4.2)
     report = evaluate(snap, NOW_US, settings())
     assert report.status is HealthStatus.DEGRADED
     assert report.http_status == 503
-    assert "orderbook: 3 consecutive failures (KafkaTimeoutError)" in report.components["kafka"].reason
+    assert report.components["kafka"].reason == (
+        "orderbook: timed out for 4 s, 3 consecutive failures (KafkaTimeoutError)")
     assert any(r.startswith("kafka:") for r in report.reasons())
+
+
+@pytest.mark.parametrize("cause", ["authentication failed", "broker unreachable", "timed out"])
+def test_S3_3_c_kafka_health_names_the_cause(cause: str) -> None:
+    snap = snapshot(consecutive_failures=2, last_error="x", cause=cause, failing_for_s=30.0)
+    assert evaluate(snap, NOW_US, settings()).components["kafka"].reason.startswith(f"orderbook: {cause} for 30 s")
 
 
 def test_S3_3_c_kafka_recovered_is_healthy_again() -> None:

@@ -1,10 +1,16 @@
-"""KafkaSettings -> KafkaProducer kwargs (seed S2.4-a)."""
+"""KafkaSettings -> each client's options (seed S2.4-a)."""
 from __future__ import annotations
 
 import pytest
 
 from messages.settings import KafkaSettings, Secret
-from pipeline.kafka_config import describe, producer_kwargs, ssl_kwargs
+from pipeline.kafka_config import (
+    AT_LEAST_ONCE_RETRIES,
+    describe,
+    librdkafka_config,
+    producer_kwargs,
+    ssl_kwargs,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +70,41 @@ def test_tls_mapping_to_kafka_python_names_with_the_key_password_masked() -> Non
     # hostname checking is stated only where TLS is spoken; kafka-python's default (True) stays otherwise
     assert ssl_kwargs(KafkaSettings(security_protocol="SASL_SSL"))["ssl_check_hostname"] is True
     assert "ssl_check_hostname" not in ssl_kwargs(KafkaSettings())
+
+
+def test_S2_4_a_librdkafka_gets_the_seed_settings_under_its_own_names() -> None:
+    config = librdkafka_config(KafkaSettings())
+    assert {k: config[k] for k in ("linger.ms", "acks", "batch.size", "compression.type",
+                                   "max.in.flight.requests.per.connection", "retries", "request.timeout.ms",
+                                   "client.id", "enable.idempotence", "delivery.timeout.ms",
+                                   "reconnect.backoff.max.ms")} == {
+        "linger.ms": 5, "acks": "all", "batch.size": 16384, "compression.type": "lz4",
+        "max.in.flight.requests.per.connection": 5, "retries": 0, "request.timeout.ms": 500,
+        "client.id": "data-ingestion-connector", "enable.idempotence": False, "delivery.timeout.ms": 3000,
+        "reconnect.backoff.max.ms": 1000}
+
+
+def test_at_least_once_is_idempotent_with_acks_all_and_minutes_of_retries_for_both_clients() -> None:
+    settings = KafkaSettings(delivery="at_least_once", acks="1")
+    kw, rd = producer_kwargs(settings), librdkafka_config(settings)
+    assert (kw["enable_idempotence"], kw["acks"], kw["retries"]) == (True, "all", AT_LEAST_ONCE_RETRIES)
+    assert (rd["enable.idempotence"], rd["acks"], rd["retries"]) == (True, "all", AT_LEAST_ONCE_RETRIES)
+    assert kw["delivery_timeout_ms"] == rd["delivery.timeout.ms"] == 300_000
+    # the default stays the seed's at-most-once settings
+    default = producer_kwargs(KafkaSettings())
+    assert (default["enable_idempotence"], default["retries"], default["delivery_timeout_ms"]) == (False, 0, 3000)
+
+
+def test_tls_settings_reach_librdkafka_under_its_own_names_with_the_key_password_masked() -> None:
+    settings = KafkaSettings(security_protocol="SSL", ssl_cafile="/run/ca.pem", ssl_certfile="/run/cert.pem",
+                             ssl_keyfile="/run/key.pem", ssl_password=Secret("key-pw"), ssl_check_hostname=False)
+    config = librdkafka_config(settings)
+    assert {k: config[k] for k in ("ssl.ca.location", "ssl.certificate.location", "ssl.key.location",
+                                   "ssl.key.password", "ssl.endpoint.identification.algorithm")} == {
+        "ssl.ca.location": "/run/ca.pem", "ssl.certificate.location": "/run/cert.pem",
+        "ssl.key.location": "/run/key.pem", "ssl.key.password": "key-pw",
+        "ssl.endpoint.identification.algorithm": "none"}
+    assert describe(config)["ssl.key.password"] == "****"
+    assert librdkafka_config(KafkaSettings(security_protocol="SASL_SSL"))[
+        "ssl.endpoint.identification.algorithm"] == "https"
+    assert "ssl.endpoint.identification.algorithm" not in librdkafka_config(KafkaSettings())

@@ -1,72 +1,144 @@
-"""Delivery outcome counting and the consecutive-failure threshold (seed S3.1-e)."""
+"""Delivery outcome counting and the fatal rule: failed attempts paced by a backoff (seed S3.1-e)."""
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from pipeline.publish_tracker import PublishTracker
+from pipeline.publish_tracker import (
+    CAUSE_AUTHENTICATION,
+    CAUSE_OTHER,
+    CAUSE_QUEUE_FULL,
+    CAUSE_REJECTED,
+    CAUSE_TIMEOUT,
+    CAUSE_UNREACHABLE,
+    PublishTracker,
+    failure_cause,
+    outage_gaps,
+)
 
 pytestmark = pytest.mark.unit
 
 
-def failed_publish(tracker: PublishTracker, records: int = 3) -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def failed_publish(tracker: PublishTracker, records: int = 3, error: str = "KafkaTimeoutError") -> None:
     attempt = tracker.begin(records)
-    for _ in range(records):
-        tracker.handed(attempt)
+    tracker.handed(attempt, records)
     for i in range(records):
-        tracker.failed(attempt, "upbit:KRW-BTC", i, "KafkaTimeoutError")
+        tracker.failed(attempt, "upbit:KRW-BTC", i, error, cause=CAUSE_TIMEOUT)
 
 
 def ok_publish(tracker: PublishTracker, records: int = 3) -> None:
     attempt = tracker.begin(records)
+    tracker.handed(attempt, records)
     for _ in range(records):
-        tracker.handed(attempt)
         tracker.succeeded(attempt)
 
 
-def test_S3_1_e_ten_consecutive_failed_publishes_are_fatal() -> None:
-    tracker = PublishTracker(10)
-    for n in range(1, 10):
-        failed_publish(tracker)
-        assert tracker.snapshot().consecutive_failures == n
-        assert not tracker.snapshot().fatal
-    failed_publish(tracker)
+def test_gaps_double_and_span_the_outage_bound() -> None:
+    gaps = outage_gaps(10, 120.0)
+    assert len(gaps) == 9
+    assert sum(gaps) == pytest.approx(120.0)
+    assert all(b == pytest.approx(2 * a) for a, b in zip(gaps, gaps[1:], strict=False))
+    assert outage_gaps(2, 30.0) == (30.0,) and outage_gaps(1, 30.0) == ()
+
+
+def test_S3_1_e_continuous_failures_are_fatal_at_the_tenth_attempt_after_max_outage() -> None:
+    clock = Clock()
+    tracker = PublishTracker(10, 120.0, clock)
+    start = clock.now
+    seen = []
+    while not tracker.snapshot().fatal:
+        failed_publish(tracker)  # a batch fails every 0.5 s, as records expire during an outage
+        seen.append(tracker.snapshot().consecutive_failures)
+        if not tracker.snapshot().fatal:
+            clock.now += 0.5
+    elapsed = clock.now - start
     snap = tracker.snapshot()
-    assert snap.fatal and snap.consecutive_failures == 10
-    assert snap.failed == 30 and snap.succeeded == 0
+    assert 120.0 <= elapsed < 120.5, elapsed  # the first failure at or after the bound, not before
+    assert snap.consecutive_failures == 10 and snap.cause == CAUSE_TIMEOUT
+    assert snap.failing_for_s == pytest.approx(elapsed)
+    assert seen == sorted(seen) and len(set(seen)) == 10  # attempts grow one at a time
+    assert snap.failed == 3 * len(seen) and snap.succeeded == 0
     assert snap.last_error == "KafkaTimeoutError"
 
 
-def test_S3_1_h_a_success_resets_the_consecutive_count() -> None:
-    tracker = PublishTracker(10)
-    for _ in range(9):
-        failed_publish(tracker)
-    ok_publish(tracker)
+def test_S3_1_e_a_burst_of_failures_at_one_moment_is_one_attempt() -> None:
+    # a broker pause fails every record in flight at once: thousands of failures, one attempt
+    clock = Clock()
+    tracker = PublishTracker(10, 120.0, clock)
+    for _ in range(1000):
+        failed_publish(tracker, records=5)
     snap = tracker.snapshot()
-    assert snap.consecutive_failures == 0 and not snap.fatal
-    assert (snap.succeeded, snap.failed) == (3, 27)
+    assert (snap.failed, snap.consecutive_failures, snap.fatal) == (5000, 1, False)
 
 
-def test_one_failed_record_fails_its_publish_but_counts_once() -> None:
-    tracker = PublishTracker(2)
+def test_S3_1_h_a_one_minute_outage_then_a_delivery_keeps_the_service_up() -> None:
+    clock = Clock()
+    tracker = PublishTracker(10, 120.0, clock)
+    for _ in range(600):  # failures every 0.1 s for 60 s
+        failed_publish(tracker, records=1)
+        clock.now += 0.1
+    snap = tracker.snapshot()
+    assert not snap.fatal and 1 < snap.consecutive_failures < 10
+    ok_publish(tracker, records=1)
+    snap = tracker.snapshot()
+    assert (snap.consecutive_failures, snap.fatal, snap.cause, snap.failing_for_s) == (0, False, "", 0.0)
+    # the next outage starts from zero: another 119 s of failures is still not fatal
+    for _ in range(119):
+        failed_publish(tracker, records=1)
+        clock.now += 1.0
+    assert not tracker.snapshot().fatal
+    assert (tracker.snapshot().succeeded, tracker.snapshot().failed) == (1, 719)
+
+
+def test_a_failure_after_a_quiet_spell_counts_one_attempt_only() -> None:
+    clock = Clock()
+    tracker = PublishTracker(10, 120.0, clock)
+    failed_publish(tracker, records=1)
+    clock.now += 500.0  # nothing published meanwhile
+    failed_publish(tracker, records=1)
+    assert tracker.snapshot().consecutive_failures == 2
+
+
+def test_the_bound_is_configurable_and_one_attempt_can_be_the_limit() -> None:
+    clock = Clock()
+    tracker = PublishTracker(3, 8.0, clock)  # gaps 2.67 s and 5.33 s
+    failed_publish(tracker)
+    clock.now += 7.9
+    failed_publish(tracker)
+    assert tracker.snapshot().consecutive_failures == 2 and not tracker.snapshot().fatal
+    clock.now += 0.1
+    failed_publish(tracker)
+    assert tracker.snapshot().fatal
+    strict = PublishTracker(1, 8.0, clock)
+    failed_publish(strict, records=1)
+    assert strict.snapshot().fatal
+
+
+def test_one_publish_call_is_one_log_attempt_that_completes_when_every_record_is_resolved() -> None:
+    tracker = PublishTracker(2, 10.0, Clock())
     attempt = tracker.begin(3)
-    for _ in range(3):
-        tracker.handed(attempt)
+    tracker.handed(attempt, 3)
     assert not tracker.succeeded(attempt)
-    assert not tracker.failed(attempt, "upbit:KRW-BTC", 5, "RequestTimedOutError")
-    assert tracker.snapshot().consecutive_failures == 0  # not complete yet
+    assert not tracker.failed(attempt, "upbit:KRW-BTC", 5, "RequestTimedOutError", cause=CAUSE_TIMEOUT)
     assert tracker.succeeded(attempt)  # completes it
     snap = tracker.snapshot()
-    assert snap.consecutive_failures == 1 and snap.in_flight == 0
+    assert snap.in_flight == 0 and (snap.succeeded, snap.failed) == (2, 1)
     assert attempt.errors == [("upbit:KRW-BTC", 5, "RequestTimedOutError")]
 
 
 def test_in_flight_counts_handed_unresolved_records_only() -> None:
     tracker = PublishTracker()
     attempt = tracker.begin(4)
-    tracker.handed(attempt)
-    tracker.handed(attempt)
+    tracker.handed(attempt, 2)
     assert tracker.in_flight == 2
     tracker.failed(attempt, "upbit:KRW-BTC", 0, "KafkaTimeoutError", handed=False)
     tracker.failed(attempt, "upbit:KRW-BTC", 0, "KafkaTimeoutError", handed=False)
@@ -80,8 +152,7 @@ def test_counts_are_exact_under_concurrent_callbacks() -> None:
     tracker = PublishTracker(10)
     attempts = [tracker.begin(1000) for _ in range(4)]
     for a in attempts:
-        for _ in range(1000):
-            tracker.handed(a)
+        tracker.handed(a, 1000)
 
     def resolve(a: object) -> None:
         for i in range(1000):
@@ -96,9 +167,37 @@ def test_counts_are_exact_under_concurrent_callbacks() -> None:
     for t in threads:
         t.join()
     snap = tracker.snapshot()
-    assert (snap.succeeded, snap.failed, snap.in_flight, snap.consecutive_failures) == (3960, 40, 0, 4)
+    assert (snap.succeeded, snap.failed, snap.in_flight) == (3960, 40, 0)
+    assert all(a.complete and len(a.errors) == 10 for a in attempts)
 
 
-def test_threshold_must_be_positive() -> None:
+def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         PublishTracker(0)
+    with pytest.raises(ValueError):
+        PublishTracker(10, 0.0)
+
+
+@pytest.mark.parametrize(("name", "text", "cause"), [
+    # kafka-python exception classes
+    ("KafkaTimeoutError", "Expiring 5 record(s) for market.upbit.trade-0: 3005 ms has passed", CAUSE_TIMEOUT),
+    ("RequestTimedOutError", "", CAUSE_TIMEOUT),
+    ("NoBrokersAvailable", "NoBrokersAvailable", CAUSE_UNREACHABLE),
+    ("KafkaConnectionError", "Connection refused", CAUSE_UNREACHABLE),
+    ("NodeNotReadyError", "", CAUSE_UNREACHABLE),
+    ("SaslAuthenticationFailedError", "Authentication failed during authentication", CAUSE_AUTHENTICATION),
+    ("TopicAuthorizationFailedError", "", CAUSE_AUTHENTICATION),
+    ("MessageSizeTooLargeError", "The message is 2000000 bytes", CAUSE_REJECTED),
+    # librdkafka error code names
+    ("_MSG_TIMED_OUT", "Local: Message timed out", CAUSE_TIMEOUT),
+    ("_TRANSPORT", "127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: Connection refused", CAUSE_UNREACHABLE),
+    ("_ALL_BROKERS_DOWN", "1/1 brokers are down", CAUSE_UNREACHABLE),
+    ("_AUTHENTICATION", "SASL authentication error: Authentication failed", CAUSE_AUTHENTICATION),
+    ("SASL_AUTHENTICATION_FAILED", "", CAUSE_AUTHENTICATION),
+    ("MSG_SIZE_TOO_LARGE", "Broker: Message size too large", CAUSE_REJECTED),
+    ("_QUEUE_FULL", "Local: Queue full", CAUSE_QUEUE_FULL),
+    ("BufferError", "", CAUSE_QUEUE_FULL),
+    ("RuntimeError", "boom", CAUSE_OTHER),
+])
+def test_failure_causes_are_named_alike_for_both_clients(name: str, text: str, cause: str) -> None:
+    assert failure_cause(name, text) == cause

@@ -16,22 +16,20 @@ pytestmark = pytest.mark.unit
 
 
 class FakeFuture:
+    """kafka-python's future: ``add_both`` callbacks get the metadata or the exception."""
+
     def __init__(self) -> None:
         self.callbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self.errbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
 
-    def add_callback(self, fn: Callable[..., Any], *args: Any) -> None:
+    def add_both(self, fn: Callable[..., Any], *args: Any) -> None:
         self.callbacks.append((fn, args))
-
-    def add_errback(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.errbacks.append((fn, args))
 
     def succeed(self) -> None:
         for fn, args in self.callbacks:
             fn(*args, "metadata")
 
     def fail(self, exc: Exception) -> None:
-        for fn, args in self.errbacks:
+        for fn, args in self.callbacks:
             fn(*args, exc)
 
 
@@ -61,15 +59,25 @@ class FakeProducer:
             raise self.raise_on_close
 
 
-def make(max_failures: int = 10) -> tuple[KafkaPublisher, FakeProducer]:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(max_failures: int = 10, clock: Callable[[], float] | None = None,
+         max_outage_s: float = 120.0) -> tuple[KafkaPublisher, FakeProducer]:
     holder: dict[str, FakeProducer] = {}
 
     def factory(**kwargs: Any) -> FakeProducer:
         holder["p"] = FakeProducer(**kwargs)
         return holder["p"]
 
-    settings = KafkaSettings(max_consecutive_failures=max_failures)
-    publisher = KafkaPublisher(settings, "trade", producer_factory=factory, wall_clock_us=lambda: 2_000_000)
+    settings = KafkaSettings(max_consecutive_failures=max_failures, max_outage_s=max_outage_s)
+    publisher = KafkaPublisher(settings, "trade", producer_factory=factory, wall_clock_us=lambda: 2_000_000,
+                               monotonic=clock or Clock())
     return publisher, holder["p"]
 
 
@@ -89,6 +97,8 @@ def test_S2_4_b_records_keyed_by_code_with_topic_and_schema_headers() -> None:
     assert (topic, key, value) == ("market.bithumb.trade", b"KRW-C1", b"p1")
     assert dict(headers) == {"schema": b"krwfeed.v1.Trade", "exchange": b"bithumb", "data_type": b"trade"}
     assert producer.kwargs["retries"] == 0 and producer.kwargs["enable_idempotence"] is False
+    assert producer.kwargs["reconnect_backoff_max_ms"] == 1000  # a returning broker is found within 1 s
+    assert headers is producer.sent[0][3]  # built once per exchange and data type, not per record
 
 
 def test_callbacks_count_successes_and_failures() -> None:
@@ -117,20 +127,27 @@ def test_S2_4_c_failures_logged_with_context(caplog: pytest.LogCaptureFixture) -
 
 
 def test_S3_1_e_synchronous_send_error_fails_the_rest_of_the_batch_once() -> None:
-    publisher, producer = make(max_failures=2)
+    clock = Clock()
+    publisher, producer = make(max_failures=2, clock=clock, max_outage_s=10.0)
     producer.raise_on_send = TimeoutError("Failed to update metadata after 2.0 secs.")
     assert publisher.publish(trades(5)) == 0
     snap = publisher.snapshot()
     assert (snap.failed, snap.consecutive_failures, snap.in_flight, snap.fatal) == (5, 1, 0, False)
+    assert snap.cause == "timed out"
+    publisher.publish(trades(5))  # the same moment: the same attempt
+    assert not publisher.snapshot().fatal
+    clock.now += 10.0
     publisher.publish(trades(5))
-    assert publisher.snapshot().fatal
+    assert publisher.snapshot().fatal and publisher.snapshot().failed == 15
 
 
 def test_S3_1_h_success_after_failures_resets_consecutive() -> None:
-    publisher, producer = make()
+    clock = Clock()
+    publisher, producer = make(clock=clock)
     for _ in range(3):
         publisher.publish(trades(1))
         producer.futures[-1].fail(ConnectionError("reset"))
+        clock.now += 1.0
     assert publisher.snapshot().consecutive_failures == 3
     publisher.publish(trades(1))
     producer.futures[-1].succeed()

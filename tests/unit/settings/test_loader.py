@@ -73,6 +73,17 @@ def test_S2_4_a_producer_defaults_are_the_seed_values(tmp_path: Path) -> None:
     assert (k.linger_ms, k.acks, k.batch_size, k.compression_type) == (5, "all", 16384, "lz4")
     assert (k.max_in_flight_requests_per_connection, k.retries, k.request_timeout_ms) == (5, 0, 500)
     assert (k.client_id, k.enable_idempotence, k.max_consecutive_failures) == ("data-ingestion-connector", False, 10)
+    assert (k.client, k.max_outage_s, k.reconnect_backoff_max_ms) == ("kafka-python", 120.0, 1000)
+
+
+def test_kafka_client_and_outage_bound_are_settings(tmp_path: Path) -> None:
+    text = BASE.replace("  linger_ms: 7\n", "  linger_ms: 7\n  client: confluent-kafka\n  max_outage_s: 30\n")
+    k = load(write(tmp_path, text)).kafka
+    assert (k.client, k.max_outage_s) == ("confluent-kafka", 30.0)
+    message = error_of(tmp_path, BASE.replace("  linger_ms: 7\n", "  linger_ms: 7\n  client: librdkafka\n"))
+    assert "kafka.client = 'librdkafka'" in message and "kafka-python, confluent-kafka" in message
+    message = error_of(tmp_path, BASE.replace("  linger_ms: 7\n", "  linger_ms: 7\n  max_outage_s: 0\n"))
+    assert "kafka.max_outage_s = 0" in message
 
 
 def test_S4_1_b_cli_overrides_markets_kafka_and_log_level(tmp_path: Path) -> None:

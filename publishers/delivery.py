@@ -1,0 +1,146 @@
+"""What every Kafka publisher does the same way, whichever client sends: topics, keys, headers,
+delivery accounting, metrics and failure logging.
+
+One ``DeliveryBook`` per publisher. Each record goes keyed by its market code (both clients
+partition keys with murmur2, so one code stays on one partition in order, ready for Flink's
+``keyBy``) to the topic the settings name for its exchange and data type, with the headers
+``proto.serializer.kafka_headers`` defines. Outcomes go to the ``PublishTracker`` (counts and the
+fatal rule) and the Prometheus metrics, both lock-protected, so the callbacks may run on a client's
+own thread. One log line per ``publish()`` call that had failures, once all its records are
+resolved, names every failed record (exchange:code and sequential id, up to a limit) and every
+distinct error.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from messages.records import EncodedRecord
+from messages.settings import KafkaSettings
+from monitoring.metrics import (
+    KAFKA_PUBLISH_LATENCY,
+    MESSAGES_PUBLISHED,
+    PROCESSING_LATENCY,
+    PUBLISH_FAILURES,
+)
+from pipeline.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
+from proto.serializer import kafka_headers
+
+_LISTED_FAILURES = 20  # failed records named individually in one log line
+
+Headers = list[tuple[str, bytes]]
+
+
+def publisher_log() -> logging.Logger:
+    # looked up at call time so that, inside an actor process, Thespian's forwarding applies
+    return logging.getLogger("krwfeed.publisher")
+
+
+def _wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+class DeliveryBook:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        data_type: str,
+        wall_clock_us: Callable[[], int] = _wall_us,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.data_type = data_type
+        self.monotonic = monotonic
+        self._wall_us = wall_clock_us
+        self.tracker = PublishTracker(settings.max_consecutive_failures, settings.max_outage_s, monotonic)
+        self._routes: dict[tuple[str, str], tuple[str, Headers]] = {}
+        self._keys: dict[str, bytes] = {}
+        self._published_metric: dict[str, Any] = {}
+        self._ack_latency = KAFKA_PUBLISH_LATENCY.labels(data_type)
+        self._processing_latency = PROCESSING_LATENCY.labels(data_type)
+
+    # --- routing (computed once per exchange and data type, once per code) ---------------
+    def route(self, record: EncodedRecord) -> tuple[str, Headers]:
+        """(topic, headers) for ``record``."""
+        key = (record.exchange, record.data_type)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = (
+                self.settings.topic_for(record.exchange, record.data_type),
+                kafka_headers(record.exchange, record.data_type),
+            )
+        return route
+
+    def key(self, record: EncodedRecord) -> bytes:
+        key = self._keys.get(record.code)
+        if key is None:
+            key = self._keys[record.code] = record.code.encode()
+        return key
+
+    # --- accounting ------------------------------------------------------------------------
+    def begin(self, records: Sequence[EncodedRecord]) -> PublishAttempt:
+        """A ``publish()`` call starts: its records count as in flight at once (one tracker update
+        for all), so a callback that fires while the call is still handing records over never sees
+        a count below zero; records that then fail before reaching the client go through
+        ``failed_unsent``."""
+        attempt = self.tracker.begin(len(records))
+        self.tracker.handed(attempt, len(records))
+        return attempt
+
+    def observe_handed(self, records: Sequence[EncodedRecord]) -> None:
+        """Receive -> handed to the client latency, with one clock read for the whole call."""
+        now_us = self._wall_us()
+        observe = self._processing_latency.observe
+        for record in records:
+            observe(max(0, now_us - record.received_time_us) / 1e6)
+
+    def succeeded(self, attempt: PublishAttempt, record: EncodedRecord, sent_at: float) -> None:
+        self._ack_latency.observe(self.monotonic() - sent_at)
+        metric = self._published_metric.get(record.exchange)
+        if metric is None:
+            metric = self._published_metric[record.exchange] = MESSAGES_PUBLISHED.labels(
+                record.exchange, self.data_type
+            )
+        metric.inc()
+        if self.tracker.succeeded(attempt) and attempt.errors:
+            self.log_failures(attempt)
+
+    def failed(self, attempt: PublishAttempt, record: EncodedRecord, error_name: str, text: str,
+               cause: str | None = None) -> None:
+        """A handed record failed in delivery."""
+        PUBLISH_FAILURES.labels(self.data_type, error_name).inc()
+        topic = self.route(record)[0]
+        if self.tracker.failed(attempt, f"{record.exchange}:{record.code}", record.sequential_id,
+                               f"{error_name} on {topic}: {text}",
+                               cause=cause or failure_cause(error_name, text)):
+            self.log_failures(attempt)
+
+    def failed_unsent(self, attempt: PublishAttempt, records: Sequence[EncodedRecord], error_name: str,
+                      text: str, cause: str | None = None) -> None:
+        """``records`` (counted in flight by ``begin``) never reached the client: metadata timeout,
+        closed client, full queue, ..."""
+        if not records:
+            return
+        PUBLISH_FAILURES.labels(self.data_type, error_name).inc(len(records))
+        cause = cause or failure_cause(error_name, text) or CAUSE_OTHER
+        completed = False
+        for record in records:
+            error = f"{error_name} sending to {self.route(record)[0]}: {text}"
+            completed = self.tracker.failed(
+                attempt, f"{record.exchange}:{record.code}", record.sequential_id, error, cause=cause,
+            )
+        if completed:
+            self.log_failures(attempt)
+
+    def log_failures(self, attempt: PublishAttempt) -> None:
+        errors = attempt.errors
+        named = ", ".join(f"{code}#{seq}" for code, seq, _ in errors[:_LISTED_FAILURES])
+        if len(errors) > _LISTED_FAILURES:
+            named += f", ... ({len(errors) - _LISTED_FAILURES} more)"
+        kinds = sorted({error for _, _, error in errors})
+        publisher_log().warning(
+            "kafka publish #%d (%s) failed for %d of %d records: %s; records: %s",
+            attempt.attempt_id, self.data_type, len(errors), attempt.expected, " | ".join(kinds[:5]), named,
+        )
