@@ -110,4 +110,4 @@ def test_S4_1_c_a_directory_is_refused(service_factory: Factory, ports: tuple[in
     service = service_factory(valid_config(ports[0]), args=["--conf", str(tmp_path)])
     rc = service.wait_exit(EXIT_LIMIT_S)
     err = service.stderr_path.read_text()
-    assert rc == 2 and "a regular file" in err and "Traceback" not in err, err
+    assert rc == 2 and "not a readable file" in err and "Traceback" not in err, err

@@ -47,7 +47,7 @@ def test_actor_messages_grow_with_data_not_with_time(
         simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
     sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
-                                      markets=40, rate=300, per_connection=1000)
+                                      markets=40, rate=300, per_connection=500)
     status = service.status()
     assert status is not None and len(status["connections"]) == 2  # one connection per exchange
     time.sleep(2)
