@@ -165,10 +165,9 @@ class ProducerActor(ServiceActor):
                 records = decode_records(body)
                 self._received += len(records)
                 self._publisher.publish(records)
+                self._report(force=False)  # a failing client is reported at once, not after the whole read
             elif kind == DRAINED:
                 self._drained = True
-        if frames:
-            self._report(force=False)
         return len(frames)
 
     def _grant(self) -> None:

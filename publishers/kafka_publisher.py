@@ -24,6 +24,11 @@ from pipeline.publish_tracker import (
 from publishers.base import MessagePublisher
 from publishers.delivery import DeliveryBook, publisher_log
 
+# After a send() failed (it blocks up to max_block_ms, e.g. waiting for a missing topic's metadata),
+# the same topic's records fail at once for this long, so one unreachable topic cannot keep the
+# producer actor's handler blocked for a whole batch of sends.
+UNROUTABLE_RETRY_S = 5.0
+
 
 def _default_factory(**kwargs: Any) -> Any:
     from kafka import KafkaProducer
@@ -49,6 +54,8 @@ class KafkaPublisher(MessagePublisher):
         # explicit api_version: this returns at once even when no broker is reachable
         self._producer = (producer_factory or _default_factory)(**kwargs)
         self._closed = False
+        # topic -> (monotonic time until which its sends fail at once, error name, error text)
+        self._unroutable: dict[str, tuple[float, str, str]] = {}
 
     # --- MessagePublisher -----------------------------------------------------------------
     def publish(self, records: Sequence[EncodedRecord]) -> int:
@@ -62,10 +69,16 @@ class KafkaPublisher(MessagePublisher):
         handed = 0
         for record in records:
             topic, headers = book.route(record)
+            if topic in self._unroutable and sent_at < self._unroutable[topic][0]:
+                # send() just spent max_block_ms failing for this topic: fail at once instead of blocking again
+                _, name, text = self._unroutable[topic]
+                book.failed_unsent(attempt, records[handed:], name, text, self._cause(name, text))
+                break
             try:
                 future = send(topic, key=book.key(record), value=record.payload, headers=headers)
             except Exception as err:  # metadata timeout, closed client, oversized record, ...
                 name, text = type(err).__name__, str(err)
+                self._unroutable[topic] = (book.monotonic() + UNROUTABLE_RETRY_S, name, text)
                 book.failed_unsent(attempt, records[handed:], name, text, self._cause(name, text))
                 break
             future.add_both(on_done, attempt, record, sent_at)

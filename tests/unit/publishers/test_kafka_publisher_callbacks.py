@@ -165,3 +165,23 @@ def test_close_swallows_the_client_raising() -> None:
 def test_empty_publish_does_nothing() -> None:
     publisher, producer = make()
     assert publisher.publish([]) == 0 and producer.sent == []
+
+
+def test_a_topic_whose_send_just_failed_fails_at_once_instead_of_blocking_again() -> None:
+    clock = Clock()
+    publisher, producer = make(clock=clock)
+    calls = []
+    real_send = producer.send
+
+    def counting_send(topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> FakeFuture:
+        calls.append(topic)
+        return real_send(topic, key, value, headers)
+
+    producer.send = counting_send  # type: ignore[method-assign]
+    producer.raise_on_send = TimeoutError("Failed to update metadata after 3.0 secs.")
+    publisher.publish(trades(5))
+    publisher.publish(trades(5))  # within the retry window: no send() is attempted, all fail, counted
+    assert len(calls) == 1 and publisher.snapshot().failed == 10
+    producer.raise_on_send = None
+    clock.now += 5.0  # the window has passed: the topic is tried again
+    assert publisher.publish(trades(3)) == 3 and len(calls) == 4
