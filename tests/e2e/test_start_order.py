@@ -46,7 +46,7 @@ def test_S3_1_a_connectors_initialise_before_the_publishing_side_starts(
     began = _times(events, "krwfeed.supervisor", r"(starting connectors): ")
     connectors = _times(events, "krwfeed.connector", r"(\w+-\d+): \w+ \d+ codes via ")
     publishing = _times(events, "krwfeed.supervisor", r"(starting the publishing side) .*: every connector initialised")
-    clients = _times(events, "krwfeed.publisher", r"kafka producer for (\w+): ")
+    clients = _times(events, "krwfeed.publisher", r"kafka producer (?:\([^)]*\) )?for (\w+): ")
     producers = _times(events, "krwfeed.producer", r"producer (\w+) started")
     assert set(connectors) == {"upbit-0", "upbit-1", "bithumb-0", "bithumb-1"}, connectors
     assert set(clients) == set(producers) == {"trade", "orderbook"}, (clients, producers)
