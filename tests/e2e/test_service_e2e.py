@@ -415,12 +415,12 @@ def test_S4_1_e_S4_2_c_sasl_secret_never_in_logs(
 
 def test_a_config_that_would_fork_too_many_actor_processes_exits_2(
         service_factory: Any, ports: tuple[int, int]) -> None:
-    codes = ", ".join(f"KRW-C{n:03d}" for n in range(400))
+    codes = ", ".join(f"KRW-C{n:03d}" for n in range(400))  # 40 connections of 10
     bad = ("exchanges:\n  - name: upbit\n    ws_url: wss://api.upbit.com/websocket/v1\n"
-           f"    rest_url: https://api.upbit.com\n    markets: [{codes}]\n    markets_per_connection: 2\n"
+           f"    rest_url: https://api.upbit.com\n    markets: [{codes}]\n    markets_per_connection: 10\n"
            f"admin_port: {ports[0]}\n")
     service = service_factory(bad)
     assert service.wait_exit(20) == 2
     err = service.stderr_path.read_text()
-    assert "200 connections would run 206 actor processes (at most 32)" in err
+    assert "40 connections would run 46 actor processes (at most 32)" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 3

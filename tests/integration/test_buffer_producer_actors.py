@@ -188,8 +188,15 @@ def test_S3_1_e_consecutive_publish_failures_send_fatal_error(asys: ActorSystem,
                           max_consecutive_failures=3, max_outage_s=1.0, pull_batch_size=50)
     collector, buffer, _ = start_pipeline(asys, kafka, BufferSettings(ttl_s={"trade": 60.0, "orderbook": 60.0}),
                                           channel_path)
-    feed(channel_path, records(500, 0))
-    final = wait_status(asys, collector, lambda s: s["fatal"], 20)
+    # a live feed keeps failing through the outage: records keep coming until the bound is reached
+    deadline, batch = time.monotonic() + 20, 0
+    while not status(asys, collector)["fatal"] and time.monotonic() < deadline:
+        now = time.time_ns() // 1000
+        feed(channel_path, tuple(EncodedRecord("upbit", "trade", CODES[i % len(CODES)], b"t", now, batch * 50 + i + 1)
+                                 for i in range(50)))  # new trade ids each time: not duplicates
+        batch += 1
+        time.sleep(0.1)
+    final = wait_status(asys, collector, lambda s: s["fatal"], 5)
     assert len(final["fatal"]) == 1 and "3 consecutive Kafka publish failures for trade" in final["fatal"][0]
     assert "broker unreachable for" in final["fatal"][0]  # nothing listens on that port
     report = final["reports"]["trade"]
