@@ -43,7 +43,9 @@ class KafkaSettings:
     max_consecutive_failures: int = 10  # failed attempts, paced so that they span max_outage_s
     max_outage_s: float = 120.0  # deliveries failing continuously this long stop the service
     reconnect_backoff_max_ms: int = 1000  # the client tries a lost broker again at least this often
-    pull_batch_size: int = 500  # records per buffer pull; about one 16 KiB Kafka batch of orderbooks
+    # the producer's credit step: it grants the buffer records in steps of this many, and allows four
+    # steps' worth unacknowledged or granted (the in-flight cap)
+    pull_batch_size: int = 500
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
