@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -21,7 +23,7 @@ import pytest
 
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from tests.e2e.kafka_readback import Read, create_topics, read_topic
-from tests.e2e.service_process import ServiceProcess, service_config
+from tests.e2e.service_process import REPO_ROOT, ServiceProcess, service_config
 from tests.support.kafka_broker import START_LIMIT_S, KafkaControl, LocalBroker, missing_prerequisite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -362,21 +364,30 @@ def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything
           f"{failed} failed publishes")
 
 
+# Joins the running service's actor system from a process of its own (a client left in the test
+# process could be a stale actor system of an earlier test) and sends a second StartService.
+SECOND_START = """
+import sys
+from thespian.actors import ActorSystem
+from actors.loopback_transport import CAPABILITIES, bind_to_loopback
+from messages.protocol import ServiceError, StartService
+bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
+asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": int(sys.argv[1])}, transientUnique=True)
+sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")
+reply = asys.ask(sup, StartService(None), 10)
+print(type(reply).__name__, getattr(reply, "reason", ""))
+"""
+
+
 def test_S3_1_a_second_start_is_refused(
         simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
-    from thespian.actors import ActorSystem
-
-    from actors.loopback_transport import CAPABILITIES, bind_to_loopback
-    from messages.protocol import ServiceError, StartService
-
     _, service, _ = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
                                     markets=2, rate=10, per_connection=2)
-    bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
-    asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": ports[0]})
-    sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")
-    reply = asys.ask(sup, StartService(None), 5)
-    assert isinstance(reply, ServiceError) and "already started" in reply.reason
+    client = subprocess.run([sys.executable, "-c", SECOND_START, str(ports[0])], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert client.stdout.startswith("ServiceError") and "already started" in client.stdout, (
+        client.stdout, client.stderr[-2000:])
     assert service.terminate()[0] == 0
 
 
