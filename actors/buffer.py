@@ -119,29 +119,33 @@ class BufferActor(ServiceActor):
             self._read(peer)
 
     def _read(self, peer: ChannelEnd) -> None:
+        """A peer that sends anything but well-formed frames is closed (it reconnects); what it
+        sent before the bad frame is kept."""
         try:
             frames = peer.read()
+            now = utc_now_us()
+            for kind, body in frames:
+                self._on_frame(peer, kind, body, now)
         except ChannelError as err:
             _log().error("record channel %s sent garbage and is closed: %s", peer.role or "?", err)
             peer.close()
-            frames = []
-        now = utc_now_us()
-        for kind, body in frames:
-            if kind == RECORDS:
-                self._queue.enqueue_many(decode_records(body), now)
-            elif kind == CREDIT and peer.role.startswith(PRODUCER_ROLE):
-                data_type = peer.role[len(PRODUCER_ROLE):]
-                self._credit[data_type] = self._credit.get(data_type, 0) + decode_credit(body)
-            elif kind == HELLO:
-                peer.role = body.decode(errors="replace")
-                if peer.role.startswith(PRODUCER_ROLE):
-                    data_type = peer.role[len(PRODUCER_ROLE):]
-                    old = self._producers.get(data_type)
-                    if old is not None and old is not peer:
-                        old.close()  # a restarted producer replaces its predecessor
-                    self._producers[data_type], self._credit[data_type] = peer, 0
         if peer.closed:
             self._forget(peer)
+
+    def _on_frame(self, peer: ChannelEnd, kind: int, body: bytes, now: int) -> None:
+        if kind == RECORDS:
+            self._queue.enqueue_many(decode_records(body), now)
+        elif kind == CREDIT and peer.role.startswith(PRODUCER_ROLE):
+            data_type = peer.role[len(PRODUCER_ROLE):]
+            self._credit[data_type] = self._credit.get(data_type, 0) + decode_credit(body)
+        elif kind == HELLO:
+            peer.role = body.decode(errors="replace")
+            if peer.role.startswith(PRODUCER_ROLE):
+                data_type = peer.role[len(PRODUCER_ROLE):]
+                old = self._producers.get(data_type)
+                if old is not None and old is not peer:
+                    old.close()  # a restarted producer replaces its predecessor
+                self._producers[data_type], self._credit[data_type] = peer, 0
 
     def _forget(self, peer: ChannelEnd) -> None:
         self._peers = [p for p in self._peers if p is not peer]

@@ -156,18 +156,18 @@ class ProducerActor(ServiceActor):
             return 0
         try:
             frames = channel.read()
+            for kind, body in frames:
+                if kind == RECORDS:
+                    records = decode_records(body)
+                    self._received += len(records)
+                    self._publisher.publish(records)
+                    self._report(force=False)  # a failing client is reported at once, not after the whole read
+                elif kind == DRAINED:
+                    self._drained = True
         except ChannelError as err:
             _log().error("producer %s: the record channel sent garbage and is reconnected: %s", self._data_type, err)
             channel.close()
             return 0
-        for kind, body in frames:
-            if kind == RECORDS:
-                records = decode_records(body)
-                self._received += len(records)
-                self._publisher.publish(records)
-                self._report(force=False)  # a failing client is reported at once, not after the whole read
-            elif kind == DRAINED:
-                self._drained = True
         return len(frames)
 
     def _grant(self) -> None:

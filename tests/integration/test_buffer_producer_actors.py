@@ -14,7 +14,14 @@ from thespian.actors import Actor, ActorSystem
 
 from actors.buffer import BufferActor
 from actors.producer import ProducerActor
-from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_credit, encode_records
+from actors.record_channel import (
+    RECORDS,
+    ChannelEnd,
+    decode_records,
+    encode_credit,
+    encode_frame,
+    encode_records,
+)
 from messages.protocol import (
     BufferDrained,
     BufferStats,
@@ -241,4 +248,30 @@ def test_S2_6_e_a_producer_gets_at_most_its_credit_in_arrival_order(asys: ActorS
     assert producer.write(encode_credit(500))
     rest = receive(150)
     assert [r.sequential_id for r in rest] == list(range(101, 251))
+    producer.close()
+
+
+def test_a_peer_sending_a_malformed_records_frame_is_closed_and_the_buffer_keeps_going(
+        asys: ActorSystem, channel_path: str) -> None:
+    buffer = asys.createActor(BufferActor)
+    asys.tell(buffer, StartBuffer(BufferSettings(ttl_s={"trade": 60.0}), None, channel_path))
+    producer = connect(channel_path, "producer:trade")  # the test plays the trade producer
+    bad = connect(channel_path, "connector:bad-0")
+    assert bad.write_all(encode_records(records(5, 0)))
+    assert bad.write(encode_frame(RECORDS, b"\x01\x02\x03"))  # a frame whose body is no record
+    assert bad.flush_blocking(5.0)
+    deadline = time.monotonic() + 5
+    while not bad.closed and time.monotonic() < deadline:
+        bad.read()  # the buffer closes its end: this one sees the close
+        time.sleep(0.05)
+    assert bad.closed
+    feed(channel_path, tuple(r for r in records(10, 0))[5:])  # a healthy connector afterwards
+    assert producer.write(encode_credit(100))
+    got: list[EncodedRecord] = []
+    deadline = time.monotonic() + 5
+    while len(got) < 10 and time.monotonic() < deadline:
+        got.extend(r for kind, body in producer.read() if kind == RECORDS for r in decode_records(body))
+        time.sleep(0.02)
+    # what the bad peer sent before its bad frame is kept; the buffer served the healthy one after it
+    assert [r.sequential_id for r in got] == list(range(1, 11))
     producer.close()
