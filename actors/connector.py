@@ -317,7 +317,9 @@ class ConnectorActor(ServiceActor):
             if unsent:
                 self._drop(unsent)
         self.stopped = True
-        self.connector.disconnect(reason)
+        # The final counts go before DISCONNECTED: the supervisor's stop takes DISCONNECTED as the
+        # sign that this connection's counts are complete.
         self._send_stats(force=True)
+        self.connector.disconnect(reason)
         if channel is not None:
             channel.close()

@@ -7,6 +7,10 @@ Methods return the actions the caller must perform now: ``"drain"``, ``"flush"``
 A connector's last batch and the drain request come from different senders, so the batch can reach
 the buffer after it reported itself empty. ``balanced`` (everything received is accounted as
 published, dropped or failed) guards the end: until it holds, the sequence settles and drains again.
+
+A connector slower than the grace does not hold up the drain, but it still holds up the end: its
+final counts arrive with its DISCONNECTED report, and without them ``balanced`` would judge
+against counts that miss its last records. Only the deadline ends the stop without them.
 """
 from __future__ import annotations
 
@@ -54,10 +58,12 @@ class StopSequence:
         return self._after_connectors() if not self.connectors else []
 
     def connector_stopped(self, name: str, state: str) -> list[str]:
-        if self.phase != CONNECTORS or state not in _STOPPED_STATES or name not in self.connectors:
+        if state not in _STOPPED_STATES or name not in self.connectors:
             return []
         self.connectors.discard(name)
-        return self._after_connectors() if not self.connectors else []
+        if self.phase == CONNECTORS and not self.connectors:
+            return self._after_connectors()
+        return []
 
     def child_gone(self, name: str) -> list[str]:
         if name in self.connectors:
@@ -79,8 +85,11 @@ class StopSequence:
             return self._flushed()
         return []
 
+    def _settled(self) -> bool:
+        return not self.connectors and self.balanced()
+
     def _flushed(self) -> list[str]:
-        if self.balanced():
+        if self._settled():
             return self._finish("completed")
         self.phase = SETTLE
         self._settle_since = -1.0  # set on the next tick
@@ -94,7 +103,7 @@ class StopSequence:
         if self.phase == CONNECTORS and now_s - self.started_s >= self.connector_grace_s:
             return self._after_connectors()
         if self.phase == SETTLE:
-            if self.balanced():
+            if self._settled():
                 return self._finish("completed")
             if self._settle_since < 0:
                 self._settle_since = now_s

@@ -357,8 +357,11 @@ def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything
     dropped = sum(final["buffer"]["dropped"].values())
     failed = sum(p["failed"] for p in final["producers"].values())
     # everything krwfeed received is in Kafka or counted: dropped by the buffer, or a failed publish
-    # (retries=0, as the seed requires); nothing stayed behind in the buffer
-    assert in_kafka + dropped + failed == final["total_received"], (in_kafka, dropped, failed, final["total_received"])
+    # (retries=0, as the seed requires); nothing stayed behind in the buffer. A publish that timed
+    # out may have been written all the same, so a failed record can also be in Kafka, never more.
+    received = final["total_received"]
+    figures = (in_kafka, dropped, failed, received)
+    assert in_kafka + dropped <= received <= in_kafka + dropped + failed, figures
     assert sum(final["buffer"]["depth"].values()) == 0
     print(f"FIGURES sigterm: exit in {exit_s:.2f} s, {in_kafka} records in Kafka, {dropped} dropped, "
           f"{failed} failed publishes")

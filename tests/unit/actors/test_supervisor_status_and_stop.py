@@ -107,3 +107,25 @@ def test_accounting_balances_published_dropped_and_failed_against_forwarded() ->
     assert not book.accounted()
     book.on_buffer_stats(BufferStats({}, {"expired:orderbook": 5}))
     assert book.accounted()
+
+
+def test_a_connector_later_than_the_grace_does_not_hold_the_drain_but_holds_the_end() -> None:
+    seq = StopSequence({"upbit-0"}, {"producer-trade"}, deadline_s=8, now_s=0, connector_grace_s=1)
+    assert seq.tick(1.0) == ["drain"]
+    assert seq.drained(0) == ["flush"]
+    assert seq.producer_flushed("producer-trade", 0) == []  # its final counts are not in yet
+    assert seq.tick(1.1) == [] and not seq.done
+    assert seq.connector_stopped("upbit-0", "DISCONNECTED") == []
+    assert seq.tick(1.2) == ["done"] and seq.outcome == "completed"
+
+
+def test_a_connector_that_never_reports_ends_the_stop_at_the_deadline() -> None:
+    seq = StopSequence({"upbit-0"}, {"producer-trade"}, deadline_s=4, now_s=0, connector_grace_s=1)
+    seq.tick(1.0)
+    seq.drained(0)
+    seq.producer_flushed("producer-trade", 0)
+    assert seq.tick(3.0) == []
+    assert seq.tick(3.3) == ["drain"]  # still unsettled: what came late is drained again
+    seq.drained(0)
+    seq.producer_flushed("producer-trade", 0)
+    assert seq.tick(4.0) == ["done"] and "deadline" in seq.outcome
