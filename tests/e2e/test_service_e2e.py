@@ -302,12 +302,11 @@ def test_S3_1_e_an_outage_longer_than_max_outage_s_stops_the_service_with_exit_1
 def test_S2_4_at_least_once_broker_sigkill_and_restart_leaves_every_trade_in_kafka_exactly_once(
         simulator_factory: Any, service_factory: Any, kafka_control: KafkaControl, ports: tuple[int, int],
         topic_prefix: str, client: str) -> None:
-    """kafka.delivery: at_least_once. The buffer's TTL is raised to its maximum so that what waits
-    there during the restart is not expired (that is the buffer's rule, not the client's)."""
+    """kafka.delivery: at_least_once with the shipped buffer settings: the trades that wait in the
+    buffer for credit during the restart are kept as long as the client would retry them."""
     sim, service, _ = start_streaming(simulator_factory, service_factory, kafka_control.bootstrap, ports, topic_prefix,
                                       markets=5, rate=50, per_connection=5,
-                                      kafka={"client": client, "delivery": "at_least_once"},
-                                      buffer={"ttl_s": {"trade": 60.0, "orderbook": 60.0}})
+                                      kafka={"client": client, "delivery": "at_least_once"})
     service.wait_for(lambda s: s["total_published"] > 100, 30, "publishing")
     kafka_control.kill()
     time.sleep(3)
