@@ -11,17 +11,21 @@ Rules
 * **TTL.** A record whose age (``now_us - received_time_us``) exceeds its data type's TTL when
   its turn comes is dropped as ``expired``. ``expire(now_us)`` drops stale records at the head
   of each line without waiting for a pull, and a full queue does the same before anything else.
+  ``ttl_for_delivery`` gives the TTLs to use: a trade the Kafka client could still deliver is
+  not expired here (see there).
 * **Capacity.** At most ``capacity`` records are queued. When a record arrives at a full queue
   (after stale heads are expired), exactly one record is dropped, chosen in this order:
-    1. the incoming record is an orderbook and an older orderbook of the same exchange and code
-       is queued: the oldest of those goes, reason ``superseded`` (both exchanges send full
-       snapshots, so the newer book carries everything the older one did);
-    2. any orderbook is queued: the oldest orderbook goes, reason ``overflow``;
-    3. the incoming record is a trade: the oldest trade goes, reason ``overflow`` (it is the
-       closest to expiring anyway);
-    4. otherwise (an orderbook arrives at a queue full of trades) the incoming orderbook itself
-       is dropped, reason ``overflow``.
-  So trades are dropped last: a lost trade is gone for good, a lost book is replaced by the next.
+    1. an orderbook that a newer one of the same exchange and code replaces, reason
+       ``superseded``: for an incoming orderbook the oldest queued book of its code, for an
+       incoming trade the oldest queued book if its code has a newer one queued (both exchanges
+       send full snapshots, so the newer book carries everything the older one did: nothing is
+       lost);
+    2. the oldest trade, reason ``overflow``, whichever type arrives: orderbooks win the
+       capacity (orderbook before trade), and the oldest trade is the closest to expiring;
+    3. otherwise (no trade is queued) an incoming orderbook replaces the oldest orderbook, and an
+       incoming trade is itself dropped, reason ``overflow``.
+  The producers pull each data type on its own credit, so the capacity is where the two types
+  compete for the buffer; there, a book is kept before a trade.
 * **Duplicates.** A trade with a non-zero ``sequential_id`` already seen for its exchange and code
   (among the last ``dedupe_window`` ones) is dropped, reason ``duplicate``: actor transport is
   at least once, so a batch can arrive twice.
@@ -45,6 +49,23 @@ TRADE = "trade"
 PRIORITY: tuple[str, ...] = (ORDERBOOK, TRADE)
 DEFAULT_TTL_S = 1.0
 _COMPACT_MIN_DEAD = 64
+
+
+def ttl_for_delivery(ttl_s: Mapping[str, float], client_retries_for_s: float | None) -> dict[str, float]:
+    """The TTL per data type that the buffer applies, given the configured ``ttl_s`` and how long
+    the Kafka client keeps retrying a record it was handed (``client_retries_for_s``; None when it
+    never resends, as under at-most-once delivery).
+
+    When the client retries, a trade is kept here at least as long as the client would keep trying
+    to deliver it: a broker restart that the client outlasts must not cost the trades that waited
+    for credit meanwhile, since a lost trade is gone for good. Orderbooks keep their configured TTL:
+    both exchanges send full snapshots, so the next book replaces a stale one, and freshness is what
+    a book is for. Memory stays bounded by the capacity, whose drops are counted like any other.
+    """
+    ttl = {dt: float(ttl_s.get(dt, DEFAULT_TTL_S)) for dt in PRIORITY}
+    if client_retries_for_s is not None:
+        ttl[TRADE] = max(ttl[TRADE], client_retries_for_s)
+    return ttl
 
 
 class _Entry:
@@ -180,26 +201,44 @@ class BufferQueue:
         return entry
 
     def _make_room(self, incoming: EncodedRecord, now_us: int) -> bool:
-        if self.expire(now_us) > 0:
+        if self.expire(now_us) > 0 or self._supersede(incoming):
             return True
+        if self._drop_oldest(TRADE):  # orderbooks win the capacity
+            return True
+        return incoming.data_type == ORDERBOOK and self._drop_oldest(ORDERBOOK)
+
+    def _supersede(self, incoming: EncodedRecord) -> bool:
+        """Drops a queued orderbook that a newer one of its code replaces (rule 1)."""
         if incoming.data_type == ORDERBOOK:
             books = self._books.get((incoming.exchange, incoming.code))
-            if books:
-                oldest = books.popleft()
-                oldest.dead = True
-                self._dead[ORDERBOOK] += 1
-                self._live[ORDERBOOK] -= 1
-                self._size -= 1
-                self.drops.count("superseded", oldest.record)
-                self._compact_if_needed(ORDERBOOK)
+            if not books:
+                return False
+            oldest = books.popleft()
+            oldest.dead = True
+            self._dead[ORDERBOOK] += 1
+            self._live[ORDERBOOK] -= 1
+            self._size -= 1
+            self.drops.count("superseded", oldest.record)
+            self._compact_if_needed(ORDERBOOK)
+            return True
+        line = self._lines[ORDERBOOK]
+        while line and line[0].dead:
+            line.popleft()
+            self._dead[ORDERBOOK] -= 1
+        if not line or len(self._books[(line[0].record.exchange, line[0].record.code)]) < 2:
+            return False
+        entry = self._take_head(ORDERBOOK, line)
+        if entry is not None:
+            self.drops.count("superseded", entry.record)
+        return True
+
+    def _drop_oldest(self, dt: str) -> bool:
+        line = self._lines[dt]
+        while line:
+            entry = self._take_head(dt, line)
+            if entry is not None:
+                self.drops.count("overflow", entry.record)
                 return True
-        for dt in PRIORITY if incoming.data_type == TRADE else (ORDERBOOK,):
-            line = self._lines[dt]
-            while line:
-                entry = self._take_head(dt, line)
-                if entry is not None:
-                    self.drops.count("overflow", entry.record)
-                    return True
         return False
 
     def _compact_if_needed(self, dt: str) -> None:

@@ -32,6 +32,8 @@ librdkafka counterpart: its ``produce()`` never waits for metadata (a full queue
 
 ``kafka.delivery: at_least_once`` replaces the delivery guarantee's settings for both clients
 (``delivery()``): acks=all, the idempotent producer, retries until a delivery timeout of 5 minutes.
+``Delivery.retries_for_s`` tells the buffer how long the client would keep trying a trade
+(``pipeline.buffer_queue.ttl_for_delivery``).
 
 Secrets: the SASL and TLS key passwords are unwrapped here and only here; ``describe()`` gives a
 masked copy for log lines.
@@ -62,6 +64,12 @@ class Delivery:
     retries: int
     idempotence: bool
     delivery_timeout_ms: int
+
+    @property
+    def retries_for_s(self) -> float | None:
+        """How long the client keeps trying to deliver a record it holds, without writing it twice
+        (the idempotent producer retrying until the delivery timeout); None when it never resends."""
+        return self.delivery_timeout_ms / 1000 if self.idempotence and self.retries > 0 else None
 
 
 def delivery(settings: KafkaSettings) -> Delivery:

@@ -10,7 +10,9 @@ from marshmallow import ValidationError
 
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
+from pipeline.buffer_queue import ttl_for_delivery
 from pipeline.connection_plan import process_limit_problem
+from pipeline.kafka_config import delivery
 from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.kafka_env import KafkaEnvironment, kafka_environment
@@ -177,11 +179,13 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env
     _check_kafka_secrets(source, kafka)
     check_tls(source, kafka, pem_origins={key: var for key, (var, _) in pem.items()})
     buffer = dict(data.get("buffer", {}))
-    if "ttl_s" in buffer:
-        buffer["ttl_s"] = {**BufferSettings().ttl_s, **buffer["ttl_s"]}
+    kafka_settings = KafkaSettings(**kafka)
+    # the buffer keeps a trade as long as the Kafka client would keep trying to deliver it
+    buffer["ttl_s"] = ttl_for_delivery({**BufferSettings().ttl_s, **buffer.get("ttl_s", {})},
+                                       delivery(kafka_settings).retries_for_s)
     return Settings(
         exchanges=tuple(exchanges),
-        kafka=KafkaSettings(**kafka),
+        kafka=kafka_settings,
         buffer=BufferSettings(**buffer),
         web=WebSettings(**data.get("web", {}), token=Secret(web_token) if web_token else None),
         log=LogSettings(**data.get("log", {})),

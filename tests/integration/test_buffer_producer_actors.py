@@ -275,3 +275,40 @@ def test_a_peer_sending_a_malformed_records_frame_is_closed_and_the_buffer_keeps
     # what the bad peer sent before its bad frame is kept; the buffer served the healthy one after it
     assert [r.sequential_id for r in got] == list(range(1, 11))
     producer.close()
+
+
+def test_S2_6_b_at_capacity_orderbooks_are_kept_before_trades_and_the_trades_dropped_for_them_are_counted(
+        asys: ActorSystem, bootstrap: str, channel_path: str) -> None:  # noqa: F811
+    """Each producer pulls its own data type on its own credit, so the two types compete in the
+    buffer's capacity: a burst that fills it while the producers are not yet taking anything (a
+    broker slow to start, a restarting producer) keeps every orderbook and drops the oldest trades."""
+    kafka = KafkaSettings(bootstrap_servers=(bootstrap,), topic_template=unique_template("priority"))
+    topics = {dt: kafka.topic_for(ex, dt) for ex, dt in (("upbit", "trade"), ("bithumb", "orderbook"))}
+    create_topics(bootstrap, list(topics.values()))
+    collector = asys.createActor(Collector)
+    buffer = asys.createActor(BufferActor)
+    asys.tell(buffer, StartBuffer(BufferSettings(capacity=100, ttl_s={"trade": 60.0, "orderbook": 60.0}), collector,
+                                  channel_path, stats_interval_s=0.1))
+    now = time.time_ns() // 1000
+    trades = tuple(EncodedRecord("upbit", "trade", CODES[i % len(CODES)], f"t|{i + 1}".encode(), now, i + 1)
+                   for i in range(120))
+    books = tuple(EncodedRecord("bithumb", "orderbook", f"KRW-B{i:02d}", f"b|{i}".encode(), now, 0)
+                  for i in range(30))
+    # 100 trades fill the buffer, 30 books (one per code) arrive, then 20 more trades
+    feed(channel_path, trades[:100] + books + trades[100:], batch=50)
+    full = wait_status(asys, collector, lambda s: s["stats"] is not None
+                       and sum(s["stats"].dropped.values()) >= 50, 10)
+    assert full["stats"].dropped == {"overflow:trade": 50}
+    assert full["stats"].depth == {"orderbook": 30, "trade": 70}
+
+    for data_type in ("trade", "orderbook"):  # now the producers take what the buffer kept
+        asys.tell(asys.createActor(ProducerActor), StartProducer(data_type, kafka, channel_path, collector))
+    final = wait_status(asys, collector, lambda s: all(
+        s["reports"].get(dt) is not None and s["reports"][dt].succeeded >= n
+        for dt, n in (("trade", 70), ("orderbook", 30))), 30)
+    assert (final["reports"]["orderbook"].succeeded, final["reports"]["trade"].succeeded) == (30, 70)
+    in_kafka_books = Counter(m.value for m in consume(bootstrap, topics["orderbook"], 30))
+    in_kafka_trades = Counter(m.value for m in consume(bootstrap, topics["trade"], 70))
+    assert in_kafka_books == Counter(r.payload for r in books)  # every orderbook kept
+    assert in_kafka_trades == Counter(r.payload for r in trades[50:])  # the 50 oldest trades made room
+    assert final["stats"].dropped == {"overflow:trade": 50} and final["fatal"] == []

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from messages.records import EncodedRecord
-from pipeline.buffer_queue import BufferQueue
+from messages.settings import KafkaSettings
+from pipeline.buffer_queue import BufferQueue, ttl_for_delivery
+from pipeline.kafka_config import delivery
 
 pytestmark = pytest.mark.unit
 
@@ -117,16 +119,16 @@ def test_S2_6_c_same_code_on_another_exchange_is_not_superseded() -> None:
     assert q.dropped_by_exchange == {("upbit", "orderbook", "overflow"): 1}
 
 
-def test_S2_6_c_full_queue_drops_oldest_book_before_any_trade() -> None:
+def test_S2_6_b_S2_6_c_a_trade_arriving_at_a_full_queue_drops_the_oldest_trade_not_a_book() -> None:
     q = BufferQueue(3)
     q.enqueue_many([rec(seq=1), book("KRW-ETH", n=1), book("KRW-XRP", n=1)], T0)
     assert q.enqueue(rec(seq=2), T0)
     out = q.dequeue_batch(10, now_us=T0)
-    assert [r.payload for r in out] == [b"KRW-XRP:book1", b"KRW-BTC:1", b"KRW-BTC:2"]
-    assert q.dropped == {("overflow", "orderbook"): 1}
+    assert [r.payload for r in out] == [b"KRW-ETH:book1", b"KRW-XRP:book1", b"KRW-BTC:2"]
+    assert q.dropped == {("overflow", "trade"): 1}
 
 
-def test_S2_6_c_trades_dropped_last_oldest_trade_first() -> None:
+def test_S2_6_c_trades_at_a_queue_of_trades_drop_the_oldest_trade_first() -> None:
     q = BufferQueue(2)
     q.enqueue_many([rec(seq=1), rec(seq=2)], T0)
     assert q.enqueue(rec(seq=3), T0)
@@ -134,12 +136,35 @@ def test_S2_6_c_trades_dropped_last_oldest_trade_first() -> None:
     assert q.dropped == {("overflow", "trade"): 1}
 
 
-def test_S2_6_c_book_arriving_at_queue_full_of_trades_is_itself_dropped() -> None:
+def test_S2_6_b_S2_6_c_book_arriving_at_queue_full_of_trades_takes_the_oldest_trade_s_place() -> None:
     q = BufferQueue(2)
     q.enqueue_many([rec(seq=1), rec(seq=2)], T0)
-    assert not q.enqueue(book(), T0)
-    assert [r.sequential_id for r in q.dequeue_batch(10, now_us=T0)] == [1, 2]
-    assert q.dropped == {("overflow", "orderbook"): 1}
+    assert q.enqueue(book(), T0)
+    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-BTC:book0", b"KRW-BTC:2"]
+    assert q.dropped == {("overflow", "trade"): 1}
+    assert q.dropped_by_exchange == {("upbit", "trade", "overflow"): 1}
+
+
+def test_S2_6_c_a_trade_takes_the_place_of_a_book_a_newer_one_replaces_before_any_trade() -> None:
+    q = BufferQueue(4)
+    q.enqueue_many([book("KRW-BTC", n=1), rec(seq=1), book("KRW-ETH", n=1), book("KRW-BTC", n=2)], T0)
+    assert q.enqueue(rec(seq=2), T0)  # KRW-BTC book1 is superseded by book2: nothing is lost
+    out = q.dequeue_batch(10, now_us=T0)
+    assert [r.payload for r in out] == [b"KRW-ETH:book1", b"KRW-BTC:book2", b"KRW-BTC:1", b"KRW-BTC:2"]
+    assert q.dropped == {("superseded", "orderbook"): 1}
+    # the oldest book is the only one of its code: the oldest trade goes, not the book
+    assert q.enqueue_many([book("KRW-XRP"), book("KRW-ADA"), rec(seq=3), rec(seq=4), rec(seq=5)], T0) == 5
+    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [
+        b"KRW-XRP:book0", b"KRW-ADA:book0", b"KRW-BTC:4", b"KRW-BTC:5"]
+    assert q.dropped == {("superseded", "orderbook"): 1, ("overflow", "trade"): 1}
+
+
+def test_S2_6_b_S2_6_c_a_trade_arriving_at_a_queue_of_distinct_books_is_itself_dropped() -> None:
+    q = BufferQueue(2)
+    q.enqueue_many([book("KRW-BTC"), book("KRW-ETH")], T0)
+    assert not q.enqueue(rec(seq=1), T0)
+    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-BTC:book0", b"KRW-ETH:book0"]
+    assert q.dropped == {("overflow", "trade"): 1}
 
 
 def test_S2_6_c_full_queue_expires_stale_records_before_dropping_fresh_ones() -> None:
@@ -198,3 +223,31 @@ def test_drain_ignores_ttl() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="capacity"):
         BufferQueue(0)
+
+
+def test_S2_6_a_at_most_once_keeps_the_configured_ttl() -> None:
+    assert delivery(KafkaSettings()).retries_for_s is None  # retries=0: the client never resends
+    assert ttl_for_delivery({"trade": 1.0, "orderbook": 0.5}, None) == {"orderbook": 0.5, "trade": 1.0}
+    assert ttl_for_delivery({}, None) == {"orderbook": 1.0, "trade": 1.0}
+
+
+def test_at_least_once_keeps_a_trade_as_long_as_the_client_would_retry_it() -> None:
+    retries_for_s = delivery(KafkaSettings(delivery="at_least_once")).retries_for_s
+    assert retries_for_s == 300.0  # the at-least-once delivery timeout
+    ttl = ttl_for_delivery({"trade": 1.0, "orderbook": 1.0}, retries_for_s)
+    assert ttl == {"orderbook": 1.0, "trade": 300.0}  # books stay fresh: the next one replaces them
+    assert ttl_for_delivery({"trade": 600.0}, retries_for_s)["trade"] == 600.0  # never shortened
+    # a longer configured delivery timeout is followed too
+    longer = delivery(KafkaSettings(delivery="at_least_once", delivery_timeout_ms=900_000)).retries_for_s
+    assert ttl_for_delivery({}, longer)["trade"] == 900.0
+
+
+def test_at_least_once_trade_waiting_past_the_configured_ttl_is_kept_and_capacity_still_bounds() -> None:
+    q = BufferQueue(3, ttl_for_delivery({"trade": 1.0, "orderbook": 1.0}, 300.0))
+    q.enqueue_many([rec(seq=1), rec(seq=2), book("KRW-ETH")], T0)
+    later = T0 + 200 * SECOND  # a broker restart later: the client would still deliver these trades
+    assert q.expire(later) == 1 and q.dropped == {("expired", "orderbook"): 1}
+    q.enqueue_many([rec(seq=3, t=later), rec(seq=4, t=later)], later)  # the third trade fills the queue
+    assert len(q) == 3 and q.dropped == {("expired", "orderbook"): 1, ("overflow", "trade"): 1}
+    assert [r.sequential_id for r in q.dequeue_batch(10, now_us=later)] == [2, 3, 4]
+    assert q.dequeue_batch(10, now_us=T0 + 301 * SECOND) == []
