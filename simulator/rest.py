@@ -44,7 +44,7 @@ def _tick(trade: Trade) -> dict[str, object]:
         "trade_price": trade.price,
         "trade_volume": Decimal(trade.volume) / SIZE_SCALE,
         "prev_closing_price": trade.prev_closing_price,
-        "change_price": abs(trade.price - trade.prev_closing_price),
+        "change_price": trade.price - trade.prev_closing_price,  # signed on REST: trade_price - prev_closing_price
         "ask_bid": trade.ask_bid,
         "sequential_id": trade.sequential_id,
     }
