@@ -125,17 +125,21 @@ class MarketBackfill:
                 self._found[record.sequential_id] = record
         # An unreadable tick may lie inside the hole (its time is unknown): counted against closing it.
         self.rejected += rejected
+        stuck = False
         if records:
             newest_day = _day(records[0].trade_time_us)
             if self._latest_day is None:
                 self._latest_day = newest_day
             if self._day_paged is None:
                 self._day_paged = newest_day
+            stuck = self._cursor is not None and records[-1].sequential_id == self._cursor
             self._cursor = records[-1].sequential_id
         if reached:
             self._finish(closed=self.rejected == 0, reason="" if self.rejected == 0 else REASON_REJECTED)
             return
         if size >= self.count:
+            if stuck:  # the answer did not move past the cursor: paging on would repeat it forever
+                self._finish(closed=False, reason=REASON_REST_FAILED)
             return  # a full page: the same date goes on below the cursor
         # A short page: this UTC date holds nothing older. Go on with the date before, unless the
         # last trade seen is on this date (then REST no longer holds what lies between).

@@ -190,6 +190,16 @@ def test_abandon_keeps_what_was_fetched() -> None:
     assert outcome.to_time_us == tape[700].trade_time_us
 
 
+def test_an_answer_that_ignores_the_cursor_ends_the_paging() -> None:
+    tape = make_tape(2000, MIDNIGHT_US + 3_600_000_000)
+    plan = MarketBackfill(CODE, tape[0].sequential_id, tape[0].trade_time_us, tape[-1].trade_time_us)
+    newest = answer(tape, TickRequest(CODE, 500))
+    plan.on_page(newest)
+    plan.on_page(newest)  # the same page again, whatever the cursor said
+    assert plan.outcome is not None and plan.outcome.reason == REASON_REST_FAILED
+    assert plan.outcome.trades == tuple(tape[1500:])
+
+
 def test_count_bounds() -> None:
     with pytest.raises(ValueError):
         MarketBackfill(CODE, 1, 1, 1, count=501)
