@@ -110,3 +110,38 @@ class EncodedRecord:
     def __repr__(self) -> str:  # the payload's bytes would make logs and actor traces unreadable
         return (f"EncodedRecord({self.exchange}:{self.code} {self.data_type} "
                 f"#{self.sequential_id} {len(self.payload)} B @{self.received_time_us}us)")
+
+
+class ConnectionEventKind(str, Enum):  # noqa: UP042 - same style as the other contract enums
+    """What a ``ConnectionEventRecord`` reports (krwfeed.v1 ConnectionEvent.Kind)."""
+
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    RESUBSCRIBED = "RESUBSCRIBED"
+    BACKFILLED = "BACKFILLED"
+    GAP = "GAP"
+    MARKETS_CHANGED = "MARKETS_CHANGED"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEventRecord:
+    """One event of a connection's life or of the data it carries, for the exchange's events topic.
+
+    ``from_time_us``/``to_time_us`` bound the interval concerned (a drop, the time away, a backfilled
+    or missing stretch of trades) and are None when the event has no interval (CONNECTED,
+    MARKETS_CHANGED). ``gap_closed`` says, for BACKFILLED and GAP, whether nothing of the interval
+    is missing any more.
+    """
+
+    exchange: Exchange
+    connection_id: str
+    kind: ConnectionEventKind
+    event_time_us: int  # when krwfeed noticed what the event says
+    codes: tuple[str, ...] = ()
+    from_time_us: int | None = None
+    to_time_us: int | None = None
+    trades_recovered: int = 0
+    gap_closed: bool = False
+    reason: str = ""
+    added_codes: tuple[str, ...] = ()
+    removed_codes: tuple[str, ...] = ()

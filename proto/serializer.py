@@ -14,6 +14,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from messages.exceptions import SerializationException
 from messages.records import (
+    ConnectionEventKind,
+    ConnectionEventRecord,
     DataType,
     EncodedRecord,
     Exchange,
@@ -39,7 +41,14 @@ _SIDE_NAMES = {v: k for k, v in SIDE_TO_PB.items()}
 _CHANGE_NAMES = {v: k for k, v in CHANGE_TO_PB.items()}
 _STREAM_NAMES = {v: k for k, v in STREAM_TO_PB.items()}
 _UINT64_MAX = 2**64 - 1
-
+EVENT_SCHEMA = pb.ConnectionEvent.DESCRIPTOR.full_name  # "krwfeed.v1.ConnectionEvent"
+EVENT_DATA_TYPE = "event"  # the data_type header of events
+KIND_TO_PB: dict[ConnectionEventKind, int] = {
+    kind: pb.ConnectionEvent.Kind.Value(kind.value) for kind in ConnectionEventKind}
+_KIND_NAMES = {v: k for k, v in KIND_TO_PB.items()}
+# The source header marks records that did not come from the stream (backfilled from REST).
+SOURCE_HEADER = "source"
+SOURCE_REST = "rest"
 
 
 def _string_tag(number: int) -> str:
@@ -136,6 +145,69 @@ def serialize(record: MarketRecord) -> bytes:
     raise SerializationException("not a market record", value=type(record).__name__)
 
 
+def _strings(tag: str, values: tuple[str, ...]) -> str:
+    parts = []
+    for value in values:
+        if type(value) is not str:
+            raise TypeError(f"expected a text, got {type(value).__name__}")
+        encoded = value.encode("utf-8").decode("latin-1")
+        parts.append(f"{tag}{prefix(len(encoded))}{encoded}")
+    return "".join(parts)
+
+
+def serialize_event(event: ConnectionEventRecord) -> bytes:
+    """Event -> krwfeed.v1 ConnectionEvent bytes (the runtime's own serialisation, byte for byte)."""
+    if event.exchange not in EXCHANGE_TO_PB or event.kind not in KIND_TO_PB:
+        raise SerializationException("cannot serialise event: exchange and kind are required",
+                                     exchange=getattr(event.exchange, "value", event.exchange),
+                                     value=getattr(event.kind, "value", event.kind))
+    try:
+        recovered = event.trades_recovered
+        if type(recovered) is not int or not 0 <= recovered <= _UINT64_MAX:
+            raise ValueError(f"trades_recovered must be an unsigned 64-bit integer, got {recovered!r}")
+        if type(event.gap_closed) is not bool:
+            raise TypeError("gap_closed must be a bool")
+        return "".join((
+            f"\x08{chr(EXCHANGE_TO_PB[event.exchange])}",
+            _strings("\x12", (event.connection_id,) if event.connection_id else ()),
+            _strings("\x1a", event.codes),
+            f"\x20{chr(KIND_TO_PB[event.kind])}",
+            "" if event.from_time_us is None else timestamp_field("\x2a", event.from_time_us),
+            "" if event.to_time_us is None else timestamp_field("\x32", event.to_time_us),
+            f"\x38{varint(recovered)}" if recovered else "",
+            "\x40\x01" if event.gap_closed else "",
+            _strings("\x4a", (event.reason,) if event.reason else ()),
+            timestamp_field("\x52", event.event_time_us),
+            _strings("\x5a", event.added_codes),
+            _strings("\x62", event.removed_codes),
+        )).encode("latin-1")
+    except (TypeError, ValueError, AttributeError) as err:
+        raise SerializationException(f"cannot serialise event: {type(err).__name__}: {err}",
+                                     exchange=str(event.exchange), value=str(event.kind)) from err
+
+
+def parse_event(payload: bytes) -> pb.ConnectionEvent:
+    try:
+        return pb.ConnectionEvent.FromString(payload)
+    except DecodeError as err:
+        raise SerializationException("payload is not a valid event", value=payload[:64]) from err
+
+
+def event_to_record(msg: pb.ConnectionEvent) -> ConnectionEventRecord:
+    """The inverse of ``serialize_event``."""
+    return ConnectionEventRecord(
+        PB_TO_EXCHANGE[msg.exchange], msg.connection_id, _KIND_NAMES[msg.kind], _time_us(msg.event_time),
+        tuple(msg.codes), _time_us(msg.from_time) if msg.HasField("from_time") else None,
+        _time_us(msg.to_time) if msg.HasField("to_time") else None, msg.trades_recovered, msg.gap_closed,
+        msg.reason, tuple(msg.added_codes), tuple(msg.removed_codes))
+
+
+def event_headers(exchange: str) -> list[tuple[str, bytes]]:
+    """Headers on every event record: ``schema``, ``exchange``, ``data_type`` = "event"."""
+    return [("schema", EVENT_SCHEMA.encode()), ("exchange", str(exchange).encode()),
+            ("data_type", EVENT_DATA_TYPE.encode())]
+
+
 def encode_record(record: MarketRecord) -> EncodedRecord:
     """A record as it travels to Kafka: key = market code, payload = Protobuf bytes."""
     sequential_id = record.sequential_id if type(record) is TradeRecord else 0
@@ -188,9 +260,14 @@ def _headers(exchange: str, data_type: str) -> tuple[tuple[str, bytes], ...]:
             ("data_type", data_type.encode()))
 
 
-def kafka_headers(exchange: str, data_type: str) -> list[tuple[str, bytes]]:
-    """Headers on every Kafka record: ``schema`` (full Protobuf name), ``exchange``, ``data_type``."""
-    return list(_headers(str(exchange), str(data_type)))
+def kafka_headers(exchange: str, data_type: str, source: str | None = None) -> list[tuple[str, bytes]]:
+    """Headers on every Kafka record: ``schema`` (full Protobuf name), ``exchange``, ``data_type``;
+    with ``source`` (``SOURCE_REST`` for backfilled trades) also ``source``. Streamed records carry
+    no ``source`` header, so a consumer that ignores headers sees both alike."""
+    headers = list(_headers(str(exchange), str(data_type)))
+    if source:
+        headers.append((SOURCE_HEADER, source.encode()))
+    return headers
 
 
 KAFKA_HEADERS = kafka_headers

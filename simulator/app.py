@@ -46,6 +46,8 @@ class SimulatorOptions:
     coalesce: int = 1
     load: bool = False  # frames rendered ahead, written in large chunks (simulator.load)
     load_pool: int = 32
+    rest_history: int = 2_000  # trades each market keeps for REST (the REST horizon)
+    rest_limit: bool = True  # the venues' REST request limits (Upbit 10/s, Bithumb 150/s per group)
 
 
 class Simulator:
@@ -60,6 +62,7 @@ class Simulator:
                 connect_limit=limit if options.connect_limit else 0, seed=options.seed,
                 max_backlog=options.max_backlog, coalesce=options.coalesce,
                 load=options.load, load_pool=options.load_pool,
+                rest_history=options.rest_history, rest_limit=None if options.rest_limit else 0,
             )
             venue = Venue(profile, markets, venue_options)
             venue.replay_lines = replay

@@ -7,7 +7,7 @@ from decimal import Decimal
 MAX_DEPTH = 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # markets keep thousands each for REST
 class Trade:
     code: str
     trade_timestamp: int  # ms

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "and tick, for rates of tens of thousands of frames per second")
     p.add_argument("--load-pool", type=int, default=32, metavar="N",
                    help="load mode: frames rendered ahead per code and data type (prices repeat with this period)")
+    p.add_argument("--rest-history", type=int, default=2_000, metavar="N",
+                   help="trades each market keeps for /v1/trades/ticks; older ones are gone (the REST horizon)")
+    p.add_argument("--no-rest-limit", action="store_true",
+                   help="disable the REST request limits (Upbit 10/s, Bithumb 150/s per address and group)")
     return p
 
 
@@ -53,6 +57,7 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         replay=args.replay, seed=args.seed, max_backlog=args.max_backlog,
         tls_cert=args.tls_cert, tls_key=args.tls_key, coalesce=_positive(args.coalesce, "--coalesce"),
         load=args.load, load_pool=_positive(args.load_pool, "--load-pool"),
+        rest_history=_positive(args.rest_history, "--rest-history"), rest_limit=not args.no_rest_limit,
     )
     if options.load and options.replay:
         raise ValueError("--load generates its own frames; it cannot be combined with --replay")

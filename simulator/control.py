@@ -6,11 +6,15 @@ so ``GET /control/<action>?k=v`` and ``Simulator.control(action, k=v)`` behave a
 from __future__ import annotations
 
 import asyncio
+import time
+from decimal import Decimal, InvalidOperation
 
 from simulator.faults import GARBAGE_KINDS
+from simulator.markets import CODE_PATTERN, Market, generated_markets
 from simulator.venue import Venue
 
-ACTIONS = ("drop", "stall", "garbage", "refuse", "rate", "reset", "sent", "stats", "clear")
+ACTIONS = ("drop", "stall", "garbage", "refuse", "rate", "reset", "sent", "tape", "stats", "clear", "list", "delist",
+           "rest_fail")
 
 
 class ControlError(ValueError):
@@ -90,6 +94,25 @@ def apply(venue: Venue, action: str, params: dict[str, str]) -> dict[str, object
         return {"exchange": name, "cleared": True}
     if action == "sent":
         return venue.sent_log(per_connection=_flag(params, "per_connection"))
+    if action == "tape":
+        return venue.tape_log()
+    if action == "list":
+        market = _market(params)
+        listed = venue.list_market(market, int(time.time() * 1000))
+        return {"exchange": name, "code": market.code, "listed": listed, "markets": len(venue.markets)}
+    if action == "delist":
+        delisted = params.get("code", "")
+        if not delisted:
+            raise ControlError("missing parameter 'code'")
+        return {"exchange": name, "code": delisted, "delisted": venue.delist(delisted), "markets": len(venue.markets)}
+    if action == "rest_fail":
+        seconds = _number(params, "seconds")
+        status = int(_number(params, "status", 500))
+        try:
+            venue.faults.fail_rest(seconds, status)
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
+        return {"exchange": name, "rest_failing_for": seconds, "status": status}
     if action == "stats":
         return {
             "exchange": name,
@@ -104,8 +127,26 @@ def apply(venue: Venue, action: str, params: dict[str, str]) -> dict[str, object
             "logged": venue.logged_count(),  # trade and orderbook frames in the sent log
             "shed": sum(s.frames_shed for s in venue.sessions),
             "subscribed_codes": len(venue.active_codes),
+            "listed_codes": len(venue.markets),
+            "tape_trades": sum(len(sids) for sids in venue.tape.values()),
         }
     raise ControlError(f"unknown action {action!r}; expected one of {ACTIONS}")
+
+
+def _market(params: dict[str, str]) -> Market:
+    """The market a `list` action names: `code`, optional `korean_name`, `english_name`, `price` (KRW)."""
+    code = params.get("code", "")
+    if not CODE_PATTERN.match(code):
+        raise ControlError(f"code must be upper-case QUOTE-BASE, got {code!r}")
+    known = next((m for m in generated_markets(10_000) if m.code == code), None)
+    try:
+        price = Decimal(params["price"]) if params.get("price") else (known.base_price if known else Decimal(10_000))
+    except InvalidOperation:
+        raise ControlError(f"price must be a number, got {params['price']!r}") from None
+    if not price.is_finite() or price <= 0:
+        raise ControlError("price must be positive")
+    return Market(code, params.get("korean_name") or (known.korean_name if known else code),
+                  params.get("english_name") or (known.english_name if known else code), price)
 
 
 def _resume_reading(venue: Venue) -> None:

@@ -28,12 +28,23 @@ class FaultState:
     frozen: bool = False  # during the stall, stop reading too (pings go unanswered)
     refuse_until: float = 0.0  # monotonic time until which upgrades are refused
     refuse_status: int = 503
+    rest_fail_until: float = 0.0  # monotonic time until which REST answers with rest_fail_status
+    rest_fail_status: int = 500
 
     def stalled(self, now: float | None = None) -> bool:
         return (time.monotonic() if now is None else now) < self.stall_until
 
     def refusing(self, now: float | None = None) -> bool:
         return (time.monotonic() if now is None else now) < self.refuse_until
+
+    def rest_failing(self, now: float | None = None) -> bool:
+        return (time.monotonic() if now is None else now) < self.rest_fail_until
+
+    def fail_rest(self, seconds: float, status: int = 500) -> None:
+        if not 500 <= status <= 599:
+            raise ValueError("REST failure status must be a 5xx code")
+        self.rest_fail_until = time.monotonic() + seconds
+        self.rest_fail_status = status
 
     def stall(self, seconds: float, freeze: bool = False) -> None:
         self.stall_until = time.monotonic() + seconds
@@ -49,3 +60,4 @@ class FaultState:
         self.stall_until = 0.0
         self.frozen = False
         self.refuse_until = 0.0
+        self.rest_fail_until = 0.0

@@ -22,18 +22,25 @@ from simulator.ticks import floor_to_tick, step_down, step_up
 
 SIZE_SCALE = 100_000_000  # sizes are integers of 1e-8
 SID_FACTOR = 10_000
-TRADE_HISTORY = 2_000
+TRADE_HISTORY = 2_000  # trades kept per market for REST (the REST horizon), unless the venue says otherwise
 
 
 class MarketGenerator:
-    def __init__(self, market: Market, exchange: str, seed: int, now_ms: int, size_places: int = 8) -> None:
+    def __init__(self, market: Market, exchange: str, seed: int, now_ms: int, size_places: int = 8,
+                 history: int = TRADE_HISTORY) -> None:
         self.market = market
         self._size_step: int = 10 ** (8 - size_places)  # sizes are whole multiples of the venue's precision
         self.code = market.code
         self.rng = random.Random(f"{seed}:{exchange}:{market.code}")
         self.prev_closing_price = floor_to_tick(market.base_price)
         self.book = Book()
-        self.history: deque[Trade] = deque(maxlen=TRADE_HISTORY)
+        if history < 1:
+            raise ValueError(f"a market keeps at least one trade, got history={history}")
+        self.history: deque[Trade] = deque(maxlen=history)
+        # Once a trade has fallen off the kept history, what is older is gone for good: REST never
+        # serves it again, so a client that was away too long finds a gap it cannot fill.
+        self.evicted = False
+        self._past_invented = False
         self._last_ms = 0
         self._n_in_ms = 0
         self.opening_price = self.prev_closing_price
@@ -126,6 +133,8 @@ class MarketGenerator:
         return trade
 
     def _account(self, trade: Trade) -> None:
+        if len(self.history) == self.history.maxlen:
+            self.evicted = True
         self.history.append(trade)
         self.high_price = max(self.high_price, trade.price)
         self.low_price = min(self.low_price, trade.price)
@@ -136,20 +145,27 @@ class MarketGenerator:
         else:
             self.acc_bid_volume += trade.volume
 
-    def backfill(self, wanted: int) -> None:
-        """Invent older trades (before the oldest kept one) until `wanted` are kept, for REST paging.
+    def invent_past(self) -> None:
+        """Fill the kept history with trades from before the simulator started, once per market.
 
-        Uses its own random stream, so calling it never changes the live data.
+        A real market has traded long before anyone asks for its history; this gives REST that
+        past without generating it for markets nobody asks about. It runs at most once, and never
+        after the kept history has been full (older trades are then beyond the horizon). It uses
+        its own random stream, so calling it never changes the live data. The invented trades sit
+        close together (10-500 ms apart) so that a page of them rarely spans a UTC midnight.
         """
-        wanted = min(wanted, TRADE_HISTORY)
-        if len(self.history) >= wanted:
+        if self._past_invented or self.evicted:
+            return
+        self._past_invented = True
+        room = (self.history.maxlen or 0) - len(self.history)
+        if room <= 0:
             return
         rng = random.Random(f"{self.code}:{self.history[0].sequential_id}:past")
         older: list[Trade] = []
         oldest = self.history[0]
         price, ms = oldest.price, oldest.trade_timestamp
-        for _ in range(wanted - len(self.history)):
-            ms -= rng.randint(50, 3000)
+        for _ in range(room):
+            ms -= rng.randint(10, 500)
             price = step_up(price) if rng.random() < 0.5 else step_down(price)
             ask_bid = "BID" if rng.random() < 0.5 else "ASK"
             best_ask, best_bid = (price, step_down(price)) if ask_bid == "BID" else (step_up(price), price)

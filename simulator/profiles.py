@@ -17,6 +17,10 @@ class ExchangeProfile:
     size_places: int  # sizes are rounded to this many decimals on the wire
     unknown_format_is_error: bool  # Bithumb rejects an unknown format, Upbit sends DEFAULT
     connect_limit_per_second: int  # WebSocket upgrades per client address per second
+    # REST requests per client address per second, per rate-limit group ("trade": /v1/trades/ticks,
+    # "market": /v1/market/all). Upbit: 10 per group; Bithumb: 150 per category of its public API.
+    rest_limit_per_second: int
+    remaining_req_header: bool  # Upbit reports what is left of the group in a Remaining-Req header
 
 
 UPBIT = ExchangeProfile(
@@ -31,6 +35,8 @@ UPBIT = ExchangeProfile(
     size_places=8,
     unknown_format_is_error=False,
     connect_limit_per_second=5,
+    rest_limit_per_second=10,
+    remaining_req_header=True,
 )
 
 BITHUMB = ExchangeProfile(
@@ -45,6 +51,8 @@ BITHUMB = ExchangeProfile(
     size_places=4,
     unknown_format_is_error=True,
     connect_limit_per_second=10,
+    rest_limit_per_second=150,
+    remaining_req_header=False,
 )
 
 PROFILES = {UPBIT.name: UPBIT, BITHUMB.name: BITHUMB}

@@ -1,4 +1,5 @@
-"""Connection-rate limit per client address (Upbit 5/s, Bithumb 10/s; excess answered with HTTP 429)."""
+"""Request-rate limits per client address: WebSocket upgrades (Upbit 5/s, Bithumb 10/s) and REST
+requests per rate-limit group (Upbit 10/s, Bithumb 150/s); excess is answered with HTTP 429."""
 from __future__ import annotations
 
 import time
@@ -24,3 +25,13 @@ class ConnectRateLimiter:
             return False  # rejected attempts do not count, so the window keeps sliding
         attempts.append(now)
         return True
+
+    def remaining(self, address: str, now: float | None = None) -> int:
+        """Requests `address` may still make in the current window (the limit when disabled)."""
+        if not self.limit or self.limit <= 0:
+            return 0
+        now = time.monotonic() if now is None else now
+        attempts = self._attempts[address]
+        while attempts and now - attempts[0] >= self.window:
+            attempts.popleft()
+        return max(0, self.limit - len(attempts))

@@ -25,10 +25,15 @@ UP_FRAME = b'{"status":"UP"}'
 ERROR_CLOSE_DELAY = 0.15  # the venues close ~150-180 ms after an error frame
 
 
-def json_response(status: int, body: object) -> Response:
+# REST paths and the rate-limit group each counts against.
+REST_GROUPS = {"/v1/trades/ticks": "trade", "/v1/market/all": "market"}
+TOO_MANY_REQUESTS = {"error": {"name": "too_many_requests", "message": "Too many API requests."}}
+
+
+def json_response(status: int, body: object, extra: list[tuple[str, str]] | None = None) -> Response:
     payload = dumps(body).encode()
     headers = Headers([("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(payload))),
-                       ("Connection", "close")])
+                       ("Connection", "close"), *(extra or [])])
     return Response(status, http.HTTPStatus(status).phrase, headers, payload)
 
 
@@ -90,14 +95,33 @@ class ExchangeServer:
             if not venue.limiter.allow(address):
                 return json_response(429, {"error": {"name": "too_many_requests", "message": "Too many requests"}})
             return None
-        if url.path == "/v1/market/all":
-            return json_response(200, rest.market_all(venue))
-        if url.path == "/v1/trades/ticks":
-            status, body = rest.trades_ticks(venue, query)
-            return json_response(status, body)
+        group = REST_GROUPS.get(url.path)
+        if group is not None:
+            return self._rest(connection, url.path, group, query)
         if url.path.startswith("/control/"):
             return control_response([venue], url.path.removeprefix("/control/"), query)
         return text_response(404, "not found\n")
+
+    def _rest(self, connection: ServerConnection, path: str, group: str, query: dict[str, str]) -> Response:
+        """One REST request: counted against its group's per-address limit (excess: 429, not
+        counted), then failed on purpose while a REST failure is switched on, then answered."""
+        venue = self.venue
+        address = connection.remote_address[0] if connection.remote_address else "?"
+        limiter = venue.rest_limiters[group]
+        allowed = limiter.allow(address)
+        extra = []
+        if venue.profile.remaining_req_header:
+            extra.append(("Remaining-Req", rest.remaining_req(group, limiter.remaining(address))))
+        if not allowed:
+            return json_response(429, TOO_MANY_REQUESTS, extra)
+        if venue.faults.rest_failing():
+            status = venue.faults.rest_fail_status
+            return json_response(status, {"error": {"name": str(status), "message": "simulated REST failure"}},
+                                 extra)
+        if path == "/v1/market/all":
+            return json_response(200, rest.market_all(venue, query), extra)
+        status, body = rest.trades_ticks(venue, query)
+        return json_response(status, body, extra)
 
     # ---- WebSocket side ------------------------------------------------------
     async def handler(self, ws: ServerConnection) -> None:

@@ -5,6 +5,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,3 +169,57 @@ def test_replay_filters_by_subscription(simulator_factory) -> None:  # type: ign
     frames = raw_frames(ws, 1.0)
     ws.close()
     assert [data for _, data in frames] == [path.read_bytes().splitlines()[0]]
+
+
+def test_rest_trade_group_limit_answers_429(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = simulator_factory(markets=["KRW-BTC"], rate=50)
+    url = f"{sim.upbit_rest}/v1/trades/ticks?market=KRW-BTC&count=1"
+    with ThreadPoolExecutor(8) as pool:  # at once, so that they fall into one second
+        answers = list(pool.map(lambda _: sim.get_json(url), range(16)))
+    statuses = [status for status, _ in answers]
+    assert 429 in statuses and statuses.count(200) >= 10
+    assert next(body for status, body in answers if status == 429) == {
+        "error": {"name": "too_many_requests", "message": "Too many API requests."}}
+    assert sim.get_json(f"{sim.upbit_rest}/v1/market/all")[0] == 200  # another group, another count
+    time.sleep(1.1)
+    assert sim.get_json(url)[0] == 200
+
+
+def test_upbit_rest_reports_remaining_requests(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = simulator_factory(markets=["KRW-BTC"], rate=50)
+    with urllib.request.urlopen(sim.upbit_rest + "/v1/trades/ticks?market=KRW-BTC") as resp:
+        header = resp.headers["Remaining-Req"]
+    assert header.startswith("group=trade; min=") and header.endswith("; sec=9")
+
+
+def test_rest_failure_and_trades_made_while_nobody_was_connected(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = simulator_factory(markets=["KRW-BTC", "KRW-ETH"], rate=200, trade_ratio=1.0, no_rest_limit=True)
+    sim.reset()
+    time.sleep(1.0)  # nobody is connected: the markets trade anyway
+    tape = sim.control("tape")
+    assert tape["trade_count"] > 50 and sim.sent_log()["trade_count"] == 0
+    status, ticks = sim.get_json(sim.upbit_rest + "/v1/trades/ticks?market=KRW-ETH&count=500")
+    assert status == 200
+    assert set(tape["trades"]["KRW-ETH"]) <= {t["sequential_id"] for t in ticks}
+    sim.control("rest_fail", seconds=30)
+    assert sim.get_json(sim.upbit_rest + "/v1/trades/ticks?market=KRW-ETH")[0] == 500
+    assert sim.get_json(sim.upbit_rest + "/v1/market/all")[0] == 500
+    sim.control("clear")
+    assert sim.get_json(sim.upbit_rest + "/v1/market/all")[0] == 200
+
+
+def test_listing_changes_reach_market_all_and_streams(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = simulator_factory(markets=["KRW-BTC", "KRW-ETH"], rate=400, trade_ratio=1.0, no_connect_limit=True)
+    assert sim.control("list", code="KRW-NEW1", english_name="New One")["listed"] is True
+    _, listing = sim.get_json(sim.upbit_rest + "/v1/market/all")
+    assert [m["market"] for m in listing] == ["KRW-BTC", "KRW-ETH", "KRW-NEW1"]
+    ws = connect(sim.upbit_url)
+    ws.send(request({"type": "trade", "codes": ["KRW-BTC", "KRW-NEW1"]}))
+    assert {f["code"] for f in collect(ws, 60)} == {"KRW-BTC", "KRW-NEW1"}
+    sim.control("delist", code="KRW-NEW1")
+    collect(ws, seconds=0.3)  # frames already queued before the delisting
+    after = collect(ws, 60)
+    ws.close()
+    assert after and {f["code"] for f in after} == {"KRW-BTC"}
+    _, listing = sim.get_json(sim.upbit_rest + "/v1/market/all")
+    assert [m["market"] for m in listing] == ["KRW-BTC", "KRW-ETH"]

@@ -25,25 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckrwfeed/v1/market_data.proto\x12\nkrwfeed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x04\n\x05Trade\x12&\n\x08\x65xchange\x18\x01 \x01(\x0e\x32\x14.krwfeed.v1.Exchange\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\r\n\x05price\x18\x03 \x01(\t\x12\x0e\n\x06volume\x18\x04 \x01(\t\x12\x1e\n\x04side\x18\x05 \x01(\x0e\x32\x10.krwfeed.v1.Side\x12.\n\ntrade_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreceived_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsequential_id\x18\t \x01(\x04\x12+\n\x0bstream_type\x18\n \x01(\x0e\x32\x16.krwfeed.v1.StreamType\x12\x1a\n\x12prev_closing_price\x18\x0b \x01(\t\x12\"\n\x06\x63hange\x18\x0c \x01(\x0e\x32\x12.krwfeed.v1.Change\x12\x14\n\x0c\x63hange_price\x18\r \x01(\t\x12\x16\n\x0e\x62\x65st_ask_price\x18\x0e \x01(\t\x12\x15\n\rbest_ask_size\x18\x0f \x01(\t\x12\x16\n\x0e\x62\x65st_bid_price\x18\x10 \x01(\t\x12\x15\n\rbest_bid_size\x18\x11 \x01(\t\")\n\nPriceLevel\x12\r\n\x05price\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\t\"\xdc\x02\n\tOrderbook\x12&\n\x08\x65xchange\x18\x01 \x01(\x0e\x32\x14.krwfeed.v1.Exchange\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12$\n\x04\x61sks\x18\x03 \x03(\x0b\x32\x16.krwfeed.v1.PriceLevel\x12$\n\x04\x62ids\x18\x04 \x03(\x0b\x32\x16.krwfeed.v1.PriceLevel\x12\x16\n\x0etotal_ask_size\x18\x05 \x01(\t\x12\x16\n\x0etotal_bid_size\x18\x06 \x01(\t\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreceived_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0bstream_type\x18\t \x01(\x0e\x32\x16.krwfeed.v1.StreamType\x12\r\n\x05level\x18\n \x01(\t*<\n\x08\x45xchange\x12\x18\n\x14\x45XCHANGE_UNSPECIFIED\x10\x00\x12\t\n\x05UPBIT\x10\x01\x12\x0b\n\x07\x42ITHUMB\x10\x02*.\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x07\n\x03\x41SK\x10\x01\x12\x07\n\x03\x42ID\x10\x02*>\n\x06\x43hange\x12\x16\n\x12\x43HANGE_UNSPECIFIED\x10\x00\x12\x08\n\x04RISE\x10\x01\x12\x08\n\x04\x45VEN\x10\x02\x12\x08\n\x04\x46\x41LL\x10\x03*E\n\nStreamType\x12\x1b\n\x17STREAM_TYPE_UNSPECIFIED\x10\x00\x12\x0c\n\x08SNAPSHOT\x10\x01\x12\x0c\n\x08REALTIME\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckrwfeed/v1/market_data.proto\x12\nkrwfeed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x04\n\x05Trade\x12&\n\x08\x65xchange\x18\x01 \x01(\x0e\x32\x14.krwfeed.v1.Exchange\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\r\n\x05price\x18\x03 \x01(\t\x12\x0e\n\x06volume\x18\x04 \x01(\t\x12\x1e\n\x04side\x18\x05 \x01(\x0e\x32\x10.krwfeed.v1.Side\x12.\n\ntrade_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreceived_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsequential_id\x18\t \x01(\x04\x12+\n\x0bstream_type\x18\n \x01(\x0e\x32\x16.krwfeed.v1.StreamType\x12\x1a\n\x12prev_closing_price\x18\x0b \x01(\t\x12\"\n\x06\x63hange\x18\x0c \x01(\x0e\x32\x12.krwfeed.v1.Change\x12\x14\n\x0c\x63hange_price\x18\r \x01(\t\x12\x16\n\x0e\x62\x65st_ask_price\x18\x0e \x01(\t\x12\x15\n\rbest_ask_size\x18\x0f \x01(\t\x12\x16\n\x0e\x62\x65st_bid_price\x18\x10 \x01(\t\x12\x15\n\rbest_bid_size\x18\x11 \x01(\t\")\n\nPriceLevel\x12\r\n\x05price\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\t\"\xdc\x02\n\tOrderbook\x12&\n\x08\x65xchange\x18\x01 \x01(\x0e\x32\x14.krwfeed.v1.Exchange\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12$\n\x04\x61sks\x18\x03 \x03(\x0b\x32\x16.krwfeed.v1.PriceLevel\x12$\n\x04\x62ids\x18\x04 \x03(\x0b\x32\x16.krwfeed.v1.PriceLevel\x12\x16\n\x0etotal_ask_size\x18\x05 \x01(\t\x12\x16\n\x0etotal_bid_size\x18\x06 \x01(\t\x12.\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreceived_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0bstream_type\x18\t \x01(\x0e\x32\x16.krwfeed.v1.StreamType\x12\r\n\x05level\x18\n \x01(\t\"\x84\x04\n\x0f\x43onnectionEvent\x12&\n\x08\x65xchange\x18\x01 \x01(\x0e\x32\x14.krwfeed.v1.Exchange\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\r\n\x05\x63odes\x18\x03 \x03(\t\x12.\n\x04kind\x18\x04 \x01(\x0e\x32 .krwfeed.v1.ConnectionEvent.Kind\x12-\n\tfrom_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07to_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10trades_recovered\x18\x07 \x01(\x04\x12\x12\n\ngap_closed\x18\x08 \x01(\x08\x12\x0e\n\x06reason\x18\t \x01(\t\x12.\n\nevent_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61\x64\x64\x65\x64_codes\x18\x0b \x03(\t\x12\x15\n\rremoved_codes\x18\x0c \x03(\t\"}\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\r\n\tCONNECTED\x10\x01\x12\x10\n\x0c\x44ISCONNECTED\x10\x02\x12\x10\n\x0cRESUBSCRIBED\x10\x03\x12\x0e\n\nBACKFILLED\x10\x04\x12\x07\n\x03GAP\x10\x05\x12\x13\n\x0fMARKETS_CHANGED\x10\x06*<\n\x08\x45xchange\x12\x18\n\x14\x45XCHANGE_UNSPECIFIED\x10\x00\x12\t\n\x05UPBIT\x10\x01\x12\x0b\n\x07\x42ITHUMB\x10\x02*.\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x07\n\x03\x41SK\x10\x01\x12\x07\n\x03\x42ID\x10\x02*>\n\x06\x43hange\x12\x16\n\x12\x43HANGE_UNSPECIFIED\x10\x00\x12\x08\n\x04RISE\x10\x01\x12\x08\n\x04\x45VEN\x10\x02\x12\x08\n\x04\x46\x41LL\x10\x03*E\n\nStreamType\x12\x1b\n\x17STREAM_TYPE_UNSPECIFIED\x10\x00\x12\x0c\n\x08SNAPSHOT\x10\x01\x12\x0c\n\x08REALTIME\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'krwfeed.v1.market_data_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXCHANGE']._serialized_start=993
-  _globals['_EXCHANGE']._serialized_end=1053
-  _globals['_SIDE']._serialized_start=1055
-  _globals['_SIDE']._serialized_end=1101
-  _globals['_CHANGE']._serialized_start=1103
-  _globals['_CHANGE']._serialized_end=1165
-  _globals['_STREAMTYPE']._serialized_start=1167
-  _globals['_STREAMTYPE']._serialized_end=1236
+  _globals['_EXCHANGE']._serialized_start=1512
+  _globals['_EXCHANGE']._serialized_end=1572
+  _globals['_SIDE']._serialized_start=1574
+  _globals['_SIDE']._serialized_end=1620
+  _globals['_CHANGE']._serialized_start=1622
+  _globals['_CHANGE']._serialized_end=1684
+  _globals['_STREAMTYPE']._serialized_start=1686
+  _globals['_STREAMTYPE']._serialized_end=1755
   _globals['_TRADE']._serialized_start=78
   _globals['_TRADE']._serialized_end=597
   _globals['_PRICELEVEL']._serialized_start=599
   _globals['_PRICELEVEL']._serialized_end=640
   _globals['_ORDERBOOK']._serialized_start=643
   _globals['_ORDERBOOK']._serialized_end=991
+  _globals['_CONNECTIONEVENT']._serialized_start=994
+  _globals['_CONNECTIONEVENT']._serialized_end=1510
+  _globals['_CONNECTIONEVENT_KIND']._serialized_start=1385
+  _globals['_CONNECTIONEVENT_KIND']._serialized_end=1510
 # @@protoc_insertion_point(module_scope)

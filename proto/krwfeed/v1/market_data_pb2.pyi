@@ -117,3 +117,47 @@ class Orderbook(_message.Message):
     stream_type: StreamType
     level: str
     def __init__(self, exchange: _Optional[_Union[Exchange, str]] = ..., code: _Optional[str] = ..., asks: _Optional[_Iterable[_Union[PriceLevel, _Mapping]]] = ..., bids: _Optional[_Iterable[_Union[PriceLevel, _Mapping]]] = ..., total_ask_size: _Optional[str] = ..., total_bid_size: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream_type: _Optional[_Union[StreamType, str]] = ..., level: _Optional[str] = ...) -> None: ...
+
+class ConnectionEvent(_message.Message):
+    __slots__ = ("exchange", "connection_id", "codes", "kind", "from_time", "to_time", "trades_recovered", "gap_closed", "reason", "event_time", "added_codes", "removed_codes")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[ConnectionEvent.Kind]
+        CONNECTED: _ClassVar[ConnectionEvent.Kind]
+        DISCONNECTED: _ClassVar[ConnectionEvent.Kind]
+        RESUBSCRIBED: _ClassVar[ConnectionEvent.Kind]
+        BACKFILLED: _ClassVar[ConnectionEvent.Kind]
+        GAP: _ClassVar[ConnectionEvent.Kind]
+        MARKETS_CHANGED: _ClassVar[ConnectionEvent.Kind]
+    KIND_UNSPECIFIED: ConnectionEvent.Kind
+    CONNECTED: ConnectionEvent.Kind
+    DISCONNECTED: ConnectionEvent.Kind
+    RESUBSCRIBED: ConnectionEvent.Kind
+    BACKFILLED: ConnectionEvent.Kind
+    GAP: ConnectionEvent.Kind
+    MARKETS_CHANGED: ConnectionEvent.Kind
+    EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CODES_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FROM_TIME_FIELD_NUMBER: _ClassVar[int]
+    TO_TIME_FIELD_NUMBER: _ClassVar[int]
+    TRADES_RECOVERED_FIELD_NUMBER: _ClassVar[int]
+    GAP_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    ADDED_CODES_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_CODES_FIELD_NUMBER: _ClassVar[int]
+    exchange: Exchange
+    connection_id: str
+    codes: _containers.RepeatedScalarFieldContainer[str]
+    kind: ConnectionEvent.Kind
+    from_time: _timestamp_pb2.Timestamp
+    to_time: _timestamp_pb2.Timestamp
+    trades_recovered: int
+    gap_closed: bool
+    reason: str
+    event_time: _timestamp_pb2.Timestamp
+    added_codes: _containers.RepeatedScalarFieldContainer[str]
+    removed_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, exchange: _Optional[_Union[Exchange, str]] = ..., connection_id: _Optional[str] = ..., codes: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[ConnectionEvent.Kind, str]] = ..., from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., to_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trades_recovered: _Optional[int] = ..., gap_closed: _Optional[bool] = ..., reason: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., added_codes: _Optional[_Iterable[str]] = ..., removed_codes: _Optional[_Iterable[str]] = ...) -> None: ...
