@@ -128,6 +128,10 @@ class ProducerActor(ServiceActor):
         if not self._drained:
             _log().warning("producer %s: flushing before the buffer's drain marker arrived", self._data_type)
         pending = self._publisher.flush(msg.timeout_s) if self._publisher is not None else 0
+        if pending and self._publisher is not None:
+            # The stop's time is up: what the client still holds counts as failed now, so the
+            # final status accounts for it (the client's callbacks would not come before the exit).
+            self._publisher.give_up()
         self._report(force=True)
         self.send(sender, ProducerFlushed(self._data_type, pending))
         return self._watch()

@@ -138,6 +138,7 @@ class PublishAttempt:
     expected: int
     resolved: int = 0
     errors: list[tuple[str, int, str]] = field(default_factory=list)
+    abandoned: bool = False  # its unresolved records were counted as failed by ``abandon``
 
     @property
     def complete(self) -> bool:
@@ -156,6 +157,7 @@ class PublishTracker:
         self._clock = clock
         self._lock = threading.Lock()
         self._next_id = 0
+        self._open: dict[int, PublishAttempt] = {}  # attempts with records not yet resolved
         self._succeeded = 0
         self._failed = 0
         self._in_flight = 0  # handed to the client, not yet resolved
@@ -166,7 +168,10 @@ class PublishTracker:
     def begin(self, expected: int) -> PublishAttempt:
         with self._lock:
             self._next_id += 1
-            return PublishAttempt(self._next_id, expected)
+            attempt = PublishAttempt(self._next_id, expected)
+            if expected > 0:
+                self._open[attempt.attempt_id] = attempt
+            return attempt
 
     def handed(self, attempt: PublishAttempt, count: int = 1) -> None:
         """``count`` records went to the client; their outcomes will come through callbacks."""
@@ -176,6 +181,8 @@ class PublishTracker:
     def succeeded(self, attempt: PublishAttempt) -> bool:
         """One handed record was acknowledged; True when this completed the attempt."""
         with self._lock:
+            if attempt.abandoned:  # already counted as failed; the record may well have landed
+                return False
             self._succeeded += 1
             self._in_flight -= 1
             self._rule.succeeded()
@@ -189,6 +196,8 @@ class PublishTracker:
         """One record failed (``handed=False``: before reaching the client); True when this
         completed the attempt."""
         with self._lock:
+            if attempt.abandoned:
+                return False
             self._failed += 1
             if handed:
                 self._in_flight -= 1
@@ -197,6 +206,24 @@ class PublishTracker:
             self._rule.failed(self._clock())
             attempt.errors.append((code, sequential_id, error))
             return self._resolve(attempt)
+
+    def abandon(self, error: str, cause: str = CAUSE_OTHER) -> int:
+        """Counts every record still in flight as failed, now: the client will not be waited for
+        any longer (a stop whose time is up, a client being closed). Their callbacks, should they
+        still come, change nothing. Returns how many records were given up."""
+        with self._lock:
+            count = self._in_flight
+            for attempt in self._open.values():
+                attempt.abandoned = True
+            self._open.clear()
+            if count <= 0:
+                return 0
+            self._failed += count
+            self._in_flight = 0
+            self._last_error = error
+            self._cause = cause
+            self._version += 1
+            return count
 
     def snapshot(self) -> TrackerSnapshot:
         with self._lock:
@@ -217,4 +244,6 @@ class PublishTracker:
     def _resolve(self, attempt: PublishAttempt) -> bool:
         attempt.resolved += 1
         self._version += 1
+        if attempt.complete:
+            self._open.pop(attempt.attempt_id, None)
         return attempt.complete

@@ -21,6 +21,11 @@ class MessagePublisher(ABC):
         """Wait up to ``timeout_s`` for outstanding records; returns how many are still pending."""
 
     @abstractmethod
+    def give_up(self) -> int:
+        """Stop waiting for what the client still holds: each such record counts as failed now
+        (it may still land: a failure here is ambiguous, never a silent loss). Returns how many."""
+
+    @abstractmethod
     def close(self, timeout_s: float) -> None:
         """Release the client. Never raises, even when the bus is unreachable."""
 

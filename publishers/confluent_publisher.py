@@ -124,20 +124,32 @@ class ConfluentPublisher(MessagePublisher):
         try:
             left = self._producer.flush(timeout_s)
             if left:
-                # What is still queued or in flight is given up: purging makes librdkafka fail each
-                # such record through its delivery callback, so every one is counted.
-                self._producer.purge()
-                # the purged records' reports reach the queue a moment later: serve them, briefly
-                for _ in range(_PURGE_POLLS):
-                    self._producer.poll(0.05)
-                    if self._book.tracker.in_flight <= 0:
-                        break
+                self.give_up()
                 publisher_log().warning("kafka producer for %s closed with %d records unresolved (purged, "
                                         "counted as failed)", self.data_type, left)
         except Exception as err:
             publisher_log().warning("kafka producer for %s closed with %d records unresolved: %s: %s",
                                     self.data_type, self._book.tracker.in_flight, type(err).__name__, err)
+            self._book.give_up("the producer was closed")
         self._closed = True
+
+    def give_up(self) -> int:
+        if self._closed:
+            return self._book.give_up("the producer was closed")
+        # Purging makes librdkafka fail each record it still holds through its delivery callback
+        # (error _PURGE_QUEUE / _PURGE_INFLIGHT), so each is counted with its own record; the
+        # reports reach the queue a moment later: serve them, briefly, then count what is left.
+        before = self.snapshot().failed
+        try:
+            self._producer.purge()
+            for _ in range(_PURGE_POLLS):
+                self._producer.poll(0.05)
+                if self._book.tracker.in_flight <= 0:
+                    break
+        except Exception as err:  # noqa: BLE001 - whatever the client says, the records are counted below
+            publisher_log().warning("kafka purge for %s failed: %s: %s", self.data_type, type(err).__name__, err)
+        self._book.give_up("purged, their reports did not come back in time")
+        return self.snapshot().failed - before
 
     def snapshot(self) -> TrackerSnapshot:
         return self._book.tracker.snapshot()

@@ -134,6 +134,16 @@ class DeliveryBook:
         if completed:
             self.log_failures(attempt)
 
+    def give_up(self, why: str) -> int:
+        """Every record the client still holds counts as failed (``Unresolved``), logged once;
+        returns how many. Called when the client will not be waited for any longer."""
+        count = self.tracker.abandon(f"Unresolved: {why}")
+        if count:
+            PUBLISH_FAILURES.labels(self.data_type, "Unresolved").inc(count)
+            publisher_log().warning("kafka publisher for %s gave up %d unresolved records (%s); counted as failed",
+                                    self.data_type, count, why)
+        return count
+
     def log_failures(self, attempt: PublishAttempt) -> None:
         errors = attempt.errors
         named = ", ".join(f"{code}#{seq}" for code, seq, _ in errors[:_LISTED_FAILURES])

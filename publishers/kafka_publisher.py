@@ -101,11 +101,16 @@ class KafkaPublisher(MessagePublisher):
             self._producer.close(timeout=timeout_s)
         except Exception as err:
             # kafka-python 3.0 raises KafkaTimeoutError from close() when the broker is gone and
-            # records are pending; its sender thread is a daemon and dies with the process.
+            # records are pending; its sender thread is a daemon and dies with the process, and
+            # the pending records' callbacks never fire: they are counted here instead.
             publisher_log().warning(
                 "kafka producer for %s closed with %d records unresolved: %s: %s",
                 self.data_type, self._book.tracker.in_flight, type(err).__name__, err,
             )
+        self._book.give_up("the producer was closed")
+
+    def give_up(self) -> int:
+        return self._book.give_up("no more time to wait for them")
 
     def snapshot(self) -> TrackerSnapshot:
         return self._book.tracker.snapshot()

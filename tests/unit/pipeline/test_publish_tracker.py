@@ -148,6 +148,23 @@ def test_in_flight_counts_handed_unresolved_records_only() -> None:
     assert tracker.in_flight == 0 and attempt.complete
 
 
+def test_giving_up_counts_what_is_in_flight_as_failed_once_and_late_callbacks_change_nothing() -> None:
+    tracker = PublishTracker()
+    old = tracker.begin(3)
+    tracker.handed(old, 3)
+    tracker.succeeded(old)
+    assert tracker.abandon("Unresolved: stop") == 2
+    snap = tracker.snapshot()
+    assert (snap.succeeded, snap.failed, snap.in_flight) == (1, 2, 0)
+    assert snap.last_error == "Unresolved: stop"
+    assert not tracker.succeeded(old) and not tracker.failed(old, "upbit:KRW-BTC", 1, "late")  # late callbacks
+    assert (tracker.snapshot().succeeded, tracker.snapshot().failed) == (1, 2)
+    assert tracker.abandon("again") == 0  # nothing left: nothing counted twice
+    new = tracker.begin(1)  # records handed after giving up are counted as usual
+    tracker.handed(new, 1)
+    assert tracker.succeeded(new) and tracker.snapshot().succeeded == 2 and tracker.in_flight == 0
+
+
 def test_counts_are_exact_under_concurrent_callbacks() -> None:
     tracker = PublishTracker(10)
     attempts = [tracker.begin(1000) for _ in range(4)]
