@@ -87,6 +87,7 @@ class ConnectorActor(ServiceActor):
         self.tick_s = 1.0
         self.last_stats: ConnectorStats | None = None
         self.last_stats_at = 0.0
+        self.tickets_reported = 0  # the ticket book's version the supervisor last got
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
@@ -287,12 +288,19 @@ class ConnectorActor(ServiceActor):
         if force or stats != self.last_stats or now - self.last_stats_at >= STATS_HEARTBEAT_S:
             self.send(self.start.supervisor, stats)
             self.last_stats, self.last_stats_at = stats, now
+        if self.connector.tickets.version != self.tickets_reported:  # a ticket sent, or its first data
+            self.tickets_reported = self.connector.tickets.version
+            self.send(self.start.supervisor, self._subscription_report())
+
+    def _subscription_report(self) -> SubscriptionReport:
+        connection_id = self.start.connection_id if self.start is not None else ""
+        if self.connector is None:
+            return SubscriptionReport(connection_id, {})
+        return SubscriptionReport(connection_id, self.connector.subscription_report(), self.connector.ticket_report())
 
     # --- queries and stop --------------------------------------------------------------------
     def receiveMsg_SubscriptionQuery(self, msg: SubscriptionQuery, sender: Any) -> ThespianWatch | None:
-        tickets = self.connector.subscription_report() if self.connector is not None else {}
-        connection_id = self.start.connection_id if self.start is not None else ""
-        self.send(sender, SubscriptionReport(connection_id, tickets))
+        self.send(sender, self._subscription_report())
         return self._watch()
 
     def receiveMsg_StopConnector(self, msg: StopConnector, sender: Any) -> None:

@@ -15,7 +15,7 @@ thread), and it has no threads itself. The actor classes come from the compositi
 * Restarts: a crashed child is recreated after a backoff (``pipeline.restart_backoff``). A
   restarted buffer listens on the same record-channel path, so connectors and producers simply
   reconnect to it.
-* Status: the children's reports are kept in ``pipeline.status_book`` and answered to
+* Status: the children's reports (with each connection's subscription tickets) are kept in ``pipeline.status_book`` and answered to
   ``StatusQuery``; a progress line is logged every ``progress_every`` messages.
 * Stop: connectors stop -> the buffer drains into the producers -> the producers flush ->
   ``ServiceStopped`` (``pipeline.stop_sequence`` decides what comes next; a second
@@ -62,6 +62,7 @@ from messages.protocol import (
     StatusQuery,
     StopConnector,
     StopService,
+    SubscriptionReport,
 )
 from messages.settings import Settings
 from pipeline.connect_pacer import ConnectPacer
@@ -184,6 +185,9 @@ class Supervisor(ServiceActor):
         fresh = self.book.on_connector_stats(msg)
         for line in self.meter.add(fresh, time.monotonic()):
             supervisor_log().info(line.text())
+
+    def receiveMsg_SubscriptionReport(self, msg: SubscriptionReport, sender: Any) -> None:
+        self.book.on_subscriptions(msg)
 
     def receiveMsg_ActorProcess(self, msg: ActorProcess, sender: Any) -> None:
         self.book.on_process(msg)
