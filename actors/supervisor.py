@@ -67,6 +67,7 @@ from messages.protocol import (
 from messages.settings import Settings
 from pipeline.connect_pacer import ConnectPacer
 from pipeline.connection_plan import plan_connections
+from pipeline.kafka_batching import connector_window_s
 from pipeline.progress_meter import ProgressMeter
 from pipeline.restart_backoff import RestartBackoff
 from pipeline.status_book import StatusBook
@@ -327,7 +328,7 @@ class Supervisor(ServiceActor):
     def _start_message(self, child: Child) -> Any:
         channel = self.channel_path
         if child.kind == "connector":
-            return StartConnector(child.name, child.start, channel, self.myAddress)
+            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka))
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress, channel)
         return StartProducer(child.start, self._kafka, channel, self.myAddress)

@@ -13,6 +13,7 @@ class StartConnector:
     exchange_config: Any  # messages.config.ExchangeConfig
     channel_path: str  # the buffer's record-channel socket (actors.record_channel)
     supervisor: Any  # ActorAddress of the supervisor
+    batch_window_s: float = 0.005  # one channel write per this long at most (pipeline.kafka_batching)
 
 
 @dataclass(frozen=True, slots=True)
