@@ -16,7 +16,8 @@ arm, from the broker's LogAppendTime offsets), CPU s per 1,000 achieved messages
 krwfeed tree and of its main process (the one serving the web requests), and the requests
 answered. The summary gives min and median over the rounds per arm and, per polled arm, the
 ratios of medians against the unpolled arm: throughput (polled / unpolled) and CPU efficiency
-(unpolled CPU per message / polled CPU per message), so 1.0 is "no effect" and lower is worse.
+(unpolled CPU per message / polled CPU per message), so 1.0 is "no effect" and lower is worse,
+and what one request costs the main process (its extra CPU over the unpolled arm per request).
 The targets are >= 0.95 at 10 requests/s and >= 0.9 at 100; the machine is shared, so figures
 move with its load, which is printed too.
 """
@@ -114,6 +115,7 @@ class Arm:
     offered: list[float] = field(default_factory=list)
     cpu_per_1k: list[float] = field(default_factory=list)
     main_cpu_per_1k: list[float] = field(default_factory=list)
+    main_cores: list[float] = field(default_factory=list)  # main process CPU s per s
     requests_per_s: list[float] = field(default_factory=list)
 
     @property
@@ -148,6 +150,7 @@ def run_arm(sim, tree: ProcessTree, main: Callable[[], float], counter: AppendCo
     arm.offered.append((events1 - events0) / window)
     arm.cpu_per_1k.append((cpu1 - cpu0) / max(1, appended) * 1000)
     arm.main_cpu_per_1k.append((main1 - main0) / max(1, appended) * 1000)
+    arm.main_cores.append((main1 - main0) / window)
     arm.requests_per_s.append(answered / window)
     return (f"  {arm.name:>11}: offered {arm.offered[-1]:7.0f}/s  achieved {arm.achieved[-1]:7.0f}/s  "
             f"CPU {arm.cpu_per_1k[-1]:.3f} s/1k (main {arm.main_cpu_per_1k[-1]:.3f})  "
@@ -170,8 +173,11 @@ def summary(arms: list[Arm]) -> str:
         efficiency = statistics.median(base.cpu_per_1k) / statistics.median(arm.cpu_per_1k)
         target = TARGETS.get(arm.rate)
         met = target is not None and throughput >= target and efficiency >= target
+        per_request = (statistics.median(arm.main_cores) - statistics.median(base.main_cores)) / max(
+            1e-9, statistics.median(arm.requests_per_s)) * 1000
         lines.append(f"{arm.name:<12} throughput {throughput:.3f}  CPU efficiency {efficiency:.3f}  "
-                     f"target >= {target}: {'met' if met else 'missed'}")
+                     f"target >= {target}: {'met' if met else 'missed'}  "
+                     f"(main process: {per_request:.2f} ms CPU per request)")
     return "\n".join(lines) + "\n"
 
 

@@ -58,3 +58,28 @@ def test_S3_3_e_the_web_threads_priority_is_lowered_and_no_other_threads() -> No
     thread.join()
     assert seen == [max(before, WEB_NICENESS)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_S3_3_e_plain_gets_of_polled_paths_are_served_ahead_of_the_app_and_nothing_else() -> None:
+    from web.rendered_answers import serve_rendered
+
+    behind: list[str] = []
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        behind.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        return [b"app"]
+
+    wrapped = serve_rendered(app, {"/health": lambda: (b'{"status":"DOWN"}', 503, "application/health+json"),
+                                   "/api/status": lambda: (b"{}", 200, "application/json")},
+                             guarded=lambda path: path == "/api/status")
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        started.append((status, headers))
+
+    assert wrapped({"REQUEST_METHOD": "GET", "PATH_INFO": "/health"}, start_response) == [b'{"status":"DOWN"}']
+    assert started == [("503 Service Unavailable", [("Content-Type", "application/health+json"),
+                                                    ("Content-Length", "17"), ("Cache-Control", "no-store")])]
+    for method, path in (("GET", "/api/status"), ("HEAD", "/health"), ("GET", "/metrics")):
+        assert wrapped({"REQUEST_METHOD": method, "PATH_INFO": path}, start_response) == [b"app"]
+    assert behind == ["GET /api/status", "HEAD /health", "GET /metrics"]  # a guarded path asks for its token
