@@ -12,6 +12,7 @@ a fatal error (Kafka failing N times in a row) exits 1 so the platform restarts 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.config
@@ -61,6 +62,9 @@ class Service:
         self.asys: Any = None
         self.supervisor: Any = None
         self.server: Any = None
+        self._web_lock = threading.Lock()
+        self._web_endpoint: Any = None  # the web's own endpoint to the actor system, kept open
+        self._endpoints = contextlib.ExitStack()
         self.metrics_dir = prepare_metrics_dir(settings.admin_port)
         # The record channel's socket lives here; mkdtemp makes it private (0700) to this user.
         self.runtime_dir = tempfile.mkdtemp(prefix="krwfeed-")
@@ -117,6 +121,22 @@ class Service:
             reply = endpoint.ask(self.supervisor, StatusQuery(), timeout_s)
         return reply if isinstance(reply, StatusSnapshot) else None
 
+    def web_status(self, timeout_s: float = 2.0) -> Any:
+        """The web's status query, through one endpoint kept open: opening one per query (as
+        ``status`` does) costs a new listening socket here and a new connection from the
+        supervisor each time. A reply older than the question (one that came after an earlier
+        ask timed out) is skipped."""
+        from messages.protocol import StatusQuery, StatusSnapshot
+
+        with self._web_lock:
+            if self._web_endpoint is None:
+                self._web_endpoint = self._endpoints.enter_context(self.asys.private())
+            asked_us = time.time_ns() // 1000
+            reply = self._web_endpoint.ask(self.supervisor, StatusQuery(), timeout_s)
+            while isinstance(reply, StatusSnapshot) and reply.now_us < asked_us:
+                reply = self._web_endpoint.listen(timeout_s)
+        return reply if isinstance(reply, StatusSnapshot) else None
+
     def _start_web(self) -> None:
         try:
             from web.app import create_app
@@ -125,7 +145,7 @@ class Service:
             return
         from web.server import WebServer
 
-        app = create_app(self.status, settings=self.settings, metrics_dir=self.metrics_dir,
+        app = create_app(self.web_status, settings=self.settings, metrics_dir=self.metrics_dir,
                          kafka_probe=lambda: kafka_reachable(self.settings.kafka.bootstrap_servers))
         host, port = web_bind(self.cli, self.settings)
         self.server = WebServer(app, host, port)
@@ -186,6 +206,8 @@ class Service:
     def _close(self) -> None:
         if self.server is not None:
             self.server.stop()
+        with self._web_lock:
+            self._endpoints.close()
         if self.asys is not None:
             self.asys.shutdown()
         reap_children()

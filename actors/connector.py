@@ -6,9 +6,9 @@ the exchange's socket, which ``drain()`` reads until it would block, and its rec
 the buffer (``actors.record_channel``), which only ever says the buffer went away. Timers
 (``wakeupAfter``) drive pings, stall checks, batch flushes, stats and reconnects.
 
-Records leave in batches on the record channel: a batch goes when it is full or
-``BATCH_INTERVAL_S`` after the previous one, so the number of writes follows the data, not the
-frames. What cannot be handed to the buffer (the channel down or its queue full beyond its
+Records leave in batches on the record channel: a batch goes when it is full or the start
+message's ``batch_window_s`` (``linger.ms``, at most 5 ms: ``pipeline.kafka_batching``) after the
+previous one, so the number of writes follows the data, not the frames. What cannot be handed to the buffer (the channel down or its queue full beyond its
 bound) is counted as dropped with reason ``channel_unavailable``, never lost silently.
 
 Before each (re)connection it asks the supervisor for a ``ConnectPermit``, which paces connects
@@ -45,11 +45,10 @@ from messages.protocol import (
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
+from pipeline.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
 from pipeline.utc_clock import utc_now_us
 
 MAX_FRAMES_PER_DRAIN = 500  # then yield to other messages and continue with a DrainSocket to self
-MAX_BATCH = 2000  # records per channel write
-BATCH_INTERVAL_S = 0.005  # at most ~200 writes/s per connector, at most 5 ms added latency
 MAX_UNSENT = 50_000  # records held while the buffer's channel is down; beyond that they are dropped
 STATS_EVERY_S = 0.5
 STATS_HEARTBEAT_S = 5.0  # unchanged stats are still sent this often
@@ -77,7 +76,7 @@ class ConnectorActor(ServiceActor):
         self.start: StartConnector | None = None
         self.connector: WebSocketConnector | None = None
         self.channel: ChannelEnd | None = None
-        self.window = BatchWindow(MAX_BATCH, BATCH_INTERVAL_S)
+        self.window = BatchWindow(MAX_WINDOW_RECORDS, MAX_WINDOW_S)
         self.undeliverable: Counter[str] = Counter()  # data type -> records that could not be handed on
         self.stopped = False
         self.awaiting_permit = 0  # the permit request's number, 0 when not waiting
@@ -87,6 +86,7 @@ class ConnectorActor(ServiceActor):
         self.tick_s = 1.0
         self.last_stats: ConnectorStats | None = None
         self.last_stats_at = 0.0
+        self.tickets_reported = 0  # the ticket book's version the supervisor last got
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
@@ -110,6 +110,7 @@ class ConnectorActor(ServiceActor):
             connector_log().warning("%s: second StartConnector ignored", self.start.connection_id)
             return self._watch()
         self.start = msg
+        self.window = BatchWindow(MAX_WINDOW_RECORDS, msg.batch_window_s)
         self.announce(msg.supervisor, msg.connection_id)
         cfg = msg.exchange_config
         self.connector = WebSocketConnector(
@@ -208,7 +209,7 @@ class ConnectorActor(ServiceActor):
                 break
         if self.window.pending and not self.flush_armed:
             self.flush_armed = True
-            self.wakeupAfter(max(self.window.wait_s(now), BATCH_INTERVAL_S), "flush")
+            self.wakeupAfter(max(self.window.wait_s(now), self.window.min_interval_s), "flush")
 
     def _hand_on(self, batch: tuple[EncodedRecord, ...]) -> bool:
         """Writes one batch to the buffer's channel. With the channel down the batch goes back to the
@@ -287,12 +288,19 @@ class ConnectorActor(ServiceActor):
         if force or stats != self.last_stats or now - self.last_stats_at >= STATS_HEARTBEAT_S:
             self.send(self.start.supervisor, stats)
             self.last_stats, self.last_stats_at = stats, now
+        if self.connector.tickets.version != self.tickets_reported:  # a ticket sent, or its first data
+            self.tickets_reported = self.connector.tickets.version
+            self.send(self.start.supervisor, self._subscription_report())
+
+    def _subscription_report(self) -> SubscriptionReport:
+        connection_id = self.start.connection_id if self.start is not None else ""
+        if self.connector is None:
+            return SubscriptionReport(connection_id, {})
+        return SubscriptionReport(connection_id, self.connector.subscription_report(), self.connector.ticket_report())
 
     # --- queries and stop --------------------------------------------------------------------
     def receiveMsg_SubscriptionQuery(self, msg: SubscriptionQuery, sender: Any) -> ThespianWatch | None:
-        tickets = self.connector.subscription_report() if self.connector is not None else {}
-        connection_id = self.start.connection_id if self.start is not None else ""
-        self.send(sender, SubscriptionReport(connection_id, tickets))
+        self.send(sender, self._subscription_report())
         return self._watch()
 
     def receiveMsg_StopConnector(self, msg: StopConnector, sender: Any) -> None:

@@ -10,7 +10,8 @@ Flow (credit-based backpressure, no round trip per batch):
   return at once even with the broker down), connects to the buffer's record channel, introduces itself and
   grants credit: how many more records it will take.
 * RECORDS on the channel -> handed to the client. Credit is topped up whenever room of at least
-  ``credit_step`` records opened, where room = the in-flight cap minus unacknowledged records
+  ``credit_step`` records opened (the step and the cap follow the Kafka batch settings:
+  ``pipeline.kafka_batching``), where room = the in-flight cap minus unacknowledged records
   minus credit already granted. So while Kafka is slow the credit runs out, records wait in the
   buffer, where the TTL drops the stale ones (counted), instead of piling up in the client.
 * every tick: the client serves its delivery callbacks (``poll``), then a ``PublishReport`` to
@@ -42,6 +43,7 @@ from messages.protocol import (
 )
 from messages.settings import KafkaSettings
 from monitoring.metrics import CONSECUTIVE_ERRORS, DATA_PATH_MESSAGES
+from pipeline.kafka_batching import credit_plan
 from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
 from publishers.factory import make_publisher
@@ -49,7 +51,6 @@ from publishers.factory import make_publisher
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled
 REPORT_EVERY_S = 1.0
-MAX_IN_FLIGHT_BATCHES = 4  # unacknowledged plus granted records allowed: this many credit steps' worth
 CLOSE_TIMEOUT_S = 1.0
 
 
@@ -106,8 +107,8 @@ class ProducerActor(ServiceActor):
         settings: KafkaSettings = msg.kafka
         self._data_type = msg.data_type
         self.announce(msg.supervisor, f"producer-{msg.data_type}")
-        self._credit_step = settings.pull_batch_size
-        self._max_in_flight = settings.pull_batch_size * MAX_IN_FLIGHT_BATCHES
+        plan = credit_plan(settings, msg.data_type)
+        self._credit_step, self._max_in_flight = plan.step, plan.cap
         try:
             self._publisher = make_publisher(settings, msg.data_type)
         except Exception as err:  # invalid configuration, missing compression library, ...

@@ -15,7 +15,7 @@ thread), and it has no threads itself. The actor classes come from the compositi
 * Restarts: a crashed child is recreated after a backoff (``pipeline.restart_backoff``). A
   restarted buffer listens on the same record-channel path, so connectors and producers simply
   reconnect to it.
-* Status: the children's reports are kept in ``pipeline.status_book`` and answered to
+* Status: the children's reports (with each connection's subscription tickets) are kept in ``pipeline.status_book`` and answered to
   ``StatusQuery``; a progress line is logged every ``progress_every`` messages.
 * Stop: connectors stop -> the buffer drains into the producers -> the producers flush ->
   ``ServiceStopped`` (``pipeline.stop_sequence`` decides what comes next; a second
@@ -62,10 +62,12 @@ from messages.protocol import (
     StatusQuery,
     StopConnector,
     StopService,
+    SubscriptionReport,
 )
 from messages.settings import Settings
 from pipeline.connect_pacer import ConnectPacer
 from pipeline.connection_plan import plan_connections
+from pipeline.kafka_batching import connector_window_s
 from pipeline.progress_meter import ProgressMeter
 from pipeline.restart_backoff import RestartBackoff
 from pipeline.status_book import StatusBook
@@ -184,6 +186,9 @@ class Supervisor(ServiceActor):
         fresh = self.book.on_connector_stats(msg)
         for line in self.meter.add(fresh, time.monotonic()):
             supervisor_log().info(line.text())
+
+    def receiveMsg_SubscriptionReport(self, msg: SubscriptionReport, sender: Any) -> None:
+        self.book.on_subscriptions(msg)
 
     def receiveMsg_ActorProcess(self, msg: ActorProcess, sender: Any) -> None:
         self.book.on_process(msg)
@@ -323,7 +328,7 @@ class Supervisor(ServiceActor):
     def _start_message(self, child: Child) -> Any:
         channel = self.channel_path
         if child.kind == "connector":
-            return StartConnector(child.name, child.start, channel, self.myAddress)
+            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka))
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress, channel)
         return StartProducer(child.start, self._kafka, channel, self.myAddress)

@@ -29,7 +29,7 @@ from connectors.socket_ops import new_socket
 from connectors.subscription import SubscriptionTickets
 from exchanges.base import ExchangeAdapter
 from messages.config import ExchangeConfig
-from messages.protocol import ConnectorStats
+from messages.protocol import ConnectorStats, TicketReport
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
 from pipeline.utc_clock import utc_now_us
@@ -59,7 +59,7 @@ class WebSocketConnector(SocketLifecycle):
         self.pipeline = FramePipeline(adapter, self.codes, encode)
         self.backoff = backoff or Backoff.from_config(config)
         self.liveness = Liveness(config.ping_interval_s, config.pong_timeout_s, config.stale_timeout_s)
-        self.tickets = SubscriptionTickets()
+        self.tickets = SubscriptionTickets(now_us)
         self.next_retry_s = None
         self.reconnects = 0
         self.last_reason = ""
@@ -108,7 +108,11 @@ class WebSocketConnector(SocketLifecycle):
 
     def subscription_report(self) -> dict[str, tuple[str, ...]]:
         """Ticket -> codes of recent subscription requests, the active one last (seed S2.2-l)."""
-        return dict(self.tickets)
+        return self.tickets.codes()
+
+    def ticket_report(self) -> tuple[TicketReport, ...]:
+        """The same tickets with their data types, send time and first-data times."""
+        return self.tickets.report()
 
     # --- reading -----------------------------------------------------------------------------
     def drain(self, max_frames: int = 500) -> DrainResult:
@@ -119,6 +123,8 @@ class WebSocketConnector(SocketLifecycle):
         records, frames, lost = read_frames(
             ws, max_frames, self.pipeline, self.liveness, self.backoff, self._clock, self._now_us
         )
+        if records and self.tickets.waiting:
+            self.tickets.data(records)
         if frames:
             self.metrics.sync(self.pipeline.counters, self.reconnects)
         if lost:

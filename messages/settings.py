@@ -43,9 +43,10 @@ class KafkaSettings:
     max_consecutive_failures: int = 10  # failed attempts, paced so that they span max_outage_s
     max_outage_s: float = 120.0  # deliveries failing continuously this long stop the service
     reconnect_backoff_max_ms: int = 1000  # the client tries a lost broker again at least this often
-    # the producer's credit step: it grants the buffer records in steps of this many, and allows four
-    # steps' worth unacknowledged or granted (the in-flight cap)
-    pull_batch_size: int = 500
+    # the producer's credit step (records granted at a time; four steps' worth may be unacknowledged
+    # or granted). None: derived per data type from batch_size and max_in_flight_requests_per_connection
+    # (pipeline.kafka_batching); a number replaces that for every data type.
+    pull_batch_size: int | None = None
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None

@@ -15,8 +15,11 @@ from messages.protocol import (
     PublishReport,
     StateChanged,
     StatusSnapshot,
+    SubscriptionReport,
+    TicketReport,
 )
 from messages.state import ConnectionState
+from pipeline.ticket_states import ticket_rows
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
                        "undeliverable")
@@ -50,6 +53,7 @@ class StatusBook:
         self.producers: dict[str, dict[str, Any]] = {}
         self._counters: dict[tuple[str, str], _Cumulative] = {}
         self.processes: dict[str, dict[str, Any]] = {}  # name -> {name, role, pid}
+        self.tickets: dict[str, tuple[TicketReport, ...]] = {}  # connection_id -> its last ticket report
 
     def _counter(self, owner: str, name: str) -> _Cumulative:
         return self._counters.setdefault((owner, name), _Cumulative())
@@ -96,6 +100,12 @@ class StatusBook:
             conn["last_message_us"] = max(conn["last_message_us"], max(msg.last_message_us.values()))
         return int(conn["received"]) - before
 
+    def on_subscriptions(self, msg: SubscriptionReport) -> None:
+        self.tickets[msg.connection_id] = tuple(msg.entries)
+
+    def _connection(self, connection_id: str, info: dict[str, Any]) -> dict[str, Any]:
+        return {**info, "tickets": ticket_rows(self.tickets.get(connection_id, ()), str(info["state"]))}
+
     def on_process(self, msg: ActorProcess) -> None:
         self.processes[msg.name] = {"name": msg.name, "role": msg.role, "pid": msg.pid}
 
@@ -131,7 +141,7 @@ class StatusBook:
     def snapshot(self, now_us: int, running: bool) -> StatusSnapshot:
         return StatusSnapshot(
             started_us=self.started_us, now_us=now_us, running=running,
-            connections={k: dict(v) for k, v in self.connections.items()},
+            connections={k: self._connection(k, v) for k, v in self.connections.items()},
             markets=dict(self.markets),
             buffer={"depth": dict(self.buffer["depth"]), "dropped": dict(self.buffer["dropped"])},
             producers={k: dict(v) for k, v in self.producers.items()},

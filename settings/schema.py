@@ -119,7 +119,8 @@ class KafkaSchema(_Strict):
     max_consecutive_failures = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
     max_outage_s = number("seconds from 1 to 3600", lo=1, hi=3600)
     reconnect_backoff_max_ms = number("milliseconds from 50 to 60000", lo=50, hi=60_000, integer=True)
-    pull_batch_size = number("an integer from 1 to 10000", lo=1, hi=10_000, integer=True)
+    pull_batch_size = number("null (derived from batch_size) or an integer from 1 to 10000", lo=1, hi=10_000,
+                             integer=True, allow_none=True)
     security_protocol = text("one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", upper=True,
                              choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"))
     sasl_mechanism = text("null or one of: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", upper=True, allow_none=True,

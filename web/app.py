@@ -1,7 +1,8 @@
 """The Flask app served in the actor system's main process: health, metrics, status API, dashboard.
 
 Every endpoint reads the snapshot cache (``web.snapshot_cache``), never the actors directly, so
-answers take bounded time and polling adds no load on ingestion.
+answers take bounded time and polling adds no load on the actors; the polled answers are rendered
+once per refresh period (``web.rendered_answers``), so polling costs the main process little.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from messages.protocol import StatusSnapshot
 from messages.settings import Settings
 from monitoring import health, metrics_updater, multiprocess_collect
 from web import auth, metrics_view, status_view
-from web.snapshot_cache import SnapshotCache, wall_us
+from web.rendered_answers import Answer, RenderedAnswers, serve_rendered
+from web.snapshot_cache import Observation, SnapshotCache, wall_us
 
 HEALTH_JSON = "application/health+json"
 access_log = logging.getLogger("krwfeed.web.access")
@@ -84,15 +86,20 @@ def create_app(
         lambda: metrics_view.read(multiprocess_collect.families(metrics_dir)),
         refresh_s=refresh_s,
     )
+    answers = RenderedAnswers(int(refresh_s * 1e6), wall_us)
+    app.extensions["krwfeed.rendered_answers"] = answers
     probe = _CachedProbe(kafka_probe) if kafka_probe is not None else None
     metrics_updater.set_service_info(settings, version)
     app.extensions["krwfeed.snapshot_cache"] = cache
 
     token = settings.web.token.value if settings.web.token else None
 
+    def guarded(path: str) -> bool:
+        return token is not None and auth.needs_token(path, settings.web.auth_scope)
+
     @app.before_request
     def require_token() -> Response | None:
-        if token is None or not auth.needs_token(request.path, settings.web.auth_scope):
+        if token is None or not guarded(request.path):
             return None
         if auth.token_matches(request.headers.get("Authorization"), token):
             return None
@@ -107,18 +114,42 @@ def create_app(
                             response.status_code)
         return response
 
-    def report() -> health.HealthReport:
+    def encoded(body: dict[str, Any]) -> bytes:
+        return (app.json.dumps(body) + "\n").encode()
+
+    def render_health(latest: Observation | None) -> tuple[bytes, int]:
+        result = health.evaluate(latest.snapshot if latest else None, wall_us(), settings)
+        return encoded({**result.to_dict(), "version": version}), result.http_status
+
+    def render_status(latest: Observation | None) -> tuple[bytes, int]:
+        result = health.evaluate(latest.snapshot if latest else None, wall_us(), settings)
+        body: dict[str, Any]
+        if latest is None:
+            body = {"health": result.to_dict(), "running": False, "connections": [], "markets": []}
+        else:
+            body = status_view.build(cache.window(), result)
+        body["version"] = version
+        # How often the actor system was asked: lets operators (and tests) see that polling is absorbed.
+        body["status_queries"] = cache.provider_calls
+        return encoded(body), 200 if latest is not None else 503
+
+    def health_answer() -> Answer:
         latest = cache.latest()
-        return health.evaluate(latest.snapshot if latest else None, wall_us(), settings)
+        body, status = answers.get("health", latest, lambda: render_health(latest))
+        return body, status, HEALTH_JSON
+
+    def status_answer() -> Answer:
+        latest = cache.latest()
+        body, status = answers.get("status", latest, lambda: render_status(latest))
+        return body, status, "application/json"
+
+    def respond(answer: Answer) -> Response:
+        body, status, content_type = answer
+        return _no_store(Response(body, status=status, content_type=content_type))
 
     @app.get("/health")
     def health_full() -> Response:
-        result = report()
-        body = {**result.to_dict(), "version": version}
-        response = jsonify(body)
-        response.status_code = result.http_status
-        response.content_type = HEALTH_JSON
-        return _no_store(response)
+        return respond(health_answer())
 
     @app.get("/health/live")
     def health_live() -> Response:
@@ -144,22 +175,13 @@ def create_app(
 
     @app.get("/api/status")
     def api_status() -> Response:
-        result = report()
-        latest = cache.latest()
-        body: dict[str, Any]
-        if latest is None:
-            body = {"health": result.to_dict(), "running": False, "connections": [], "markets": []}
-        else:
-            body = status_view.build(cache.window(), result)
-        body["version"] = version
-        # How often the actor system was asked: lets operators (and tests) see that polling is absorbed.
-        body["status_queries"] = cache.provider_calls
-        response = jsonify(body)
-        response.status_code = 200 if latest is not None else 503
-        return _no_store(response)
+        return respond(status_answer())
 
     @app.get("/")
     def dashboard() -> str:
         return render_template("dashboard.html", version=version, refresh_ms=1000)
 
+    # The polled answers skip Flask (the routes above serve the same answers to everything else).
+    app.wsgi_app = serve_rendered(app.wsgi_app, {"/health": health_answer, "/api/status": status_answer},  # type: ignore[method-assign, assignment]
+                                  guarded)
     return app

@@ -25,6 +25,7 @@ from messages.protocol.connector import (
     StopConnector,
     SubscriptionQuery,
     SubscriptionReport,
+    TicketReport,
 )
 from messages.protocol.producer import (
     FlushProducer,
@@ -61,6 +62,7 @@ __all__ = [
     "ConnectorStats",
     "SubscriptionQuery",
     "SubscriptionReport",
+    "TicketReport",
     "StartBuffer",
     "BufferStats",
     "DrainBuffer",

@@ -13,6 +13,7 @@ class StartConnector:
     exchange_config: Any  # messages.config.ExchangeConfig
     channel_path: str  # the buffer's record-channel socket (actors.record_channel)
     supervisor: Any  # ActorAddress of the supervisor
+    batch_window_s: float = 0.005  # one channel write per this long at most (pipeline.kafka_batching)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,24 @@ class SubscriptionQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketReport:
+    """One subscription request of a connection and whether data has come under it.
+
+    Times are UTC microseconds since the Unix epoch; 0 means "not yet"."""
+
+    ticket: str
+    codes: tuple[str, ...]
+    data_types: tuple[str, ...]
+    sent_us: int  # when the request was written to the socket
+    first_data_us: int = 0  # when the first record forwarded under this ticket was read
+    first_data_by_type_us: dict[str, int] = field(default_factory=dict)  # data type -> its first record
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionReport:
+    """A connector's recent subscription requests, oldest first: the answer to ``SubscriptionQuery``,
+    and sent to the supervisor whenever a ticket is sent or first gets data of a type."""
+
     connection_id: str
     tickets: dict[str, tuple[str, ...]]  # ticket -> subscribed codes (active ticket last)
+    entries: tuple[TicketReport, ...] = ()  # the same tickets with their times

@@ -24,7 +24,8 @@ class StatusSnapshot:
     """``get_status()``: everything the health endpoint and the dashboard show.
 
     ``connections``: connection_id -> {exchange, state, codes, received, malformed, duplicates,
-    reconnects, last_message_us, since_us, reason}; ``markets``: "exchange:code" -> last_message_us;
+    reconnects, last_message_us, since_us, reason, tickets}, where ``tickets`` lists the connection's
+    recent subscription requests (``pipeline.ticket_states``); ``markets``: "exchange:code" -> last_message_us;
     ``buffer``: {depth: {...}, dropped: {...}}; ``producers``: data_type -> {succeeded, failed,
     consecutive_failures, last_error, cause, failing_for_s}.
     """

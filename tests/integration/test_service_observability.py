@@ -147,9 +147,9 @@ def test_S3_3_e_heavy_health_polling_does_not_slow_ingestion(streaming: LiveServ
     # The key property: the snapshot cache asks the actors at most every 0.5 s, however many requests
     # arrive, so polling adds no work on the actors' side.
     assert queries <= (seconds + 6) / 0.5, queries
-    # Throughput is reported, not compared: the 16 polling threads and the web server's threads take
-    # CPU from the actors on a 2-core machine (measured ratios from 0.1 to 0.6 on a loaded machine).
-    # Ingestion must go on under polling, though.
+    # Throughput is reported, not compared (no timing assertions in tests): 16 threads polling as
+    # fast as they can is no load balancer's pattern. bench/health_polling.py measures the effect of
+    # 10 and 100 requests/s on throughput and CPU per message. Ingestion must go on under polling.
     assert quiet > 0 and polled > 0, (quiet, polled)
 
 

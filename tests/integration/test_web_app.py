@@ -163,3 +163,42 @@ def test_auth_scope_all_guards_health_and_metrics_too() -> None:
         assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 200, path
     open_client = app_for(live_snapshot()).test_client()  # no token configured: nothing is guarded
     assert open_client.get("/api/status").status_code == 200 and open_client.get("/").status_code == 200
+
+
+def test_S3_3_e_polled_answers_are_rendered_once_per_period_by_low_priority_threads() -> None:
+    """Through waitress: 200 polls of /health and /api/status cost a handful of renders, not 200,
+    and the threads that served them run below the service's CPU priority."""
+    import os
+    import sys
+    import threading
+
+    from web.server import WEB_NICENESS
+
+    niceness: list[int] = []
+
+    def provider() -> StatusSnapshot:
+        if sys.platform.startswith("linux"):
+            niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return snapshot(now_us=wall_us())
+
+    app = app_for(provider)
+    answers = app.extensions["krwfeed.rendered_answers"]
+    server = WebServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        host, port = server.address
+        started = time.monotonic()
+        bodies = set()
+        for i in range(200):
+            path = ("/health", "/api/status")[i % 2]
+            with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5) as response:
+                assert response.status == 200
+                bodies.add((path, response.read()))
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    periods = elapsed / 0.5 + 2
+    assert answers.renders <= 2 * periods, (answers.renders, elapsed)  # one per endpoint and period
+    assert len(bodies) <= answers.renders  # the answers served are the rendered ones, unchanged
+    if sys.platform.startswith("linux"):
+        assert niceness and min(niceness) >= WEB_NICENESS, niceness
