@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from exchanges.capabilities import EXCHANGE_NAMES, capabilities, config_problems
 from messages.exceptions import ValidationException
 from messages.market_data import normalise_code
-from messages.state import ReconnectBudget
 
 # Field list is the contract used by connectors and the supervisor; validation lives in __post_init__.
 # What each exchange accepts (depths, formats, data types, codes per connection) is checked against
@@ -114,17 +113,6 @@ class ExchangeConfig:
                  f"backoff needs initial <= max <= {MAX_BACKOFF_S:g} s", name, self.backoff_max_s)
         _require(_is_number(self.backoff_jitter) and 0 <= self.backoff_jitter < 1,
                  "backoff_jitter must be a fraction in [0, 1)", name, self.backoff_jitter)
-
-    def reconnect_budget(self, healthy_after_s: float = 60.0) -> ReconnectBudget:
-        """A fresh attempt counter with this configuration's limits and backoff."""
-        return ReconnectBudget(
-            self.max_reconnect_attempts,
-            healthy_after_s=healthy_after_s,
-            initial_s=self.backoff_initial_s,
-            factor=self.backoff_factor,
-            max_delay_s=self.backoff_max_s,
-            jitter=self.backoff_jitter,
-        )
 
     def _set(self, field_name: str, value: Any) -> None:
         object.__setattr__(self, field_name, value)

@@ -6,8 +6,9 @@ for. The state is updated before any error is raised (seed S2.1-b), ``connect()`
 """
 from __future__ import annotations
 
+from connectors.backoff import ReconnectBudget
 from messages.exceptions import ConnectionFailedException
-from messages.state import ConnectionState, ReconnectBudget, check_transition
+from messages.state import ConnectionState, check_transition
 
 _S = ConnectionState
 

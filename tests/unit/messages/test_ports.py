@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connectors.backoff import ReconnectBudget
 from messages.lifecycle import ConnectionLifecycle
 from messages.market_data import MarketDataMessage
 from messages.ports import MarketDataConnector, MessagePublisher
 from messages.records import EncodedRecord
-from messages.state import ConnectionState, ReconnectBudget
+from messages.state import ConnectionState
 
 pytestmark = pytest.mark.unit
 

@@ -6,12 +6,12 @@ import itertools
 
 import pytest
 
+from connectors.backoff import ReconnectBudget
 from messages.exceptions import ConnectionFailedException
 from messages.lifecycle import ConnectionLifecycle
 from messages.state import (
     ConnectionState,
     InvalidTransition,
-    ReconnectBudget,
     check_transition,
     is_valid_transition,
 )
