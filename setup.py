@@ -54,7 +54,7 @@ setup(
     version="0.1.0",
     description="Real-time Upbit and Bithumb trades and orderbooks into Kafka as Protobuf",
     python_requires=">=3.11,<3.14",
-    packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*", "publishers*"]),
+    packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "connectors*", "settings*", "publishers*", "buffering*", "supervision*"]),
     py_modules=["actor_system"],
     install_requires=RUNTIME,
     extras_require={"dev": DEV, "bench": BENCH, "kafka-confluent": KAFKA_CONFLUENT},

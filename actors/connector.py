@@ -31,6 +31,7 @@ from actors.service_actor import ServiceActor
 from connectors.batch_window import BatchWindow
 from connectors.websocket_connector import WebSocketConnector
 from exchanges.registry import get_adapter
+from messages.clock import utc_now_us
 from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.protocol import (
     ConnectorStats,
@@ -45,7 +46,6 @@ from messages.protocol import (
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
-from pipeline.utc_clock import utc_now_us
 
 MAX_FRAMES_PER_DRAIN = 500  # then yield to other messages and continue with a DrainSocket to self
 MAX_BATCH = 2000  # records per channel write

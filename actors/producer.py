@@ -16,7 +16,7 @@ Flow (credit-based backpressure, no round trip per batch):
 * every tick: the client serves its delivery callbacks (``poll``), then a ``PublishReport`` to
   the supervisor when counts changed (at once after a new failed attempt, otherwise at most once
   per ``REPORT_EVERY_S``); ``FatalError`` once the tracker's outage rule says so (the only place
-  that decides it: ``pipeline.publish_tracker``); a lost channel is reconnected.
+  that decides it: ``publishers.publish_tracker``); a lost channel is reconnected.
 * ``FlushProducer`` -> the channel is read to its end (the buffer wrote DRAINED there before it
   reported drained), then the client flushes with a timeout and ``ProducerFlushed`` answers.
 * ``ActorExitRequest`` -> close the client; kafka-python's ``close()`` raising when the broker
@@ -42,9 +42,9 @@ from messages.protocol import (
 )
 from messages.settings import KafkaSettings
 from monitoring.metrics import CONSECUTIVE_ERRORS, DATA_PATH_MESSAGES
-from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
 from publishers.factory import make_publisher
+from publishers.publish_tracker import TrackerSnapshot
 
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled

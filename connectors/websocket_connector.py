@@ -47,13 +47,13 @@ from connectors.connector_metrics import ConnectorMetrics
 from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
 from connectors.liveness import Liveness
 from exchanges.base import ExchangeAdapter, FrameKind
+from messages.clock import utc_now_us
 from messages.config import ExchangeConfig
 from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.protocol import ConnectorStats
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
 from messages.state import check_transition
-from pipeline.utc_clock import utc_now_us
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "MessageTooLarge", "StateLog", "SubscriptionTickets",

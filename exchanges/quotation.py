@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
-from exchanges.capabilities import CAPABILITIES, DATA_TYPES
 from exchanges.fields import frame_text
 from exchanges.jsonparse import loads_exact
 from exchanges.quotation_parse import (
@@ -25,6 +24,7 @@ from exchanges.quotation_parse import (
     parse_orderbook,
     parse_trade,
 )
+from messages.capabilities import CAPABILITIES, DATA_TYPES
 from messages.exceptions import ValidationException
 from messages.records import Exchange, MarketRecord
 

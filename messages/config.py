@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from exchanges.capabilities import EXCHANGE_NAMES, capabilities, config_problems
+from messages.capabilities import EXCHANGE_NAMES, capabilities, config_problems
 from messages.exceptions import ValidationException
 from messages.market_data import normalise_code
 
 # Field list is the contract used by connectors and the supervisor; validation lives in __post_init__.
 # What each exchange accepts (depths, formats, data types, codes per connection) is checked against
-# exchanges/capabilities.py, the same rules the settings schema applies.
+# messages/capabilities.py, the same rules the settings schema applies.
 
 MIN_PING_INTERVAL_S = 30.0
 MAX_BACKOFF_S = 60.0  # seed S2.1-i: a reconnect never waits longer than this

@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from messages.records import EncodedRecord
-from pipeline.publish_tracker import TrackerSnapshot
+from publishers.publish_tracker import TrackerSnapshot
 
 
 class MessagePublisher(ABC):

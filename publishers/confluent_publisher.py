@@ -21,8 +21,10 @@ from typing import Any
 
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.kafka_config import describe, librdkafka_config
-from pipeline.publish_tracker import (
+from publishers.base import MessagePublisher
+from publishers.delivery import DeliveryBook, publisher_log
+from publishers.kafka_config import describe, librdkafka_config
+from publishers.publish_tracker import (
     CAUSE_AUTHENTICATION,
     CAUSE_QUEUE_FULL,
     CAUSE_TIMEOUT,
@@ -31,8 +33,6 @@ from pipeline.publish_tracker import (
     TrackerSnapshot,
     failure_cause,
 )
-from publishers.base import MessagePublisher
-from publishers.delivery import DeliveryBook, publisher_log
 
 _PURGE_POLLS = 20  # at most 1 s serving purged records' reports at close
 

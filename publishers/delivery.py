@@ -25,8 +25,8 @@ from monitoring.metrics import (
     PROCESSING_LATENCY,
     PUBLISH_FAILURES,
 )
-from pipeline.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
 from proto.serializer import kafka_headers
+from publishers.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
 
 _LISTED_FAILURES = 20  # failed records named individually in one log line
 

@@ -14,15 +14,15 @@ from typing import Any
 
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.kafka_config import describe, producer_kwargs
-from pipeline.publish_tracker import (
+from publishers.base import MessagePublisher
+from publishers.delivery import DeliveryBook, publisher_log
+from publishers.kafka_config import describe, producer_kwargs
+from publishers.publish_tracker import (
     CAUSE_UNREACHABLE,
     PublishAttempt,
     TrackerSnapshot,
     failure_cause,
 )
-from publishers.base import MessagePublisher
-from publishers.delivery import DeliveryBook, publisher_log
 
 # After a send() failed (it blocks up to max_block_ms, e.g. waiting for a missing topic's metadata),
 # the same topic's records fail at once for this long, so one unreachable topic cannot keep the

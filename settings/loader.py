@@ -10,7 +10,6 @@ from marshmallow import ValidationError
 
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
-from pipeline.connection_plan import process_limit_problem
 from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.kafka_env import KafkaEnvironment, kafka_environment
@@ -24,6 +23,7 @@ from settings.secrets import (
     find_secret_keys,
     merged_environment,
 )
+from supervision.connection_plan import process_limit_problem
 
 _SECRET_KEYS = frozenset({"sasl_password", "ssl_password"})  # wrapped in Secret: masked in repr and logs
 _TUPLE_KEYS = {"markets", "data_types", "quote_currencies", "bootstrap_servers", "api_version"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from exchanges.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
+from messages.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
 from messages.config import ExchangeConfig
 from messages.exceptions import ValidationException
 from messages.market_data import normalise_code

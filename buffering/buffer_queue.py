@@ -36,9 +36,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from connectors.trade_dedupe import TradeDedupe
+from buffering.drop_counts import DropCounts
 from messages.records import EncodedRecord
-from pipeline.drop_counts import DropCounts
+from messages.trade_dedupe import TradeDedupe
 
 ORDERBOOK = "orderbook"
 TRADE = "trade"

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from buffering.buffer_queue import BufferQueue
 from messages.records import EncodedRecord
-from pipeline.buffer_queue import BufferQueue
 
 pytestmark = pytest.mark.unit
 
