@@ -37,11 +37,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 
 from buffering.drop_counts import DropCounts
-from messages.records import EncodedRecord
+from messages.records import DataType, EncodedRecord
 from messages.trade_dedupe import TradeDedupe
 
-ORDERBOOK = "orderbook"
-TRADE = "trade"
+ORDERBOOK = DataType.ORDERBOOK.value
+TRADE = DataType.TRADE.value
 PRIORITY: tuple[str, ...] = (ORDERBOOK, TRADE)
 DEFAULT_TTL_S = 1.0
 _COMPACT_MIN_DEAD = 64

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from messages.config import ExchangeConfig
+from messages.records import DataType
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class KafkaSettings:
 @dataclass(frozen=True, slots=True)
 class BufferSettings:
     capacity: int = 100_000
-    ttl_s: dict[str, float] = field(default_factory=lambda: {"orderbook": 1.0, "trade": 1.0})
+    ttl_s: dict[str, float] = field(default_factory=lambda: {DataType.ORDERBOOK.value: 1.0, DataType.TRADE.value: 1.0})
 
 
 @dataclass(frozen=True, slots=True)

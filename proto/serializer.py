@@ -191,6 +191,3 @@ def _headers(exchange: str, data_type: str) -> tuple[tuple[str, bytes], ...]:
 def kafka_headers(exchange: str, data_type: str) -> list[tuple[str, bytes]]:
     """Headers on every Kafka record: ``schema`` (full Protobuf name), ``exchange``, ``data_type``."""
     return list(_headers(str(exchange), str(data_type)))
-
-
-KAFKA_HEADERS = kafka_headers

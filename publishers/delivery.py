@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from messages.clock import utc_now_us
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
 from monitoring.metrics import (
@@ -38,16 +39,12 @@ def publisher_log() -> logging.Logger:
     return logging.getLogger("krwfeed.publisher")
 
 
-def _wall_us() -> int:
-    return time.time_ns() // 1000
-
-
 class DeliveryBook:
     def __init__(
         self,
         settings: KafkaSettings,
         data_type: str,
-        wall_clock_us: Callable[[], int] = _wall_us,
+        wall_clock_us: Callable[[], int] = utc_now_us,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings

@@ -16,11 +16,12 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from messages.clock import utc_now_us
 from messages.protocol import StatusSnapshot
 from messages.settings import Settings
 from monitoring import health, metrics_updater, multiprocess_collect
 from web import auth, metrics_view, status_view
-from web.snapshot_cache import SnapshotCache, wall_us
+from web.snapshot_cache import SnapshotCache
 
 HEALTH_JSON = "application/health+json"
 access_log = logging.getLogger("krwfeed.web.access")
@@ -109,7 +110,7 @@ def create_app(
 
     def report() -> health.HealthReport:
         latest = cache.latest()
-        return health.evaluate(latest.snapshot if latest else None, wall_us(), settings)
+        return health.evaluate(latest.snapshot if latest else None, utc_now_us(), settings)
 
     @app.get("/health")
     def health_full() -> Response:
@@ -139,7 +140,7 @@ def create_app(
     def metrics_endpoint() -> Response:
         latest = cache.latest()
         if latest is not None:
-            metrics_updater.update_from_snapshot(latest.snapshot, wall_us())
+            metrics_updater.update_from_snapshot(latest.snapshot, utc_now_us())
         return Response(multiprocess_collect.exposition(metrics_dir), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/status")
