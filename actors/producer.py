@@ -1,5 +1,5 @@
 """The producer actor: one per data type, taking records from the buffer's record channel and
-publishing them to Kafka (S2.4-e).
+publishing them to Kafka.
 
 Its process runs kafka-python's sender thread, so this actor must never ``createActor`` (that
 would fork a multithreaded process); the supervisor creates everything.

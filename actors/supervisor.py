@@ -355,7 +355,7 @@ class Supervisor(ServiceActor):
 
     # --- driving the stop ---------------------------------------------------------------------
     def _begin_stop(self, msg: StopService, sender: Any) -> None:
-        if self.stop is not None:  # idempotent (seed S3.1-d): later callers get the same answer
+        if self.stop is not None:  # idempotent: later callers get the same answer
             self._advance(self.stop.add_waiter(sender))
             return
         connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None

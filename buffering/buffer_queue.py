@@ -1,4 +1,4 @@
-"""The bounded, TTL-aware queue between connectors and producers (seed S2.4-d, S2.6).
+"""The bounded, TTL-aware queue between connectors and producers.
 
 Pure: no clock, no I/O. Every time is an integer count of microseconds since the Unix epoch, UTC,
 passed in by the caller as ``now_us`` and compared with ``EncodedRecord.received_time_us``.

@@ -1,6 +1,6 @@
-"""ExchangeConfig: one exchange connection group's settings (seed S1.3). Frozen; validated on creation.
+"""ExchangeConfig: one exchange connection group's settings. Frozen; validated on creation.
 
-Secrets never live here (seed S1.3-e): the public market-data streams need none, and anything
+Secrets never live here: the public market-data streams need none, and anything
 secret comes from the environment into ``messages.settings.Secret`` values.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from messages.market_data import normalise_code
 # messages/capabilities.py, the same rules the settings schema applies.
 
 MIN_PING_INTERVAL_S = 30.0
-MAX_BACKOFF_S = 60.0  # seed S2.1-i: a reconnect never waits longer than this
+MAX_BACKOFF_S = 60.0  # a reconnect never waits longer than this
 MIN_FRAME_BYTES, MAX_FRAME_BYTES = 64 * 1024, 64 * 1024 * 1024  # accepted range of max_frame_bytes
 
 

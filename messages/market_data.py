@@ -1,4 +1,4 @@
-"""The raw-frame envelope and the validation applied to every parsed record (seed S1.2).
+"""The raw-frame envelope and the validation applied to every parsed record.
 
 ``MarketDataMessage`` is what a connector streams: one frame as read from the socket, with the
 exchange, the data type and market it concerns and when krwfeed read it. Exchange adapters turn

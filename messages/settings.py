@@ -96,6 +96,6 @@ class Settings:
     buffer: BufferSettings = field(default_factory=BufferSettings)
     web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
-    progress_every: int = 1000  # a progress log line every N messages (seed S3.1-g)
+    progress_every: int = 1000  # a progress log line every N messages
     admin_port: int = 19500  # Thespian admin port
     source: str = ""  # the file the settings came from, for error messages

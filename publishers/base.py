@@ -1,4 +1,4 @@
-"""The publisher port (seed S1.5): what the producer actor needs from a message bus client."""
+"""The publisher port: what the producer actor needs from a message bus client."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -1,8 +1,8 @@
-"""``KafkaSettings`` -> the options of each Kafka client (seed S2.4-a): ``producer_kwargs`` for
+"""``KafkaSettings`` -> the options of each Kafka client: ``producer_kwargs`` for
 kafka-python's ``KafkaProducer``, ``librdkafka_config`` for confluent-kafka's ``Producer``. Each
-client's mapping, security options included, lives in its one function, side by side.
+client's mapping is its own function; the options both take are listed once, in ``_shared_options``.
 
-Pure. The seed's producer settings pass through unchanged (linger_ms=5, acks='all',
+Pure. The configured producer settings pass through unchanged (linger_ms=5, acks='all',
 batch_size=16384, compression_type='lz4', max_in_flight_requests_per_connection=5, retries=0,
 request_timeout_ms=500, client_id='data-ingestion-connector'), plus what kafka-python 3.x needs
 to behave predictably:
@@ -18,7 +18,7 @@ to behave predictably:
   client reaches a broker that is back within about a second instead of up to half a minute,
   while the records of the outage meanwhile expire or fail, counted.
 
-librdkafka takes the seed's settings under their own names, one-to-one (``linger.ms``, ``acks``,
+librdkafka takes the same settings under their own names, one-to-one (``linger.ms``, ``acks``,
 ``batch.size``, ``compression.type``, ``max.in.flight.requests.per.connection``, ``retries``,
 ``request.timeout.ms``, ``client.id``), ``delivery_timeout_ms`` as ``delivery.timeout.ms`` and the
 reconnect backoff as ``reconnect.backoff.max.ms``. One difference stays: librdkafka's
@@ -65,7 +65,7 @@ class Delivery:
 
 
 def delivery(settings: KafkaSettings) -> Delivery:
-    """at_most_once: the seed's settings as configured (retries=0: nothing is ever resent, a failure
+    """at_most_once: the producer settings as configured (retries=0: nothing is ever resent, a failure
     is counted); at_least_once: acks=all, idempotence on, retried until a delivery timeout of
     ``AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS`` (or the configured one if longer)."""
     # both clients reject a delivery timeout below linger + request timeout

@@ -1,4 +1,4 @@
-"""``MessagePublisher`` over kafka-python (seed S2.4), the default client.
+"""``MessagePublisher`` over kafka-python, the default client.
 
 Keys, topics, headers and accounting are ``DeliveryBook``'s. kafka-python has no batch send, so
 ``publish()`` calls ``send()`` once per record, with everything else done once per call: the

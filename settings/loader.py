@@ -144,7 +144,7 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env
     exchanges = []
     for i, raw in enumerate(data["exchanges"]):
         fields = _tuples(raw)
-        fields["markets"] = tuple(dict.fromkeys(fields["markets"]))  # duplicates removed (seed S1.3-c)
+        fields["markets"] = tuple(dict.fromkeys(fields["markets"]))  # duplicates removed
         try:
             exchanges.append(ExchangeConfig(**fields))
         except Exception as exc:  # the config's own validation; report it against the field it names

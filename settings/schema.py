@@ -118,7 +118,7 @@ class KafkaSchema(_Strict):
     api_version = fields.List(fields.Integer(strict=True), validate=validate.Length(
         min=2, max=3, error="a version as a list of 2 or 3 integers, e.g. [4, 0]"))
     enable_idempotence = fields.Boolean(validate=validate.Equal(
-        False, error="false (retries=0 as the seed requires makes idempotence impossible)"))
+        False, error="false (retries=0 makes idempotence impossible)"))
     max_consecutive_failures = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
     max_outage_s = number("seconds from 1 to 3600", lo=1, hi=3600)
     reconnect_backoff_max_ms = number("milliseconds from 50 to 60000", lo=50, hi=60_000, integer=True)
