@@ -1,9 +1,12 @@
 """The raw-frame envelope and the validation applied to every parsed record.
 
-``MarketDataMessage`` is what a connector streams: one frame as read from the socket, with the
-exchange, the data type and market it concerns and when krwfeed read it. Exchange adapters turn
-frames into ``TradeRecord``/``OrderbookRecord`` values; ``validate_record`` checks each of those
-before it is serialised, so the same rules hold whichever exchange the data came from.
+Exchange adapters turn frames into ``TradeRecord``/``OrderbookRecord`` values; ``validate_record``
+checks each of those before it is serialised, so the same rules hold whichever exchange the data came
+from. ``normalise_code`` is the one rule for market codes (configuration and records alike).
+
+``MarketDataMessage`` is one raw frame with its envelope (exchange, data type, market, receive
+time) and its own checks. The service does not build it: its connector streams ``EncodedRecord``
+values (``connectors.websocket_connector``).
 """
 from __future__ import annotations
 
