@@ -1,5 +1,8 @@
-"""krwfeed: Upbit and Bithumb trades and orderbooks into Kafka as Protobuf."""
-from setuptools import find_packages, setup
+"""krwfeed: Upbit and Bithumb trades and orderbooks into Kafka as Protobuf.
+
+Installs the dependencies and the ``krwfeed`` command; the code itself runs from the checkout.
+"""
+from setuptools import setup
 
 RUNTIME = [
     "thespian==4.0.1",
@@ -55,8 +58,12 @@ setup(
     version="0.1.0",
     description="Real-time Upbit and Bithumb trades and orderbooks into Kafka as Protobuf",
     python_requires=">=3.11,<3.14",
-    packages=find_packages(include=["actors*", "messages*", "proto*", "exchanges*", "simulator*", "web*", "monitoring*", "pipeline*", "connectors*", "settings*", "publishers*"]),
-    py_modules=["actor_system"],
+    # The code runs from the checkout (its top-level packages keep generic names such as ``proto``,
+    # which would clash with other distributions in site-packages); installing adds the
+    # dependencies and the ``krwfeed`` command, which runs actor_system.py from this checkout.
+    package_dir={"": "scripts"},
+    py_modules=["krwfeed_cli"],
+    entry_points={"console_scripts": ["krwfeed = krwfeed_cli:main"]},
     install_requires=RUNTIME,
     extras_require={"dev": DEV, "bench": BENCH, "kafka-confluent": KAFKA_CONFLUENT},
 )

@@ -1,7 +1,7 @@
 """The buffer actor: records come in from the connectors and go out to the producers on the record
 channel (``actors.record_channel``); Thespian carries its control and its stats.
 
-The queueing rules live in ``pipeline.buffer_queue.BufferQueue`` (bounded, TTL per data type,
+The queueing rules live in ``buffering.buffer_queue.BufferQueue`` (bounded, TTL per data type,
 orderbooks before trades, every drop counted); this shell owns the channel's listening socket
 and routes:
 
@@ -44,11 +44,11 @@ from actors.record_channel import (
     encode_records,
 )
 from actors.service_actor import ServiceActor
+from buffering.buffer_queue import PRIORITY, BufferQueue
+from messages.clock import utc_now_us
 from messages.protocol import BufferDrained, BufferStats, DrainBuffer, StartBuffer
 from messages.settings import BufferSettings
 from monitoring.metrics import BUFFER_DEPTH, DATA_PATH_MESSAGES, MESSAGES_DROPPED
-from pipeline.buffer_queue import PRIORITY, BufferQueue
-from pipeline.utc_clock import utc_now_us
 
 _STATS_TICK = "buffer-stats"
 _RETRY = "buffer-retry"

@@ -7,7 +7,7 @@ the buffer (``actors.record_channel``), which only ever says the buffer went awa
 (``wakeupAfter``) drive pings, stall checks, batch flushes, stats and reconnects.
 
 Records leave in batches on the record channel: a batch goes when it is full or the start
-message's ``batch_window_s`` (``linger.ms``, at most 5 ms: ``pipeline.kafka_batching``) after the
+message's ``batch_window_s`` (``linger.ms``, at most 5 ms: ``publishers.kafka_batching``) after the
 previous one, so the number of writes follows the data, not the frames. What cannot be handed to the buffer (the channel down or its queue full beyond its
 bound) is counted as dropped with reason ``channel_unavailable``, never lost silently.
 
@@ -31,6 +31,7 @@ from actors.service_actor import ServiceActor
 from connectors.batch_window import BatchWindow
 from connectors.websocket_connector import WebSocketConnector
 from exchanges.registry import get_adapter
+from messages.clock import utc_now_us
 from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.protocol import (
     ConnectorStats,
@@ -45,8 +46,7 @@ from messages.protocol import (
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
-from pipeline.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
-from pipeline.utc_clock import utc_now_us
+from publishers.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
 
 MAX_FRAMES_PER_DRAIN = 500  # then yield to other messages and continue with a DrainSocket to self
 MAX_UNSENT = 50_000  # records held while the buffer's channel is down; beyond that they are dropped

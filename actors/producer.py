@@ -1,5 +1,5 @@
 """The producer actor: one per data type, taking records from the buffer's record channel and
-publishing them to Kafka (S2.4-e).
+publishing them to Kafka.
 
 Its process runs kafka-python's sender thread, so this actor must never ``createActor`` (that
 would fork a multithreaded process); the supervisor creates everything.
@@ -11,13 +11,13 @@ Flow (credit-based backpressure, no round trip per batch):
   grants credit: how many more records it will take.
 * RECORDS on the channel -> handed to the client. Credit is topped up whenever room of at least
   ``credit_step`` records opened (the step and the cap follow the Kafka batch settings:
-  ``pipeline.kafka_batching``), where room = the in-flight cap minus unacknowledged records
+  ``publishers.kafka_batching``), where room = the in-flight cap minus unacknowledged records
   minus credit already granted. So while Kafka is slow the credit runs out, records wait in the
   buffer, where the TTL drops the stale ones (counted), instead of piling up in the client.
 * every tick: the client serves its delivery callbacks (``poll``), then a ``PublishReport`` to
   the supervisor when counts changed (at once after a new failed attempt, otherwise at most once
   per ``REPORT_EVERY_S``); ``FatalError`` once the tracker's outage rule says so (the only place
-  that decides it: ``pipeline.publish_tracker``); a lost channel is reconnected.
+  that decides it: ``publishers.publish_tracker``); a lost channel is reconnected.
 * ``FlushProducer`` -> the channel is read to its end (the buffer wrote DRAINED there before it
   reported drained), then the client flushes with a timeout and ``ProducerFlushed`` answers.
 * ``ActorExitRequest`` -> close the client; kafka-python's ``close()`` raising when the broker
@@ -43,10 +43,10 @@ from messages.protocol import (
 )
 from messages.settings import KafkaSettings
 from monitoring.metrics import CONSECUTIVE_ERRORS, DATA_PATH_MESSAGES
-from pipeline.kafka_batching import credit_plan
-from pipeline.publish_tracker import TrackerSnapshot
 from publishers.base import MessagePublisher
 from publishers.factory import make_publisher
+from publishers.kafka_batching import credit_plan
+from publishers.publish_tracker import TrackerSnapshot
 
 _TICK = "producer-tick"
 TICK_S = 0.05  # how often callback counters are polled

@@ -11,14 +11,14 @@ thread), and it has no threads itself. The actor classes come from the compositi
   ``ServiceError`` and asks the children created so far to exit, instead of letting Thespian
   retry a half-done start.
 * Connect pacing: each connection attempt waits for a ``ConnectPermit``, granted under the
-  exchanges' per-IP connect limits (``pipeline.connect_pacer``).
-* Restarts: a crashed child is recreated after a backoff (``pipeline.restart_backoff``). A
+  exchanges' per-IP connect limits (``supervision.connect_pacer``).
+* Restarts: a crashed child is recreated after a backoff (``supervision.restart_backoff``). A
   restarted buffer listens on the same record-channel path, so connectors and producers simply
   reconnect to it.
-* Status: the children's reports (with each connection's subscription tickets) are kept in ``pipeline.status_book`` and answered to
+* Status: the children's reports (with each connection's subscription tickets) are kept in ``supervision.status_book`` and answered to
   ``StatusQuery``; a progress line is logged every ``progress_every`` messages.
 * Stop: connectors stop -> the buffer drains into the producers -> the producers flush ->
-  ``ServiceStopped`` (``pipeline.stop_sequence`` decides what comes next; a second
+  ``ServiceStopped`` (``supervision.stop_sequence`` decides what comes next; a second
   ``StopService`` joins the running sequence and gets the same answer).
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ from thespian.actors import (
 )
 
 from actors.service_actor import ServiceActor
+from messages.clock import utc_now_us
 from messages.protocol import (
     ActorProcess,
     BufferDrained,
@@ -65,14 +66,13 @@ from messages.protocol import (
     SubscriptionReport,
 )
 from messages.settings import Settings
-from pipeline.connect_pacer import ConnectPacer
-from pipeline.connection_plan import plan_connections
-from pipeline.kafka_batching import connector_window_s
-from pipeline.progress_meter import ProgressMeter
-from pipeline.restart_backoff import RestartBackoff
-from pipeline.status_book import StatusBook
-from pipeline.stop_sequence import StopSequence
-from pipeline.utc_clock import utc_now_us
+from publishers.kafka_batching import connector_window_s
+from supervision.connect_pacer import ConnectPacer
+from supervision.connection_plan import plan_connections
+from supervision.progress_meter import ProgressMeter
+from supervision.restart_backoff import RestartBackoff
+from supervision.status_book import StatusBook
+from supervision.stop_sequence import StopSequence
 
 GLOBAL_NAME = "krwfeed-supervisor"
 _PACE = "pace"
@@ -360,7 +360,7 @@ class Supervisor(ServiceActor):
 
     # --- driving the stop ---------------------------------------------------------------------
     def _begin_stop(self, msg: StopService, sender: Any) -> None:
-        if self.stop is not None:  # idempotent (seed S3.1-d): later callers get the same answer
+        if self.stop is not None:  # idempotent: later callers get the same answer
             self._advance(self.stop.add_waiter(sender))
             return
         connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None

@@ -35,10 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_records  # noqa: E402
+from buffering.buffer_queue import BufferQueue  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
 from messages.market_data import validate_record  # noqa: E402
 from messages.records import EncodedRecord  # noqa: E402
-from pipeline.buffer_queue import BufferQueue  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "faults" / "data"

@@ -1,4 +1,4 @@
-"""Benchmark of the hot path: frame -> records (decode) -> validate -> Protobuf bytes (seed S2.5-h).
+"""Benchmark of the hot path: frame -> records (decode) -> validate -> Protobuf bytes.
 
 1,000 frames, a realistic mix from the fixtures: Upbit trades (DEFAULT and SIMPLE), Upbit 30-level
 and 15-level orderbooks (DEFAULT and SIMPLE) and Bithumb 15-level orderbooks with microsecond

@@ -1,4 +1,4 @@
-"""When to hand records on: the rule that keeps actor messages few (thespian notes §2, §3).
+"""When to hand records on: the rule that keeps actor messages few.
 
 Thespian costs about 1 ms per message and pair, so one message per frame collapses above ~1k
 frames/s. Records are therefore collected and sent as one batch when either the batch is full,

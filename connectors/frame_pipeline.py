@@ -1,7 +1,7 @@
 """From one WebSocket frame to the records krwfeed forwards. Pure: no sockets, no clocks.
 
 The adapter turns bytes into a ``DecodedFrame``; this module then drops what must not go on and
-counts every drop by reason (seed S2.2-f, S3.2-c): malformed frames (the connection is kept),
+counts every drop by reason: malformed frames (the connection is kept),
 frames of types krwfeed does not carry, records for codes this connection did not subscribe,
 records that fail ``validate_record`` (reason ``invalid``), and trades already seen (the SNAPSHOT
 trade repeated after a resubscribe). What is left is serialised once, here, so the actors pass
@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from connectors.trade_dedupe import TradeDedupe
 from exchanges.base import DecodedFrame, ExchangeAdapter, FrameKind
 from messages.exceptions import ValidationException
 from messages.market_data import validate_record
 from messages.records import EncodedRecord, MarketRecord, TradeRecord
+from messages.trade_dedupe import TradeDedupe
 
 Encoder = Callable[[MarketRecord], EncodedRecord]
 

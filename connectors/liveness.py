@@ -1,4 +1,4 @@
-"""Keep-alive and stall detection for one connection (seed S2.1-g/j; protocols §1.9, §5.2).
+"""Keep-alive and stall detection for one connection.
 
 Upbit closes idle sockets after about 60 s and sends no pings of its own, so the client pings
 every ``ping_interval_s``. A connection counts as stalled when nothing at all (data, status

@@ -1,43 +1,395 @@
-"""One exchange WebSocket connection, driven without ever blocking on reads (seed S1.4, S2.1, S2.2).
+"""One exchange WebSocket connection, driven without ever blocking on reads.
 
-The actor calls ``connect()``, then ``drain()`` whenever the socket's file descriptor is readable
-and ``tick()`` on a timer; ``stream_market_data()`` wraps the same steps in a generator for plain
-use. After connecting, the socket is non-blocking: ``drain()`` reads until it would block, which
-also empties the TLS layer's buffer that ``select`` cannot see (thespian notes §2).
+The connector actor calls ``connect()``, then ``drain()`` whenever the socket's file descriptor is
+readable and ``tick()`` on a timer; ``stream_market_data()`` runs the same steps as a generator for
+plain (non-actor) use. Frames go through the ``FramePipeline`` (``connectors.frame_pipeline``),
+which turns them into encoded records.
 
-The parts: ``socket_lifecycle`` (connect, lose, disconnect and the state rules),
-``frame_reader`` (socket reads and pings), ``subscription`` (handshake and tickets),
-``plain_stream`` (the generator). This class holds the connection's parts and its reports.
+After connecting, the socket is non-blocking and ``drain()`` reads until it would block. That also
+empties the TLS layer's buffer: bytes TLS has already decrypted sit in user space, where ``select``
+on the descriptor cannot see them, so a reader that stopped early and waited for readability could
+sit on data indefinitely.
+
+This module holds the whole connection, in the order a connection lives it:
+
+- sockets: websocket-client sockets with a message size cap, and releasing them without raising;
+- subscribing: the blocking handshake plus subscription, and the record of recent tickets;
+- the state log: transitions checked against ``messages.state`` and reported in order;
+- reading: frames until the socket would block, the keep-alive ping, stall detection;
+- ``WebSocketConnector``: connect, lose, disconnect and the reports;
+- the plain stream: the generator over all of the above.
+
+Rules kept here: the state is set before any exception is raised; every failure path releases the
+socket; ``connect()`` is idempotent and never opens a second socket; ``disconnect()`` is safe in
+every state, including while a handshake is under way in another thread; losing a connection is a
+state change plus a scheduled retry, never a recursive call.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+import selectors
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+import websocket
+from websocket._abnf import ABNF, continuous_frame, frame_buffer
+
 from connectors.backoff import Backoff
-from connectors.connection_log import StateListener, StateLog
 from connectors.connector_metrics import ConnectorMetrics
-from connectors.frame_pipeline import Encoder, FramePipeline
-from connectors.frame_reader import DrainResult, ping_or_stall, read_frames
+from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
 from connectors.liveness import Liveness
-from connectors.plain_stream import stream
-from connectors.socket_lifecycle import SocketLifecycle
-from connectors.socket_ops import new_socket
-from connectors.subscription import SubscriptionTickets
-from exchanges.base import ExchangeAdapter
+from exchanges.base import ExchangeAdapter, FrameKind
+from messages.clock import utc_now_us
 from messages.config import ExchangeConfig
+from messages.exceptions import ConnectionException, ConnectionFailedException
 from messages.protocol import ConnectorStats, TicketReport
 from messages.records import EncodedRecord
 from messages.state import ConnectionState as S
-from pipeline.utc_clock import utc_now_us
+from messages.state import check_transition
 
-__all__ = ["DrainResult", "WebSocketConnector", "utc_now_us"]
+__all__ = [
+    "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "MessageTooLarge", "StateLog", "SubscriptionTickets",
+    "WebSocketConnector", "new_socket", "ping_or_stall", "read_frames",
+]
+
+_LOG = logging.getLogger("krwfeed.connector.frames")
 
 
-class WebSocketConnector(SocketLifecycle):
+# --- sockets ---------------------------------------------------------------------------------
+# websocket-client reads a frame of whatever length its header announces (a 1 GB frame took a
+# connector to 2.9 GB) and joins the fragments of a message by repeated ``bytes +=`` (quadratic: a
+# 20 MB message in 4 KiB fragments cost 6-33 s of CPU). The sockets made here refuse, with
+# ``MessageTooLarge``, a frame whose header announces more than ``max_frame_bytes`` before reading
+# its payload, and a message whose fragments add up to more; fragments are kept in a list and
+# joined once. The stream cannot be resumed after either (the rest of the frame or message is still
+# on the wire), so the reader counts the message and the connection is closed and reconnected.
+
+# Far above any real frame (a 30-level book is about 3 KB; a LIST_SUBSCRIPTIONS reply for every
+# market a few hundred KB), far below what would strain a small machine.
+DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+
+class MessageTooLarge(websocket.WebSocketProtocolException):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"message of {size} bytes or more exceeds max_frame_bytes ({limit})")
+        self.size = size
+        self.limit = limit
+
+
+class _CappedFrameBuffer(frame_buffer):
+    def __init__(self, ws: websocket.WebSocket, max_bytes: int) -> None:
+        super().__init__(ws._recv, True)
+        self.max_bytes = max_bytes
+
+    def recv_length(self) -> None:
+        super().recv_length()
+        if self.length is not None and self.length > self.max_bytes:
+            raise MessageTooLarge(self.length, self.max_bytes)
+
+
+class _LinearContinuation(continuous_frame):
+    """Fragments of one message collected in a list, joined once, their total capped."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(False, True)
+        self.max_bytes = max_bytes
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def add(self, frame: ABNF) -> None:
+        if self.cont_data is None:
+            if frame.opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
+                self.recving_frames = frame.opcode
+            self.cont_data = [frame.opcode, b""]
+            self._parts, self._size = [], 0
+        data = frame.data if isinstance(frame.data, bytes) else frame.data.encode()
+        self._parts.append(data)
+        self._size += len(data)
+        if frame.fin:
+            self.recving_frames = None
+        if self._size > self.max_bytes:
+            size = self._size
+            self.cont_data, self.recving_frames, self._parts, self._size = None, None, [], 0
+            raise MessageTooLarge(size, self.max_bytes)
+
+    def extract(self, frame: ABNF) -> tuple[int, ABNF]:
+        if self.cont_data is None:
+            raise websocket.WebSocketProtocolException("No continuation data available")
+        opcode = self.cont_data[0]
+        frame.data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self.cont_data, self._parts, self._size = None, [], 0
+        return opcode, frame
+
+
+def new_socket(max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> websocket.WebSocket:
+    # UTF-8 is checked by the adapter's decode (a bad frame is counted, the connection kept);
+    # websocket-client's own check is pure Python per byte and would drop the connection instead.
+    ws = websocket.WebSocket(enable_multithread=False, skip_utf8_validation=True)
+    ws.frame_buffer = _CappedFrameBuffer(ws, max_frame_bytes)
+    ws.cont_frame = _LinearContinuation(max_frame_bytes)
+    return ws
+
+
+def release(ws: Any) -> None:
+    """Close a socket that is already lost: no close handshake."""
+    with contextlib.suppress(Exception):  # releasing must never fail
+        ws.shutdown()
+
+
+def abort(ws: Any) -> None:
+    """Stop a handshake running in another thread: shutdown() wakes a blocked recv, close() does not."""
+    sock = getattr(ws, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(Exception):  # not connected yet, or already closed
+            sock.shutdown(socket.SHUT_RDWR)
+    release(ws)
+
+
+def close(ws: Any, timeout_s: float) -> None:
+    """Polite close (close frame, wait up to ``timeout_s`` for the reply), then release."""
+    with contextlib.suppress(Exception):  # the peer may already be gone
+        ws.close(timeout=timeout_s)
+    release(ws)
+
+
+def close_text(data: bytes) -> str:
+    """A close frame's status code and reason, for logs."""
+    if len(data) >= 2:
+        return f"code {int.from_bytes(data[:2], 'big')} {data[2:].decode('utf-8', 'replace')}".strip()
+    return "no code"
+
+
+# --- subscribing -----------------------------------------------------------------------------
+# Each subscription request carries a ticket; the last few tickets and their codes are kept so a
+# report can show which request is active and what came before it after reconnects.
+
+KEPT_TICKETS = 16
+
+
+@dataclass(slots=True)
+class _Ticket:
+    codes: tuple[str, ...]
+    data_types: tuple[str, ...]
+    sent_us: int
+    first_data_by_type_us: dict[str, int] = field(default_factory=dict)
+
+
+class SubscriptionTickets:
+    """Recent subscription requests of one connection, oldest first, at most ``KEPT_TICKETS``,
+    each with its codes, data types, the time it was sent and the time data first came under it.
+
+    Records read after a request was sent belong to it: a connection carries one request, and a
+    new request goes out only on a new socket, once the old one's frames are all read. Noting
+    data costs one attribute test per drain once every subscribed data type has arrived, so the
+    frame path pays nothing for it. ``version`` changes whenever the report would.
+    """
+
+    def __init__(self, now_us: Callable[[], int] = utc_now_us) -> None:
+        self._now_us = now_us
+        self._tickets: OrderedDict[str, _Ticket] = OrderedDict()
+        self._missing: set[str] = set()  # data types of the newest ticket with no record yet
+        self.waiting = False  # the newest ticket still misses a data type
+        self.version = 0
+
+    def remember(self, ticket: str, codes: tuple[str, ...], data_types: Iterable[str] = ()) -> None:
+        types = tuple(data_types)
+        self._tickets[ticket] = _Ticket(tuple(codes), types, self._now_us())
+        while len(self._tickets) > KEPT_TICKETS:
+            self._tickets.popitem(last=False)
+        self._missing = set(types)
+        self.waiting = bool(types)
+        self.version += 1
+
+    def data(self, records: Iterable[EncodedRecord]) -> None:
+        """Records just read: the newest ticket's first record of each data type is timed."""
+        missing = self._missing
+        if not missing or not self._tickets:
+            return
+        first = self._tickets[next(reversed(self._tickets))].first_data_by_type_us
+        now = 0
+        for record in records:
+            data_type = record.data_type
+            if data_type in missing:
+                missing.discard(data_type)
+                now = now or self._now_us()
+                first[data_type] = now
+                if not missing:
+                    break
+        if now:
+            self.waiting = bool(missing)
+            self.version += 1
+
+    def codes(self) -> dict[str, tuple[str, ...]]:
+        """Ticket -> codes, the active ticket last."""
+        return {ticket: t.codes for ticket, t in self._tickets.items()}
+
+    def report(self) -> tuple[TicketReport, ...]:
+        return tuple(
+            TicketReport(ticket, t.codes, t.data_types, t.sent_us,
+                         min(t.first_data_by_type_us.values(), default=0), dict(t.first_data_by_type_us))
+            for ticket, t in self._tickets.items()
+        )
+
+    def __len__(self) -> int:
+        return len(self._tickets)
+
+
+def open_and_subscribe(
+    ws: Any, config: ExchangeConfig, adapter: ExchangeAdapter, codes: tuple[str, ...], tickets: SubscriptionTickets
+) -> None:
+    """Blocking handshake plus subscription; the socket is left non-blocking."""
+    if config.tls_ca_file:  # this CA file replaces the system's trust store
+        ws.sock_opt.sslopt["ca_certs"] = config.tls_ca_file
+    # No Origin header: Upbit throttles handshakes that carry one to 1 per 10 s.
+    ws.connect(config.ws_url, timeout=config.connect_timeout_s, suppress_origin=True)
+    request = adapter.subscription_request(
+        codes, config.data_types, fmt=config.format, depth=config.orderbook_depth
+    )
+    ws.send(request.text)
+    ws.settimeout(0)
+    tickets.remember(request.ticket, request.codes, config.data_types)
+
+
+# --- the state log ---------------------------------------------------------------------------
+
+StateListener = Callable[[S, S, str, int], None]
+Transition = tuple[S, S, str, int]
+
+
+class StateLog:
+    """The connection state with its listener: transitions are checked, then reported in order.
+
+    Transitions are recorded while the connector holds its lock and delivered by ``flush()`` after
+    it let go. Delivery is never re-entrant: a listener that calls back into the connector (say,
+    ``disconnect()`` on FAILED) only queues more events, which the running ``flush()`` delivers
+    next. So handling a disconnection can never recurse, however many follow in a row.
+    """
+
+    def __init__(self, listener: StateListener | None, initial: S = S.DISCONNECTED):
+        self.state = initial
+        self.listener = listener
+        self.history: deque[Transition] = deque(maxlen=256)
+        self._pending: deque[Transition] = deque()
+        self._guard = threading.Lock()
+        self._delivering = False
+
+    def move(self, new: S, reason: str, attempt: int = 0) -> None:
+        """Change state now (raises ``InvalidTransition`` for a move the state machine forbids)."""
+        old = self.state
+        check_transition(old, new)
+        self.state = new
+        event = (old, new, reason, attempt)
+        self.history.append(event)
+        self._pending.append(event)
+
+    def flush(self) -> None:
+        """Deliver queued transitions to the listener, oldest first."""
+        while self._pending:
+            with self._guard:
+                if self._delivering:
+                    return
+                self._delivering = True
+            try:
+                while self._pending:
+                    event = self._pending.popleft()
+                    if self.listener is not None:
+                        self.listener(*event)
+            finally:
+                with self._guard:
+                    self._delivering = False
+
+
+# --- reading ---------------------------------------------------------------------------------
+# ``read_frames`` stops only when the socket would block, the connection is lost, or
+# ``max_frames`` were read (the TLS buffer, see the module's docstring). Any frame at all counts as
+# a sign of life; control frames carry no records.
+
+WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainResult:
+    records: tuple[EncodedRecord, ...]
+    frames: int
+    more: bool  # stopped at max_frames: data may still wait (possibly inside TLS), read again
+    lost: str  # why the connection was lost during this drain, or ""
+
+
+def read_frames(
+    ws: Any,
+    max_frames: int,
+    pipeline: FramePipeline,
+    liveness: Liveness,
+    backoff: Backoff,
+    clock: Callable[[], float],
+    now_us: Callable[[], int],
+) -> tuple[list[EncodedRecord], int, str]:
+    """(records, frames read, why the connection was lost or "")."""
+    records: list[EncodedRecord] = []
+    frames = 0
+    lost = ""
+    while frames < max_frames:
+        try:
+            opcode, frame = ws.recv_data_frame(True)
+        except WOULD_BLOCK:
+            break
+        except MessageTooLarge as err:  # counted; the rest of it is still on the wire: reconnect
+            frames += 1
+            pipeline.oversized(str(err), now_us())
+            lost = f"connection closed: {err}"
+            break
+        except (websocket.WebSocketException, OSError, ValueError) as err:
+            lost = f"connection lost: {type(err).__name__}: {err}"
+            break
+        frames += 1
+        now = clock()
+        liveness.alive(now)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            lost = f"close frame from the server: {close_text(frame.data)}"
+            break
+        if opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG):
+            continue
+        outcome = pipeline.process(frame.data, now_us())
+        if outcome.kind == FrameKind.ERROR.value:
+            lost = f"error frame: {outcome.detail}"
+            break
+        if outcome.kind != MALFORMED:
+            backoff.still_connected(now)
+        records.extend(outcome.records)
+    for line in pipeline.notices.take():
+        _LOG.warning(line)
+    return records, frames, lost
+
+
+def ping_or_stall(ws: Any, liveness: Liveness, now: float) -> str:
+    """Send a due ping, or tell why the connection counts as dead ("" while it is healthy)."""
+    reason = liveness.stall_reason(now)
+    if not reason and liveness.ping_due(now):
+        try:
+            ws.ping()
+            liveness.pinged(now)
+        except WOULD_BLOCK:
+            pass  # send buffer full: the next tick tries again
+        except (websocket.WebSocketException, OSError) as err:
+            reason = f"ping failed: {type(err).__name__}: {err}"
+    return reason
+
+
+# --- the connection --------------------------------------------------------------------------
+
+# Upper bound of one wait of the plain stream, so a disconnect() from another thread is noticed promptly.
+_MAX_WAIT_S = 0.5
+
+
+class WebSocketConnector:
     def __init__(
         self,
         config: ExchangeConfig,
@@ -60,17 +412,17 @@ class WebSocketConnector(SocketLifecycle):
         self.backoff = backoff or Backoff.from_config(config)
         self.liveness = Liveness(config.ping_interval_s, config.pong_timeout_s, config.stale_timeout_s)
         self.tickets = SubscriptionTickets(now_us)
-        self.next_retry_s = None
+        self.next_retry_s: float | None = None
         self.reconnects = 0
         self.last_reason = ""
-        self._ws_factory = ws_factory or functools.partial(new_socket, config.max_frame_bytes)
+        self._ws_factory: Callable[[], Any] = ws_factory or functools.partial(new_socket, config.max_frame_bytes)
         self._clock = clock
         self._now_us = now_us
         self._close_timeout_s = close_timeout_s
         self._lock = threading.RLock()
         self._wake = threading.Event()  # interrupts the plain stream's waits on disconnect()
-        self._ws = None  # the connected socket
-        self._handshaking = None  # the socket whose handshake is under way
+        self._ws: Any = None  # the connected socket
+        self._handshaking: Any = None  # the socket whose handshake is under way
         self._was_connected = False
         self.metrics = ConnectorMetrics(self.connection_id, config.name)
         self._listener = on_state
@@ -84,6 +436,10 @@ class WebSocketConnector(SocketLifecycle):
             self._listener(old, new, reason, attempt)
 
     # --- reports -----------------------------------------------------------------------------
+    @property
+    def state(self) -> S:
+        return self._log.state
+
     def get_connection_state(self) -> S:
         return self._log.state
 
@@ -107,12 +463,119 @@ class WebSocketConnector(SocketLifecycle):
         )
 
     def subscription_report(self) -> dict[str, tuple[str, ...]]:
-        """Ticket -> codes of recent subscription requests, the active one last (seed S2.2-l)."""
+        """Ticket -> codes of recent subscription requests, the active one last."""
         return self.tickets.codes()
 
     def ticket_report(self) -> tuple[TicketReport, ...]:
         """The same tickets with their data types, send time and first-data times."""
         return self.tickets.report()
+
+    # --- connecting, losing, closing ---------------------------------------------------------
+    def connect(self) -> None:
+        """Open the socket and subscribe. Does nothing while connecting or connected.
+
+        On failure the state becomes RECONNECTING (``next_retry_s`` says when to try again) and
+        ``ConnectionException`` is raised, or FAILED with ``ConnectionFailedException`` when the
+        retry budget is spent.
+        """
+        with self._lock:
+            state = self.state
+            if state in (S.CONNECTING, S.CONNECTED):
+                return
+            if state is S.FAILED:
+                raise ConnectionFailedException(
+                    "reconnect budget spent", exchange=self.config.name, connection=self.connection_id
+                )
+            if state is S.RECONNECTING and not self.backoff.begin_attempt():
+                self._fail("reconnect budget spent")
+                self._log.flush()
+                raise ConnectionFailedException(
+                    "reconnect budget spent", exchange=self.config.name, connection=self.connection_id,
+                    attempts=self.backoff.attempts,
+                )
+            ws = self._handshaking = self._ws_factory()
+            self._wake.clear()
+            self._log.move(S.CONNECTING, "connect", self.backoff.attempts)
+        self._log.flush()
+        try:
+            open_and_subscribe(ws, self.config, self.adapter, self.codes, self.tickets)
+        except Exception as err:  # any handshake failure: release, schedule a retry, report
+            self._after_failed_handshake(ws, err)
+            return
+        with self._lock:
+            self._handshaking = None
+            if self.state is not S.CONNECTING:  # disconnect() ran during the handshake
+                release(ws)
+                return
+            self._ws = ws
+            now = self._clock()
+            self.liveness.start(now)
+            self.backoff.connected(now)
+            self.next_retry_s = None
+            if self._was_connected:
+                self.reconnects += 1
+            self._was_connected = True
+            self._log.move(S.CONNECTED, "subscribed", self.backoff.attempts)
+        self._log.flush()
+
+    def _after_failed_handshake(self, ws: Any, err: Exception) -> None:
+        with self._lock:
+            self._handshaking = None
+            release(ws)
+            if self.state is not S.CONNECTING:  # disconnect() won: nothing to report
+                return
+            reason = f"connect failed: {type(err).__name__}: {err}"
+            failed = self._schedule_retry(reason)
+        self._log.flush()
+        context = {"exchange": self.config.name, "connection": self.connection_id, "url": self.config.ws_url}
+        if failed:
+            raise ConnectionFailedException("connecting failed and the retry budget is spent", **context) from err
+        raise ConnectionException("connecting failed; a retry is scheduled", retry_in_s=self.next_retry_s,
+                                  **context) from err
+
+    def _schedule_retry(self, reason: str) -> bool:
+        """Move to RECONNECTING with a backoff delay, or to FAILED. True when FAILED."""
+        self.last_reason = reason
+        delay = self.backoff.next_delay()
+        if delay is None:
+            if self.state is S.CONNECTED:  # CONNECTED -> FAILED is not a valid move
+                self._log.move(S.RECONNECTING, reason, self.backoff.attempts)
+            self._fail(reason)
+            return True
+        self._log.move(S.RECONNECTING, reason, self.backoff.attempts)
+        self.next_retry_s = delay
+        return False
+
+    def _fail(self, reason: str) -> None:
+        self.next_retry_s = None
+        self._log.move(S.FAILED, f"retry budget spent; last error: {reason}", self.backoff.attempts)
+
+    def _lose(self, reason: str) -> None:
+        """The connected socket is gone (drop, close frame, stall, error frame): retry later."""
+        with self._lock:
+            if self.state is not S.CONNECTED:
+                return
+            ws, self._ws = self._ws, None
+            self.backoff.disconnected(self._clock())
+            release(ws)
+            self._schedule_retry(reason)
+
+    def disconnect(self, reason: str = "disconnect requested") -> None:
+        """Close and release everything; safe in any state and from another thread."""
+        with self._lock:
+            self._wake.set()
+            state = self.state
+            ws, self._ws = self._ws, None
+            handshaking, self._handshaking = self._handshaking, None
+            if state is not S.DISCONNECTED:
+                self.next_retry_s = None
+                self._log.move(S.DISCONNECTED, reason, self.backoff.attempts)
+        # Sockets are closed outside the lock: a close handshake may take up to close_timeout_s.
+        if handshaking is not None:
+            abort(handshaking)  # the thread in connect() sees the state and gives up
+        if ws is not None:
+            close(ws, self._close_timeout_s)
+        self._log.flush()
 
     # --- reading -----------------------------------------------------------------------------
     def drain(self, max_frames: int = 500) -> DrainResult:
@@ -146,20 +609,64 @@ class WebSocketConnector(SocketLifecycle):
     def next_tick_in(self) -> float:
         return self.liveness.next_check_in(self._clock())
 
+    # --- the plain stream --------------------------------------------------------------------
     def stream_market_data(self, max_frames: int = 500) -> Generator[EncodedRecord, None, None]:
-        """Yield records until ``disconnect()``; reconnects on its own (seed S2.2-d/e/k).
+        """Yield records until ``disconnect()``; reconnects on its own.
 
         Raises RuntimeError before ``connect()``, and ConnectionFailedException once the retry
         budget is spent. A generator rather than a queue: nothing accumulates between reads.
         """
         if self.state in (S.DISCONNECTED, S.FAILED):
             raise RuntimeError(f"stream_market_data() needs connect() first (state {self.state.value})")
-        return stream(self, max_frames)
+        return self._stream(max_frames)
 
-    @property
-    def wake_event(self) -> threading.Event:
-        return self._wake
+    def _stream(self, max_frames: int) -> Generator[EncodedRecord, None, None]:
+        """The steps the actor runs on messages: drain when readable, tick for pings and stalls,
+        sleep out the backoff and reconnect. A loop, not recursion, so any number of drops in a row
+        costs no stack."""
+        try:
+            while True:
+                state = self.state
+                if state is S.CONNECTED:
+                    result = self.drain(max_frames)
+                    yield from result.records
+                    if result.lost or result.more or self.tick():
+                        continue
+                    self._wait_readable(self.next_tick_in())
+                elif state is S.RECONNECTING:
+                    if self._wake.wait(self.next_retry_s or 0.0):  # disconnect() interrupted the backoff
+                        return
+                    try:
+                        self.connect()
+                    except ConnectionFailedException:
+                        raise
+                    except ConnectionException:
+                        continue  # RECONNECTING again with a longer delay
+                elif state is S.FAILED:
+                    raise ConnectionFailedException(
+                        "reconnect budget spent", exchange=self.config.name,
+                        connection=self.connection_id, last_error=self.last_reason,
+                    )
+                else:  # DISCONNECTED: disconnect() was called
+                    return
+        finally:
+            # Leaving the loop early (consumer closed the generator, or an error) releases the socket.
+            if self.state is not S.FAILED:
+                self.disconnect("stream ended")
 
-    def wait_for_retry(self) -> bool:
-        """Sleep out the backoff; False if ``disconnect()`` interrupted it."""
-        return not self._wake.wait(self.next_retry_s or 0.0)
+    def _wait_readable(self, timeout: float) -> None:
+        """Block until the socket is readable, ``timeout`` passed, or ``disconnect()`` was called.
+
+        ``select`` is safe here only because ``drain()`` always empties the TLS buffer first.
+        """
+        fd = self.fileno()
+        if fd is None or self._wake.is_set():
+            return
+        selector = selectors.DefaultSelector()
+        try:
+            selector.register(fd, selectors.EVENT_READ)
+            selector.select(min(max(timeout, 0.0), _MAX_WAIT_S))
+        except (OSError, ValueError):
+            pass  # closed by another thread meanwhile: the caller rereads the state
+        finally:
+            selector.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from messages.capabilities import DATA_TYPES
 from messages.records import MarketRecord
 
 
@@ -48,7 +49,7 @@ class ExchangeAdapter(Protocol):
     def subscription_request(
         self,
         codes: Sequence[str],
-        data_types: Sequence[str] = ("trade", "orderbook"),
+        data_types: Sequence[str] = DATA_TYPES,
         *,
         fmt: str = "DEFAULT",
         only_realtime: bool = False,

@@ -29,12 +29,13 @@ from exchanges.fields import (
 )
 from exchanges.jsonparse import loads_exact
 from exchanges.quotation import PARSE_ERRORS
+from messages.capabilities import DATA_TYPES
 from messages.exceptions import ValidationException
-from messages.records import Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
+from messages.records import DataType, Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 
 WS_URL = "wss://pubwss.bithumb.com/pub/ws"
 REST_URL = "https://api.bithumb.com"
-CHANNELS = {"trade": "transaction", "orderbook": "orderbooksnapshot"}
+CHANNELS = {DataType.TRADE.value: "transaction", DataType.ORDERBOOK.value: "orderbooksnapshot"}
 SIDES = {"1": "ASK", "2": "BID"}  # 1 = 매도체결 (taker sold), 2 = 매수체결 (taker bought)
 _encode = msgspec.json.Encoder().encode
 
@@ -68,7 +69,7 @@ class BithumbLegacyAdapter:
     def subscription_request(
         self,
         codes: Sequence[str],
-        data_types: Sequence[str] = ("trade", "orderbook"),
+        data_types: Sequence[str] = DATA_TYPES,
         *,
         fmt: str = "DEFAULT",
         only_realtime: bool = False,

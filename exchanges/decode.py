@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, TextIO
 
@@ -21,6 +20,7 @@ from google.protobuf import json_format
 
 from exchanges.base import FrameKind
 from exchanges.registry import NAMES, get_adapter
+from messages.clock import utc_now_us
 from messages.exceptions import ValidationException
 from messages.market_data import validate_record
 from proto.serializer import parse, serialize
@@ -38,7 +38,7 @@ def decode_lines(lines: Iterable[bytes], exchange: str, fmt: str | None = None,
         line = raw.strip()
         if not line:
             continue
-        received = received_time_us if received_time_us is not None else time.time_ns() // 1000
+        received = received_time_us if received_time_us is not None else utc_now_us()
         try:
             frame = adapter.decode(line, received)
             if frame.kind is FrameKind.STATUS:

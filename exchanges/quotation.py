@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
-from exchanges.capabilities import CAPABILITIES, DATA_TYPES
 from exchanges.fields import frame_text
 from exchanges.jsonparse import loads_exact
 from exchanges.quotation_parse import (
@@ -25,8 +24,9 @@ from exchanges.quotation_parse import (
     parse_orderbook,
     parse_trade,
 )
+from messages.capabilities import CAPABILITIES, DATA_TYPES
 from messages.exceptions import ValidationException
-from messages.records import Exchange, MarketRecord
+from messages.records import DataType, Exchange, MarketRecord
 
 # Errors a malformed or incomplete frame can raise while being read; all become ValidationException.
 PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, ArithmeticError, AttributeError)
@@ -72,7 +72,7 @@ class QuotationAdapter:
         ticket = str(uuid.uuid4())
         request: list[dict[str, Any]] = [{"ticket": ticket}]
         for data_type in types:
-            suffix = f".{depth}" if data_type == "orderbook" and depth is not None else ""
+            suffix = f".{depth}" if data_type == DataType.ORDERBOOK and depth is not None else ""
             request.append({
                 "type": data_type,
                 "codes": [code + suffix for code in wanted],
@@ -103,10 +103,10 @@ class QuotationAdapter:
         data_type = obj.get("ty") if simple else obj.get("type")
         try:
             record: MarketRecord
-            if data_type == "trade":
+            if data_type == DataType.TRADE:
                 record = parse_trade(obj, TRADE_SIMPLE if simple else TRADE_DEFAULT, self.exchange,
                                      self._date_zone, received_time_us)
-            elif data_type == "orderbook":
+            elif data_type == DataType.ORDERBOOK:
                 record = parse_orderbook(obj, ORDERBOOK_SIMPLE if simple else ORDERBOOK_DEFAULT,
                                          self.exchange, received_time_us)
             else:

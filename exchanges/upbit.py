@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from exchanges.capabilities import CAPABILITIES
 from exchanges.quotation import QuotationAdapter
+from messages.capabilities import CAPABILITIES
 from messages.records import Exchange
 
 WS_URL = "wss://api.upbit.com/websocket/v1"

@@ -1,6 +1,6 @@
-"""ExchangeConfig: one exchange connection group's settings (seed S1.3). Frozen; validated on creation.
+"""ExchangeConfig: one exchange connection group's settings. Frozen; validated on creation.
 
-Secrets never live here (seed S1.3-e): the public market-data streams need none, and anything
+Secrets never live here: the public market-data streams need none, and anything
 secret comes from the environment into ``messages.settings.Secret`` values.
 """
 from __future__ import annotations
@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from exchanges.capabilities import EXCHANGE_NAMES, capabilities, config_problems
+from messages.capabilities import DATA_TYPES, EXCHANGE_NAMES, capabilities, config_problems
 from messages.exceptions import ValidationException
 from messages.market_data import normalise_code
-from messages.state import ReconnectBudget
 
 # Field list is the contract used by connectors and the supervisor; validation lives in __post_init__.
 # What each exchange accepts (depths, formats, data types, codes per connection) is checked against
-# exchanges/capabilities.py, the same rules the settings schema applies.
+# messages/capabilities.py, the same rules the settings schema applies.
 
 MIN_PING_INTERVAL_S = 30.0
-MAX_BACKOFF_S = 60.0  # seed S2.1-i: a reconnect never waits longer than this
+MAX_BACKOFF_S = 60.0  # a reconnect never waits longer than this
 MIN_FRAME_BYTES, MAX_FRAME_BYTES = 64 * 1024, 64 * 1024 * 1024  # accepted range of max_frame_bytes
 
 
@@ -34,7 +33,7 @@ class ExchangeConfig:
     ws_url: str
     rest_url: str
     markets: tuple[str, ...]
-    data_types: tuple[str, ...] = ("trade", "orderbook")
+    data_types: tuple[str, ...] = DATA_TYPES
     format: str = "DEFAULT"  # "DEFAULT" | "SIMPLE"
     orderbook_depth: int | None = None  # the ".N" code suffix; None = the exchange's default depth
     # unset (ALL_ON_ONE_CONNECTION): as many codes on one connection as the exchange takes, i.e. all of
@@ -102,29 +101,17 @@ class ExchangeConfig:
             _require(_is_number(value) and value > 0, f"{field_name} must be a positive number", name, value)
         _require(self.ping_interval_s >= MIN_PING_INTERVAL_S,
                  f"ping_interval_s below {MIN_PING_INTERVAL_S:g} s is not accepted", name, self.ping_interval_s)
-        _require(self.ping_interval_s < self.idle_timeout_s,
-                 "ping_interval_s must be shorter than idle_timeout_s, or the exchange closes the idle socket",
-                 name, self.ping_interval_s, idle_timeout_s=self.idle_timeout_s)
-        _require(self.pong_timeout_s < self.ping_interval_s, "pong_timeout_s must be shorter than ping_interval_s",
-                 name, self.pong_timeout_s)
+        problems = timing_problems(self.ping_interval_s, self.pong_timeout_s, self.idle_timeout_s,
+                                   self.backoff_initial_s, self.backoff_max_s)
+        for field_name, allowed in problems.items():
+            _require(False, f"{field_name} must be {allowed}", name, getattr(self, field_name))
         _require(_is_int(self.max_reconnect_attempts) and self.max_reconnect_attempts >= 0,
                  "max_reconnect_attempts must be >= 0 (0 = retry forever)", name, self.max_reconnect_attempts)
         _require(self.backoff_factor >= 1, "backoff_factor must be at least 1", name, self.backoff_factor)
-        _require(self.backoff_initial_s <= self.backoff_max_s <= MAX_BACKOFF_S,
-                 f"backoff needs initial <= max <= {MAX_BACKOFF_S:g} s", name, self.backoff_max_s)
+        _require(self.backoff_max_s <= MAX_BACKOFF_S, f"backoff_max_s must be at most {MAX_BACKOFF_S:g} s", name,
+                 self.backoff_max_s)
         _require(_is_number(self.backoff_jitter) and 0 <= self.backoff_jitter < 1,
                  "backoff_jitter must be a fraction in [0, 1)", name, self.backoff_jitter)
-
-    def reconnect_budget(self, healthy_after_s: float = 60.0) -> ReconnectBudget:
-        """A fresh attempt counter with this configuration's limits and backoff."""
-        return ReconnectBudget(
-            self.max_reconnect_attempts,
-            healthy_after_s=healthy_after_s,
-            initial_s=self.backoff_initial_s,
-            factor=self.backoff_factor,
-            max_delay_s=self.backoff_max_s,
-            jitter=self.backoff_jitter,
-        )
 
     def _set(self, field_name: str, value: Any) -> None:
         object.__setattr__(self, field_name, value)
@@ -142,6 +129,24 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def timing_problems(ping_interval_s: float, pong_timeout_s: float, idle_timeout_s: float,
+                    backoff_initial_s: float, backoff_max_s: float) -> dict[str, str]:
+    """The rules that tie timing settings to each other: field -> what it must be (empty when all hold).
+
+    Both the settings schema and ``ExchangeConfig`` apply these, so a file and a direct construction
+    are held to the same rules.
+    """
+    problems: dict[str, str] = {}
+    if ping_interval_s >= idle_timeout_s:
+        problems["ping_interval_s"] = (f"seconds, less than idle_timeout_s ({idle_timeout_s}) so the exchange "
+                                       "never closes an idle connection")
+    if pong_timeout_s >= ping_interval_s:
+        problems["pong_timeout_s"] = f"seconds, less than ping_interval_s ({ping_interval_s})"
+    if backoff_initial_s > backoff_max_s:
+        problems["backoff_initial_s"] = f"seconds, at most backoff_max_s ({backoff_max_s})"
+    return problems
 
 
 def _require(ok: bool, message: str, exchange: str, value: Any, **context: Any) -> None:

@@ -1,4 +1,4 @@
-"""The ingestion layer's exceptions (seed S1.4-b, S1.6).
+"""The ingestion layer's exceptions.
 
 Every exception derives from ``DataIngestionException`` and carries keyword context (exchange, code,
 data type, the offending value, ...). The context is rendered into the message so a log line alone

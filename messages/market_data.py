@@ -1,9 +1,12 @@
-"""The raw-frame envelope and the validation applied to every parsed record (seed S1.2).
+"""The raw-frame envelope and the validation applied to every parsed record.
 
-``MarketDataMessage`` is what a connector streams: one frame as read from the socket, with the
-exchange, the data type and market it concerns and when krwfeed read it. Exchange adapters turn
-frames into ``TradeRecord``/``OrderbookRecord`` values; ``validate_record`` checks each of those
-before it is serialised, so the same rules hold whichever exchange the data came from.
+Exchange adapters turn frames into ``TradeRecord``/``OrderbookRecord`` values; ``validate_record``
+checks each of those before it is serialised, so the same rules hold whichever exchange the data came
+from. ``normalise_code`` is the one rule for market codes (configuration and records alike).
+
+``MarketDataMessage`` is one raw frame with its envelope (exchange, data type, market, receive
+time) and its own checks. The service does not build it: its connector streams ``EncodedRecord``
+values (``connectors.websocket_connector``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from messages.exceptions import ValidationException
 from messages.records import (
     MAX_NUMBER_CHARS,
     PLAIN_CHARS,
+    DataType,
     MarketRecord,
     OrderbookRecord,
     PriceLevel,
@@ -27,7 +31,7 @@ from messages.records import (
 )
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
-DATA_TYPES: frozenset[str] = frozenset({"trade", "orderbook"})
+DATA_TYPES: frozenset[str] = frozenset(t.value for t in DataType)
 EXCHANGES: frozenset[str] = frozenset({"upbit", "bithumb"})
 
 # Upbit and Bithumb v2 spell markets {QUOTE}-{BASE}: KRW-BTC, BTC-ETH, USDT-BTC.
@@ -158,13 +162,13 @@ def _check_levels_exactly(levels: tuple[PriceLevel, ...], side: str, ascending: 
             field = f"{side}s[{index}].{'price' if not price > _ZERO else 'size'}"
             raise ValidationException(
                 f"{side} level must have a positive price and size", exchange=record.exchange, code=record.code,
-                data_type="orderbook", field=field, value=PriceLevel(price_text, size_text),
+                data_type=DataType.ORDERBOOK.value, field=field, value=PriceLevel(price_text, size_text),
             )
         if previous is not None and (price <= previous if ascending else price >= previous):
             order = "ascending" if ascending else "descending"
             raise ValidationException(
                 f"{side} prices must be strictly {order}", exchange=record.exchange, code=record.code,
-                data_type="orderbook", field=f"{side}s[{index}].price", value=price_text,
+                data_type=DataType.ORDERBOOK.value, field=f"{side}s[{index}].price", value=price_text,
             )
         previous = price
 
@@ -188,7 +192,7 @@ def _check_trade(record: TradeRecord) -> None:
     for field in ("price", "volume"):
         if not _exact(getattr(record, field), field, record) > _ZERO:
             raise ValidationException(f"trade {field} must be positive", exchange=record.exchange,
-                                      code=record.code, data_type="trade", field=field, value=getattr(record, field))
+                                      code=record.code, data_type=DataType.TRADE.value, field=field, value=getattr(record, field))
     for field, text in zip(_TRADE_OPTIONAL, optional, strict=True):
         if text is not None:
             _exact(text, field, record)

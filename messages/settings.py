@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from messages.config import ExchangeConfig
+from messages.records import DataType
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class KafkaSettings:
 @dataclass(frozen=True, slots=True)
 class BufferSettings:
     capacity: int = 100_000
-    ttl_s: dict[str, float] = field(default_factory=lambda: {"orderbook": 1.0, "trade": 1.0})
+    ttl_s: dict[str, float] = field(default_factory=lambda: {DataType.ORDERBOOK.value: 1.0, DataType.TRADE.value: 1.0})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,6 @@ class Settings:
     buffer: BufferSettings = field(default_factory=BufferSettings)
     web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
-    progress_every: int = 1000  # a progress log line every N messages (seed S3.1-g)
+    progress_every: int = 1000  # a progress log line every N messages
     admin_port: int = 19500  # Thespian admin port
     source: str = ""  # the file the settings came from, for error messages

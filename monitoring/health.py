@@ -1,7 +1,7 @@
 """Health evaluation: a status snapshot, the current time and the settings -> a ``HealthReport``.
 
 Pure code (no I/O, no clock): the web layer passes ``now_us`` so the rules are testable.
-Rules (seed S3.3):
+Rules:
   * no snapshot (the actor system did not answer) or the service not running -> UNHEALTHY
   * any configured connection not CONNECTED                                    -> UNHEALTHY
   * Kafka publishing failing (a producer with consecutive failures)            -> DEGRADED,

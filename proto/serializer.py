@@ -1,9 +1,9 @@
-"""Records <-> krwfeed.v1 Protobuf bytes (seed S2.5), plus the Kafka key/header conventions.
+"""Records <-> krwfeed.v1 Protobuf bytes, plus the Kafka key/header conventions.
 
 Hot path: one ``serialize`` per record. The bytes are written directly in protobuf's wire format
 (``proto.wire``), fields in number order and proto3 zero values left out, exactly as the runtime
 serialises the same message; the tests hold the two to the same bytes. Enum values come from
-precomputed maps and the exchange/code head of each market is built once (seed S2.5-j).
+precomputed maps and the exchange/code head of each market is built once.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ SCHEMAS: dict[str, str] = {
     DataType.TRADE.value: pb.Trade.DESCRIPTOR.full_name,  # "krwfeed.v1.Trade"
     DataType.ORDERBOOK.value: pb.Orderbook.DESCRIPTOR.full_name,
 }
-# Unknown input values map to the *_UNSPECIFIED (0) member of each enum (seed S2.5-d).
+# Unknown input values map to the *_UNSPECIFIED (0) member of each enum.
 EXCHANGE_TO_PB: dict[Exchange, pb.Exchange] = {Exchange.UPBIT: pb.UPBIT, Exchange.BITHUMB: pb.BITHUMB}
 PB_TO_EXCHANGE: dict[int, Exchange] = {v: k for k, v in EXCHANGE_TO_PB.items()}
 SIDE_TO_PB: dict[str, pb.Side] = {"ASK": pb.ASK, "BID": pb.BID}
@@ -268,6 +268,3 @@ def kafka_headers(exchange: str, data_type: str, source: str | None = None) -> l
     if source:
         headers.append((SOURCE_HEADER, source.encode()))
     return headers
-
-
-KAFKA_HEADERS = kafka_headers

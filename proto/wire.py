@@ -1,4 +1,4 @@
-"""Protobuf wire-format primitives for krwfeed.v1 Trade and Orderbook (seed S2.5-j).
+"""Protobuf wire-format primitives for krwfeed.v1 Trade and Orderbook.
 
 Building 30-60 PriceLevel messages per book through the protobuf runtime costs more than parsing
 the frame; the wire form of these flat messages is simple enough to write here. Everything is

@@ -1,11 +1,11 @@
-"""The publisher port (seed S1.5): what the producer actor needs from a message bus client."""
+"""The publisher port: what the producer actor needs from a message bus client."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from messages.records import EncodedRecord
-from pipeline.publish_tracker import TrackerSnapshot
+from publishers.publish_tracker import TrackerSnapshot
 
 
 class MessagePublisher(ABC):

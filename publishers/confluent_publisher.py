@@ -21,8 +21,10 @@ from typing import Any
 
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.kafka_config import describe, librdkafka_config
-from pipeline.publish_tracker import (
+from publishers.base import MessagePublisher
+from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
+from publishers.kafka_config import describe, librdkafka_config
+from publishers.publish_tracker import (
     CAUSE_AUTHENTICATION,
     CAUSE_QUEUE_FULL,
     CAUSE_TIMEOUT,
@@ -31,8 +33,6 @@ from pipeline.publish_tracker import (
     TrackerSnapshot,
     failure_cause,
 )
-from publishers.base import MessagePublisher
-from publishers.delivery import DeliveryBook, publisher_log
 
 _PURGE_POLLS = 20  # at most 1 s serving purged records' reports at close
 
@@ -75,33 +75,28 @@ class ConfluentPublisher(MessagePublisher):
     def publish(self, records: Sequence[EncodedRecord]) -> int:
         if not records:
             return 0
-        book = self._book
-        attempt = book.begin(records)
-        sent_at = book.monotonic()
-        produce = self._producer.produce
-        on_delivery = self._on_delivery
-        handed = 0
-        for record in records:
-            topic, headers = book.route(record)
-            callback = partial(on_delivery, attempt, record, sent_at)
-            try:
-                try:
-                    produce(topic, record.payload, book.key(record), headers=headers, on_delivery=callback)
-                except BufferError:
-                    self._producer.poll(0)  # serve delivery reports, which frees queue room
-                    produce(topic, record.payload, book.key(record), headers=headers, on_delivery=callback)
-            except BufferError as err:
-                book.failed_unsent(attempt, records[handed:], "BufferError", str(err) or "queue full",
-                                   CAUSE_QUEUE_FULL)
-                break
-            except Exception as err:  # KafkaException (e.g. record too large), closed client, ...
-                name, text = _error_parts(err)
-                book.failed_unsent(attempt, records[handed:], name, text)
-                break
-            handed += 1
+        handed = self._book.hand_over(records, self._produce_one)
         self._producer.poll(0)
-        book.observe_handed(records[:handed] if handed < len(records) else records)
+        self._book.observe_handed(records[:handed] if handed < len(records) else records)
         return handed
+
+    def _produce_one(self, attempt: PublishAttempt, record: EncodedRecord, topic: str, headers: Headers,
+                     sent_at: float) -> Refusal | None:
+        callback = partial(self._on_delivery, attempt, record, sent_at)
+        produce = self._producer.produce
+        key = self._book.key(record)
+        try:
+            try:
+                produce(topic, record.payload, key, headers=headers, on_delivery=callback)
+            except BufferError:
+                self._producer.poll(0)  # serve delivery reports, which frees queue room
+                produce(topic, record.payload, key, headers=headers, on_delivery=callback)
+        except BufferError as err:
+            return "BufferError", str(err) or "queue full", CAUSE_QUEUE_FULL
+        except Exception as err:  # KafkaException (e.g. record too large), closed client, ...
+            name, text = _error_parts(err)
+            return name, text, None
+        return None
 
     def poll(self) -> None:
         if not self._closed:

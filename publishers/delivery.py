@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from messages.clock import utc_now_us
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
 from monitoring.metrics import (
@@ -25,12 +26,16 @@ from monitoring.metrics import (
     PROCESSING_LATENCY,
     PUBLISH_FAILURES,
 )
-from pipeline.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
 from proto.serializer import kafka_headers
+from publishers.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
 
 _LISTED_FAILURES = 20  # failed records named individually in one log line
 
 Headers = list[tuple[str, bytes]]
+# What a client says when handed one record: None when it took the record, else why it refused
+# (error name, text, and the failure cause, or None for the cause that name and text imply).
+Refusal = tuple[str, str, str | None]
+SendOne = Callable[[PublishAttempt, EncodedRecord, str, Headers, float], Refusal | None]
 
 
 def publisher_log() -> logging.Logger:
@@ -38,16 +43,12 @@ def publisher_log() -> logging.Logger:
     return logging.getLogger("krwfeed.publisher")
 
 
-def _wall_us() -> int:
-    return time.time_ns() // 1000
-
-
 class DeliveryBook:
     def __init__(
         self,
         settings: KafkaSettings,
         data_type: str,
-        wall_clock_us: Callable[[], int] = _wall_us,
+        wall_clock_us: Callable[[], int] = utc_now_us,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
@@ -78,6 +79,24 @@ class DeliveryBook:
         if key is None:
             key = self._keys[record.code] = record.code.encode()
         return key
+
+    # --- handing over ----------------------------------------------------------------------
+    def hand_over(self, records: Sequence[EncodedRecord], send_one: SendOne) -> int:
+        """The loop of one ``publish()`` call, the same for every client: ``send_one`` hands one
+        record (with its topic, headers and send time) to the client; at the first refusal the rest
+        of the call fails unsent. Returns how many records the client took; the caller then reports
+        them with ``observe_handed``."""
+        attempt = self.begin(records)
+        sent_at = self.monotonic()
+        handed = 0
+        for record in records:
+            topic, headers = self.route(record)
+            refusal = send_one(attempt, record, topic, headers, sent_at)
+            if refusal is not None:
+                self.failed_unsent(attempt, records[handed:], *refusal)
+                break
+            handed += 1
+        return handed
 
     # --- accounting ------------------------------------------------------------------------
     def begin(self, records: Sequence[EncodedRecord]) -> PublishAttempt:

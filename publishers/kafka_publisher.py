@@ -1,4 +1,4 @@
-"""``MessagePublisher`` over kafka-python (seed S2.4), the default client.
+"""``MessagePublisher`` over kafka-python, the default client.
 
 Keys, topics, headers and accounting are ``DeliveryBook``'s. kafka-python has no batch send, so
 ``publish()`` calls ``send()`` once per record, with everything else done once per call: the
@@ -14,15 +14,15 @@ from typing import Any
 
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.kafka_config import describe, producer_kwargs
-from pipeline.publish_tracker import (
+from publishers.base import MessagePublisher
+from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
+from publishers.kafka_config import describe, producer_kwargs
+from publishers.publish_tracker import (
     CAUSE_UNREACHABLE,
     PublishAttempt,
     TrackerSnapshot,
     failure_cause,
 )
-from publishers.base import MessagePublisher
-from publishers.delivery import DeliveryBook, publisher_log
 
 # After a send() failed (it blocks up to max_block_ms, e.g. waiting for a missing topic's metadata),
 # the same topic's records fail at once for this long, so one unreachable topic cannot keep the
@@ -61,30 +61,25 @@ class KafkaPublisher(MessagePublisher):
     def publish(self, records: Sequence[EncodedRecord]) -> int:
         if not records:
             return 0
-        book = self._book
-        attempt = book.begin(records)
-        sent_at = book.monotonic()
-        send = self._producer.send
-        on_done = self._on_done
-        handed = 0
-        for record in records:
-            topic, headers = book.route(record)
-            if topic in self._unroutable and sent_at < self._unroutable[topic][0]:
-                # send() just spent max_block_ms failing for this topic: fail at once instead of blocking again
-                _, name, text = self._unroutable[topic]
-                book.failed_unsent(attempt, records[handed:], name, text, self._cause(name, text))
-                break
-            try:
-                future = send(topic, key=book.key(record), value=record.payload, headers=headers)
-            except Exception as err:  # metadata timeout, closed client, oversized record, ...
-                name, text = type(err).__name__, str(err)
-                self._unroutable[topic] = (book.monotonic() + UNROUTABLE_RETRY_S, name, text)
-                book.failed_unsent(attempt, records[handed:], name, text, self._cause(name, text))
-                break
-            future.add_both(on_done, attempt, record, sent_at)
-            handed += 1
-        book.observe_handed(records[:handed] if handed < len(records) else records)
+        handed = self._book.hand_over(records, self._send_one)
+        self._book.observe_handed(records[:handed] if handed < len(records) else records)
         return handed
+
+    def _send_one(self, attempt: PublishAttempt, record: EncodedRecord, topic: str, headers: Headers,
+                  sent_at: float) -> Refusal | None:
+        unroutable = self._unroutable.get(topic)
+        if unroutable is not None and sent_at < unroutable[0]:
+            # send() just spent max_block_ms failing for this topic: fail at once instead of blocking again
+            _, name, text = unroutable
+            return name, text, self._cause(name, text)
+        try:
+            future = self._producer.send(topic, key=self._book.key(record), value=record.payload, headers=headers)
+        except Exception as err:  # metadata timeout, closed client, oversized record, ...
+            name, text = type(err).__name__, str(err)
+            self._unroutable[topic] = (self._book.monotonic() + UNROUTABLE_RETRY_S, name, text)
+            return name, text, self._cause(name, text)
+        future.add_both(self._on_done, attempt, record, sent_at)
+        return None
 
     def flush(self, timeout_s: float) -> int:
         try:

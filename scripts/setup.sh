@@ -19,7 +19,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! $PY -c "import krwfeed_installed" 2>/dev/null; then :; fi
 $PY -m pip install -q --disable-pip-version-check -e '.[dev,kafka-confluent]'
 
 scripts/kafka.sh fetch

@@ -8,11 +8,10 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
+from buffering.buffer_queue import ttl_for_delivery
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
-from pipeline.buffer_queue import ttl_for_delivery
-from pipeline.connection_plan import process_limit_problem
-from pipeline.kafka_config import delivery
+from publishers.kafka_config import delivery
 from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value
 from settings.kafka_env import KafkaEnvironment, kafka_environment
@@ -26,6 +25,7 @@ from settings.secrets import (
     find_secret_keys,
     merged_environment,
 )
+from supervision.connection_plan import process_limit_problem
 
 _SECRET_KEYS = frozenset({"sasl_password", "ssl_password"})  # wrapped in Secret: masked in repr and logs
 _TUPLE_KEYS = {"markets", "data_types", "quote_currencies", "bootstrap_servers", "api_version"}
@@ -146,7 +146,7 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env
     exchanges = []
     for i, raw in enumerate(data["exchanges"]):
         fields = _tuples(raw)
-        fields["markets"] = tuple(dict.fromkeys(fields["markets"]))  # duplicates removed (seed S1.3-c)
+        fields["markets"] = tuple(dict.fromkeys(fields["markets"]))  # duplicates removed
         try:
             exchanges.append(ExchangeConfig(**fields))
         except Exception as exc:  # the config's own validation; report it against the field it names

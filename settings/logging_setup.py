@@ -1,5 +1,5 @@
 """Logging configuration: one line per event on stdout (text or JSON), an optional rotating file, and
-every configured secret masked in every record (seed S4.1-d/e, S4.2-c).
+every configured secret masked in every record.
 
 ``build_log_defs`` returns the dictConfig dict handed to Thespian as ``logDefs`` (applied in its
 Logger process, which receives every actor's records). The main process gets the same layout from

@@ -8,8 +8,15 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from exchanges.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
-from messages.config import ExchangeConfig
+from messages.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
+from messages.config import (
+    MAX_BACKOFF_S,
+    MAX_FRAME_BYTES,
+    MIN_FRAME_BYTES,
+    MIN_PING_INTERVAL_S,
+    ExchangeConfig,
+    timing_problems,
+)
 from messages.exceptions import ValidationException
 from messages.market_data import normalise_code
 from settings.fields import HostPort, Scalar, UpperString, flag, number, text, url
@@ -45,7 +52,8 @@ class ExchangeSchema(_Strict):
     orderbook_depth = fields.Integer(allow_none=True, strict=True,
                                      error_messages={"invalid": "null or an orderbook depth such as 15"})
     markets_per_connection = number("an integer >= 1", lo=1, integer=True)
-    ping_interval_s = number("seconds from 30 to 120 (pinging faster only adds traffic)", lo=30, hi=120)
+    ping_interval_s = number(f"seconds from {MIN_PING_INTERVAL_S:g} to 120 (pinging faster only adds traffic)",
+                             lo=MIN_PING_INTERVAL_S, hi=120)
     pong_timeout_s = number("seconds, more than 0 and at most 120", lo=0, hi=120, min_inclusive=False)
     stale_timeout_s = number("seconds, more than 0 and at most 600", lo=0, hi=600, min_inclusive=False)
     idle_timeout_s = number("seconds, more than 0 and at most 600", lo=0, hi=600, min_inclusive=False)
@@ -53,11 +61,12 @@ class ExchangeSchema(_Strict):
     max_reconnect_attempts = number("an integer >= 0 (0 = retry forever)", lo=0, integer=True)
     backoff_initial_s = number("seconds, more than 0 and at most 60", lo=0, hi=60, min_inclusive=False)
     backoff_factor = number("a factor from 1 to 10", lo=1, hi=10)
-    backoff_max_s = number("seconds, more than 0 and at most 60 (seed S2.1-i)", lo=0, hi=60,
+    backoff_max_s = number(f"seconds, more than 0 and at most {MAX_BACKOFF_S:g}", lo=0, hi=MAX_BACKOFF_S,
                            min_inclusive=False)
     backoff_jitter = number("a fraction from 0 to 0.5", lo=0, hi=0.5)
     quote_currencies = fields.List(UpperString(), validate=validate.Length(min=1))
-    max_frame_bytes = number("bytes, an integer from 65536 to 67108864", lo=65536, hi=67108864, integer=True)
+    max_frame_bytes = number(f"bytes, an integer from {MIN_FRAME_BYTES} to {MAX_FRAME_BYTES}", lo=MIN_FRAME_BYTES,
+                             hi=MAX_FRAME_BYTES, integer=True)
     # A CA bundle that replaces the system trust store for this exchange (private TLS proxies).
     tls_ca_file = fields.String(allow_none=True, validate=validate.Length(
         min=1, error="null or the path of a PEM CA bundle"))
@@ -81,16 +90,10 @@ class ExchangeSchema(_Strict):
             markets_per_connection=data.get("markets_per_connection"))  # unset: the exchange's own limit
         for key, allowed in problems.items():
             errors.setdefault(key, [allowed])
-        ping = data.get("ping_interval_s", 30.0)
-        idle = data.get("idle_timeout_s", 60.0)
-        if ping >= idle:
-            errors["ping_interval_s"] = [f"seconds, less than idle_timeout_s ({idle}) so the exchange "
-                                         "never closes an idle connection"]
-        if data.get("pong_timeout_s", 10.0) >= ping:
-            errors["pong_timeout_s"] = [f"seconds, less than ping_interval_s ({ping})"]
-        backoff_max = data.get("backoff_max_s", 60.0)
-        if data.get("backoff_initial_s", 1.0) > backoff_max:
-            errors["backoff_initial_s"] = [f"seconds, at most backoff_max_s ({backoff_max})"]
+        timing = {key: data.get(key, _CONFIG_DEFAULTS[key]) for key in (
+            "ping_interval_s", "pong_timeout_s", "idle_timeout_s", "backoff_initial_s", "backoff_max_s")}
+        for key, allowed in timing_problems(**timing).items():
+            errors[key] = [allowed]
         if errors:
             raise ValidationError(errors)
 
@@ -115,7 +118,7 @@ class KafkaSchema(_Strict):
     api_version = fields.List(fields.Integer(strict=True), validate=validate.Length(
         min=2, max=3, error="a version as a list of 2 or 3 integers, e.g. [4, 0]"))
     enable_idempotence = fields.Boolean(validate=validate.Equal(
-        False, error="false (retries=0 as the seed requires makes idempotence impossible)"))
+        False, error="false (retries=0 makes idempotence impossible)"))
     max_consecutive_failures = number("an integer from 1 to 1000", lo=1, hi=1000, integer=True)
     max_outage_s = number("seconds from 1 to 3600", lo=1, hi=3600)
     reconnect_backoff_max_ms = number("milliseconds from 50 to 60000", lo=50, hi=60_000, integer=True)

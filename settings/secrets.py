@@ -1,4 +1,4 @@
-"""Secrets come only from the environment or a ``.env`` file, never from the YAML file (seed S4.2-b)."""
+"""Secrets come only from the environment or a ``.env`` file, never from the YAML file."""
 from __future__ import annotations
 
 import os

@@ -7,7 +7,7 @@ cheap to format.
 
 Trade ids are derivable: ``sequential_id = trade_timestamp_ms * 10000 + n``
 where ``n`` counts the market's trades within that millisecond (the structure
-seen on Upbit since 2024, exchange_protocols.md §1.13). They are unique per
+seen on Upbit since 2024). They are unique per
 (exchange, market) and exceed 2**53.
 """
 from __future__ import annotations

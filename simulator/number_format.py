@@ -1,7 +1,7 @@
 """Number spellings the exchanges put on the wire.
 
 Upbit's Java back end writes prices and sizes in a few ways, and a parser must
-accept all of them (exchange_protocols.md §1.13, §5.13):
+accept all of them:
 
 * ``java_double``  - Java ``Double.toString``: ``1.16539E8``, ``6727000.0``, ``7.9276E-4``;
 * ``scaled``       - Java ``BigDecimal`` with a fixed scale: ``31883000.00000000``, ``0E-8``;

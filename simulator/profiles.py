@@ -1,4 +1,4 @@
-"""What differs between Upbit and Bithumb on the public WebSocket (exchange_protocols.md §2.2, §3)."""
+"""What differs between Upbit and Bithumb on the public WebSocket."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,7 +3,7 @@
 Every frame is rendered as a template ``(head, tail)``: the frame's ``timestamp``
 (``tms``) value goes between them when the frame is written to the socket, so
 ``timestamp`` is the send time (ms; µs in Bithumb orderbooks). Key orders follow
-the published frames in /work/shared/fixtures (exchange_protocols.md §1.5-§1.7, §2.2).
+the frames the exchanges publish.
 """
 from __future__ import annotations
 

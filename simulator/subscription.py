@@ -1,6 +1,6 @@
 """Parsing a subscription request into what the connection must stream, or the venue's error.
 
-Pure code. Rules (exchange_protocols.md §1.3, §1.11, §2.2, §5):
+Pure code. Rules:
 * one JSON array: a ticket object, one or more type objects, an optional format object;
 * unknown or lower-case codes are dropped silently; an empty result is not an error;
 * the only-snapshot / only-realtime options are read in the venue's spelling only;

@@ -17,12 +17,13 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from messages.clock import utc_now_us
 from messages.protocol import StatusSnapshot
 from messages.settings import Settings
 from monitoring import health, metrics_updater, multiprocess_collect
 from web import auth, metrics_view, status_view
 from web.rendered_answers import Answer, RenderedAnswers, serve_rendered
-from web.snapshot_cache import Observation, SnapshotCache, wall_us
+from web.snapshot_cache import Observation, SnapshotCache
 
 HEALTH_JSON = "application/health+json"
 access_log = logging.getLogger("krwfeed.web.access")
@@ -86,7 +87,7 @@ def create_app(
         lambda: metrics_view.read(multiprocess_collect.families(metrics_dir)),
         refresh_s=refresh_s,
     )
-    answers = RenderedAnswers(int(refresh_s * 1e6), wall_us)
+    answers = RenderedAnswers(int(refresh_s * 1e6), utc_now_us)
     app.extensions["krwfeed.rendered_answers"] = answers
     probe = _CachedProbe(kafka_probe) if kafka_probe is not None else None
     metrics_updater.set_service_info(settings, version)
@@ -118,11 +119,11 @@ def create_app(
         return (app.json.dumps(body) + "\n").encode()
 
     def render_health(latest: Observation | None) -> tuple[bytes, int]:
-        result = health.evaluate(latest.snapshot if latest else None, wall_us(), settings)
+        result = health.evaluate(latest.snapshot if latest else None, utc_now_us(), settings)
         return encoded({**result.to_dict(), "version": version}), result.http_status
 
     def render_status(latest: Observation | None) -> tuple[bytes, int]:
-        result = health.evaluate(latest.snapshot if latest else None, wall_us(), settings)
+        result = health.evaluate(latest.snapshot if latest else None, utc_now_us(), settings)
         body: dict[str, Any]
         if latest is None:
             body = {"health": result.to_dict(), "running": False, "connections": [], "markets": []}
@@ -170,7 +171,7 @@ def create_app(
     def metrics_endpoint() -> Response:
         latest = cache.latest()
         if latest is not None:
-            metrics_updater.update_from_snapshot(latest.snapshot, wall_us())
+            metrics_updater.update_from_snapshot(latest.snapshot, utc_now_us())
         return Response(multiprocess_collect.exposition(metrics_dir), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/status")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from messages.clock import utc_now_us
 from messages.protocol import StatusSnapshot
 from web.metrics_view import MetricsReading
 
@@ -22,10 +22,6 @@ class Observation:
     at_us: int  # wall clock of the web process when the snapshot arrived
     snapshot: StatusSnapshot
     reading: MetricsReading
-
-
-def wall_us() -> int:
-    return time.time_ns() // 1000
 
 
 class SnapshotCache:
@@ -38,7 +34,7 @@ class SnapshotCache:
         expire_s: float = 10.0,
         window_s: float = 5.0,
         first_wait_s: float = 3.0,
-        clock: Callable[[], int] = wall_us,
+        clock: Callable[[], int] = utc_now_us,
     ) -> None:
         self._provider = provider
         self._reader = reader

@@ -21,7 +21,7 @@ class PublishReport:
     failed: int  # cumulative
     consecutive_failures: int  # failed attempts of the current outage
     last_error: str = ""
-    cause: str = ""  # why deliveries fail now (``pipeline.publish_tracker.CAUSE_*``); "" when they work
+    cause: str = ""  # why deliveries fail now (``publishers.publish_tracker.CAUSE_*``); "" when they work
     failing_for_s: float = 0.0  # how long the current outage has lasted
 
 

@@ -1,4 +1,4 @@
-"""Starting and stopping the service: the composition root and the supervisor (seed S3.1)."""
+"""Starting and stopping the service: the composition root and the supervisor."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -19,9 +19,9 @@ from kafka.admin import KafkaAdminClient
 
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.kafka_config import librdkafka_config, producer_kwargs
 from publishers.base import MessagePublisher
 from publishers.factory import make_publisher
+from publishers.kafka_config import librdkafka_config, producer_kwargs
 
 pytestmark = pytest.mark.integration
 

@@ -12,19 +12,19 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
+from messages.clock import utc_now_us
 from messages.protocol import StatusSnapshot
 from messages.settings import Secret
 from tests.unit.monitoring.snapshot_factory import settings, snapshot
 from web.app import create_app
 from web.server import WebServer
-from web.snapshot_cache import wall_us
 
 pytestmark = pytest.mark.integration
 
 
 def live_snapshot(**kwargs: object) -> Callable[[], StatusSnapshot]:
     """Snapshots stamped with the real clock, as the actor system's would be."""
-    return lambda: snapshot(now_us=wall_us(), **kwargs)  # type: ignore[arg-type]
+    return lambda: snapshot(now_us=utc_now_us(), **kwargs)  # type: ignore[arg-type]
 
 
 def app_for(provider: Callable[[], StatusSnapshot | None], probe: Callable[[], bool] | None = None) -> Flask:
@@ -121,7 +121,7 @@ def slow_server() -> Iterator[tuple[str, list[float]]]:
     def slow_provider() -> StatusSnapshot:
         calls.append(time.monotonic())
         time.sleep(0.2)  # an actor system busy ingesting
-        return replace(snapshot(now_us=wall_us()))
+        return replace(snapshot(now_us=utc_now_us()))
 
     server = WebServer(app_for(slow_provider), "127.0.0.1", 0)
     server.start()
@@ -179,7 +179,7 @@ def test_S3_3_e_polled_answers_are_rendered_once_per_period_by_low_priority_thre
     def provider() -> StatusSnapshot:
         if sys.platform.startswith("linux"):
             niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        return snapshot(now_us=wall_us())
+        return snapshot(now_us=utc_now_us())
 
     app = app_for(provider)
     answers = app.extensions["krwfeed.rendered_answers"]

@@ -1,11 +1,12 @@
 """Reconnect pacing: 1 -> 2 -> 4 ... capped at 60 s, jitter bounds, attempt budget."""
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 
-from connectors.backoff import Backoff
+from connectors.backoff import Backoff, ReconnectBudget
 from tests.unit.connectors.fakes import config
 
 pytestmark = pytest.mark.unit
@@ -70,3 +71,33 @@ def test_S1_1_b_flapping_connection_keeps_counting_until_healthy() -> None:
     backoff.connected(10.0)
     backoff.disconnected(80.0)  # up for 70 s: healthy again, starts from 1 s
     assert backoff.next_delay() == 1.0
+
+
+def test_budget_resets_only_after_a_healthy_period() -> None:
+    budget = ReconnectBudget(2, healthy_after_s=30)
+    assert budget.begin_attempt() and budget.begin_attempt()
+    assert budget.exhausted and not budget.begin_attempt()
+    budget.connected(100.0)
+    budget.still_connected(129.9)
+    assert budget.attempts == 2
+    budget.disconnected(130.0)
+    assert budget.attempts == 0 and not budget.exhausted
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    budget = ReconnectBudget(0, initial_s=1, factor=2, max_delay_s=60, jitter=0.2)
+    delays = []
+    for _ in range(10):
+        delays.append(budget.delay_s())
+        budget.begin_attempt()
+    assert delays[:6] == [1, 2, 4, 8, 16, 32] and max(delays) == 60
+    budget.attempts = 1000
+    assert budget.delay_s(1.0) == 60 and budget.delay_s(-1.0) == pytest.approx(48)
+    budget.attempts = 2
+    assert budget.delay_s(1.0) == pytest.approx(4.8) and budget.delay_s(-1.0) == pytest.approx(3.2)
+
+
+def test_budget_is_plain_data_free_of_dataclass_magic() -> None:
+    assert not dataclasses.is_dataclass(ReconnectBudget)
+    with pytest.raises(ValueError):
+        ReconnectBudget(-1)

@@ -14,9 +14,8 @@ import websocket
 
 from connectors.backoff import Backoff
 from connectors.frame_pipeline import FramePipeline
-from connectors.frame_reader import read_frames
 from connectors.liveness import Liveness
-from connectors.socket_ops import new_socket
+from connectors.websocket_connector import new_socket, read_frames
 from exchanges.registry import get_adapter
 from tests.unit.connectors.fakes import config
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import websocket
 
-from connectors.socket_ops import DEFAULT_MAX_FRAME_BYTES, MessageTooLarge, new_socket
+from connectors.websocket_connector import DEFAULT_MAX_FRAME_BYTES, MessageTooLarge, new_socket
 
 pytestmark = pytest.mark.unit
 CAP = 64 * 1024

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from connectors.backoff import ReconnectBudget
 from messages.config import ExchangeConfig
 from messages.exceptions import ValidationException
 
@@ -46,10 +47,10 @@ def test_S1_3_c_duplicate_markets_removed() -> None:
 
 
 def test_S1_3_d_zero_reconnect_attempts_means_forever() -> None:
-    budget = config(max_reconnect_attempts=0).reconnect_budget()
+    budget = ReconnectBudget.from_config(config(max_reconnect_attempts=0))
     for _ in range(1000):
         assert budget.begin_attempt()
-    limited = config(max_reconnect_attempts=2).reconnect_budget()
+    limited = ReconnectBudget.from_config(config(max_reconnect_attempts=2))
     assert limited.begin_attempt() and limited.begin_attempt() and not limited.begin_attempt()
     with pytest.raises(ValidationException):
         config(max_reconnect_attempts=-1)
@@ -83,7 +84,8 @@ def test_S1_3_g_backoff_settings_are_configuration() -> None:
     cfg = config()
     assert (cfg.backoff_initial_s, cfg.backoff_factor, cfg.backoff_max_s) == (1.0, 2.0, 60.0)
     assert 0 < cfg.backoff_jitter < 1
-    budget = config(backoff_initial_s=0.5, backoff_factor=3, backoff_max_s=10, backoff_jitter=0).reconnect_budget()
+    cfg = config(backoff_initial_s=0.5, backoff_factor=3, backoff_max_s=10, backoff_jitter=0)
+    budget = ReconnectBudget.from_config(cfg)
     assert budget.delay_s() == 0.5
     budget.begin_attempt()
     assert budget.delay_s() == 1.5

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from pipeline.publish_tracker import (
+from publishers.publish_tracker import (
     CAUSE_AUTHENTICATION,
     CAUSE_OTHER,
     CAUSE_QUEUE_FULL,

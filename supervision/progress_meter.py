@@ -1,4 +1,4 @@
-"""Progress lines: exactly one per ``every`` messages (seed S3.1-g), with the rate since the previous
+"""Progress lines: exactly one per ``every`` messages, with the rate since the previous
 line. Counts arrive in batches, so one batch may cross several multiples; each gets its own line."""
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from buffering.buffer_queue import BufferQueue, ttl_for_delivery
 from messages.records import EncodedRecord
 from messages.settings import KafkaSettings
-from pipeline.buffer_queue import BufferQueue, ttl_for_delivery
-from pipeline.kafka_config import delivery
+from publishers.kafka_config import delivery
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""The supervisor's status snapshot (``get_status``, seed S3.1-j), kept from the children's reports.
+"""The supervisor's status snapshot (``get_status``), kept from the children's reports.
 
 Children report cumulative counters. A restarted child starts again from zero, so each counter
 keeps the total of earlier incarnations as a base: totals never go backwards.
@@ -19,7 +19,7 @@ from messages.protocol import (
     TicketReport,
 )
 from messages.state import ConnectionState
-from pipeline.ticket_states import ticket_rows
+from supervision.ticket_states import ticket_rows
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
                        "undeliverable")

@@ -1,4 +1,4 @@
-"""The graceful stop as a pure state machine (seed S3.1-b/c/d): connectors stop -> the buffer drains
+"""The graceful stop as a pure state machine: connectors stop -> the buffer drains
 into the producers -> the producers flush -> done. Each step has an end condition and the whole
 sequence has a deadline, so a child that never answers cannot hold the stop up.
 

@@ -1,8 +1,8 @@
-"""``KafkaSettings`` -> the options of each Kafka client (seed S2.4-a): ``producer_kwargs`` for
+"""``KafkaSettings`` -> the options of each Kafka client: ``producer_kwargs`` for
 kafka-python's ``KafkaProducer``, ``librdkafka_config`` for confluent-kafka's ``Producer``. Each
-client's mapping, security options included, lives in its one function, side by side.
+client's mapping is its own function; the options both take are listed once, in ``_shared_options``.
 
-Pure. The seed's producer settings pass through unchanged (linger_ms=5, acks='all',
+Pure. The configured producer settings pass through unchanged (linger_ms=5, acks='all',
 batch_size=16384, compression_type='lz4', max_in_flight_requests_per_connection=5, retries=0,
 request_timeout_ms=500, client_id='data-ingestion-connector'), plus what kafka-python 3.x needs
 to behave predictably:
@@ -18,7 +18,7 @@ to behave predictably:
   client reaches a broker that is back within about a second instead of up to half a minute,
   while the records of the outage meanwhile expire or fail, counted.
 
-librdkafka takes the seed's settings under their own names, one-to-one (``linger.ms``, ``acks``,
+librdkafka takes the same settings under their own names, one-to-one (``linger.ms``, ``acks``,
 ``batch.size``, ``compression.type``, ``max.in.flight.requests.per.connection``, ``retries``,
 ``request.timeout.ms``, ``client.id``), ``delivery_timeout_ms`` as ``delivery.timeout.ms`` and the
 reconnect backoff as ``reconnect.backoff.max.ms``. One difference stays: librdkafka's
@@ -33,7 +33,7 @@ librdkafka counterpart: its ``produce()`` never waits for metadata (a full queue
 ``kafka.delivery: at_least_once`` replaces the delivery guarantee's settings for both clients
 (``delivery()``): acks=all, the idempotent producer, retries until a delivery timeout of 5 minutes.
 ``Delivery.retries_for_s`` tells the buffer how long the client would keep trying a trade
-(``pipeline.buffer_queue.ttl_for_delivery``).
+(``buffering.buffer_queue.ttl_for_delivery``).
 
 Secrets: the SASL and TLS key passwords are unwrapped here and only here; ``describe()`` gives a
 masked copy for log lines.
@@ -73,7 +73,7 @@ class Delivery:
 
 
 def delivery(settings: KafkaSettings) -> Delivery:
-    """at_most_once: the seed's settings as configured (retries=0: nothing is ever resent, a failure
+    """at_most_once: the producer settings as configured (retries=0: nothing is ever resent, a failure
     is counted); at_least_once: acks=all, idempotence on, retried until a delivery timeout of
     ``AT_LEAST_ONCE_DELIVERY_TIMEOUT_MS`` (or the configured one if longer)."""
     # both clients reject a delivery timeout below linger + request timeout
@@ -83,83 +83,72 @@ def delivery(settings: KafkaSettings) -> Delivery:
     return Delivery(settings.acks, settings.retries, settings.enable_idempotence, floor)
 
 
-def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
-    """kafka-python's ``KafkaProducer`` keyword arguments."""
+def _shared_options(settings: KafkaSettings) -> list[tuple[str, str, Any]]:
+    """The options both clients take, as (kafka-python name, librdkafka name, value): one list, so
+    a setting reaches both clients or neither."""
     guarantee = delivery(settings)
-    kwargs: dict[str, Any] = {
-        "bootstrap_servers": list(settings.bootstrap_servers),
-        "client_id": settings.client_id,
-        "acks": guarantee.acks,
-        "linger_ms": settings.linger_ms,
-        "batch_size": settings.batch_size,
-        "compression_type": settings.compression_type,
-        "max_in_flight_requests_per_connection": settings.max_in_flight_requests_per_connection,
-        "retries": guarantee.retries,
-        "request_timeout_ms": settings.request_timeout_ms,
-        "delivery_timeout_ms": guarantee.delivery_timeout_ms,
-        "max_block_ms": settings.max_block_ms,
-        "reconnect_backoff_ms": min(50, settings.reconnect_backoff_max_ms),
-        "reconnect_backoff_max_ms": settings.reconnect_backoff_max_ms,
-        "api_version": tuple(settings.api_version),
-        "enable_idempotence": guarantee.idempotence,
-        "security_protocol": settings.security_protocol,
-    }
+    options: list[tuple[str, str, Any]] = [
+        ("client_id", "client.id", settings.client_id),
+        ("acks", "acks", guarantee.acks),
+        ("linger_ms", "linger.ms", settings.linger_ms),
+        ("batch_size", "batch.size", settings.batch_size),
+        ("compression_type", "compression.type", settings.compression_type),
+        ("max_in_flight_requests_per_connection", "max.in.flight.requests.per.connection",
+         settings.max_in_flight_requests_per_connection),
+        ("retries", "retries", guarantee.retries),
+        ("request_timeout_ms", "request.timeout.ms", settings.request_timeout_ms),
+        ("delivery_timeout_ms", "delivery.timeout.ms", guarantee.delivery_timeout_ms),
+        ("enable_idempotence", "enable.idempotence", guarantee.idempotence),
+        ("reconnect_backoff_ms", "reconnect.backoff.ms", min(50, settings.reconnect_backoff_max_ms)),
+        ("reconnect_backoff_max_ms", "reconnect.backoff.max.ms", settings.reconnect_backoff_max_ms),
+        ("security_protocol", "security.protocol", settings.security_protocol),
+    ]
     if settings.sasl_mechanism:
-        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        options.append(("sasl_mechanism", "sasl.mechanism", settings.sasl_mechanism))
         if settings.sasl_username is not None:
-            kwargs["sasl_plain_username"] = settings.sasl_username
+            options.append(("sasl_plain_username", "sasl.username", settings.sasl_username))
         if settings.sasl_password is not None:
-            kwargs["sasl_plain_password"] = settings.sasl_password.value
-    kwargs.update(ssl_kwargs(settings))
-    return kwargs
+            options.append(("sasl_plain_password", "sasl.password", settings.sasl_password.value))
+    return options + _tls_options(settings)
+
+
+def _tls_options(settings: KafkaSettings) -> list[tuple[str, str, Any]]:
+    """The TLS files and the key's password, as (kafka-python name, librdkafka name, value)."""
+    options: list[tuple[str, str, Any]] = []
+    for name, prop in (("ssl_cafile", "ssl.ca.location"), ("ssl_certfile", "ssl.certificate.location"),
+                       ("ssl_keyfile", "ssl.key.location")):
+        value = getattr(settings, name)
+        if value:
+            options.append((name, prop, value))
+    if settings.ssl_password is not None:
+        options.append(("ssl_password", "ssl.key.password", settings.ssl_password.value))
+    return options
 
 
 def ssl_kwargs(settings: KafkaSettings) -> dict[str, Any]:
     """The TLS part, in kafka-python's names: files, the key's password, hostname checking."""
-    kwargs: dict[str, Any] = {}
-    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
-        value = getattr(settings, name)
-        if value:
-            kwargs[name] = value
-    if settings.ssl_password is not None:
-        kwargs["ssl_password"] = settings.ssl_password.value
+    kwargs: dict[str, Any] = {name: value for name, _, value in _tls_options(settings)}
     if settings.security_protocol.endswith("SSL"):
         kwargs["ssl_check_hostname"] = settings.ssl_check_hostname
     return kwargs
 
 
+def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    """kafka-python's ``KafkaProducer`` keyword arguments."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": list(settings.bootstrap_servers),
+        "max_block_ms": settings.max_block_ms,
+        "api_version": tuple(settings.api_version),
+    }
+    kwargs.update((name, value) for name, _, value in _shared_options(settings))
+    kwargs.update(ssl_kwargs(settings))
+    return kwargs
+
+
 def librdkafka_config(settings: KafkaSettings) -> dict[str, Any]:
     """confluent-kafka's ``Producer`` configuration, in librdkafka's own property names."""
-    guarantee = delivery(settings)
-    config: dict[str, Any] = {
-        "bootstrap.servers": ",".join(settings.bootstrap_servers),
-        "client.id": settings.client_id,
-        "acks": guarantee.acks,
-        "linger.ms": settings.linger_ms,
-        "batch.size": settings.batch_size,
-        "compression.type": settings.compression_type,
-        "max.in.flight.requests.per.connection": settings.max_in_flight_requests_per_connection,
-        "retries": guarantee.retries,
-        "request.timeout.ms": settings.request_timeout_ms,
-        "delivery.timeout.ms": guarantee.delivery_timeout_ms,
-        "enable.idempotence": guarantee.idempotence,
-        "reconnect.backoff.ms": min(50, settings.reconnect_backoff_max_ms),
-        "reconnect.backoff.max.ms": settings.reconnect_backoff_max_ms,
-        "security.protocol": settings.security_protocol,
-    }
-    if settings.sasl_mechanism:
-        config["sasl.mechanism"] = settings.sasl_mechanism
-        if settings.sasl_username is not None:
-            config["sasl.username"] = settings.sasl_username
-        if settings.sasl_password is not None:
-            config["sasl.password"] = settings.sasl_password.value
-    for name, prop in (("ssl_cafile", "ssl.ca.location"), ("ssl_certfile", "ssl.certificate.location"),
-                       ("ssl_keyfile", "ssl.key.location")):
-        value = getattr(settings, name)
-        if value:
-            config[prop] = value
-    if settings.ssl_password is not None:
-        config["ssl.key.password"] = settings.ssl_password.value
+    config: dict[str, Any] = {"bootstrap.servers": ",".join(settings.bootstrap_servers)}
+    config.update((prop, value) for _, prop, value in _shared_options(settings))
     if "SSL" in settings.security_protocol.upper():
         # librdkafka's name for the check kafka-python calls ssl_check_hostname; the chain is verified either way
         config["ssl.endpoint.identification.algorithm"] = "https" if settings.ssl_check_hostname else "none"

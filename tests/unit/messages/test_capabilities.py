@@ -7,17 +7,17 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from exchanges.capabilities import (
+from exchanges.registry import NAMES, get_adapter
+from messages.capabilities import (
     CAPABILITIES,
     EXCHANGE_NAMES,
     MAX_CONNECTIONS_PER_EXCHANGE,
     MAX_MARKETS_PER_EXCHANGE,
 )
-from exchanges.registry import NAMES, get_adapter
 from messages.config import ExchangeConfig
 from messages.exceptions import ValidationException
-from pipeline.connect_pacer import DEFAULT_RATES
 from settings.schema import ExchangeSchema
+from supervision.connect_pacer import DEFAULT_RATES
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""Counting Kafka delivery outcomes and deciding when publishing has failed for good (seed S3.1-e).
+"""Counting Kafka delivery outcomes and deciding when publishing has failed for good.
 
 Pure (no I/O; the clock is passed in) but thread-safe: kafka-python resolves delivery futures on
 its sender thread while the producer actor reads the counts on its own thread, so every access

@@ -9,7 +9,8 @@ import pytest
 
 from exchanges.registry import get_adapter
 from messages.settings import KafkaSettings
-from pipeline.kafka_batching import (
+from proto.serializer import serialize
+from publishers.kafka_batching import (
     IN_FLIGHT_STEPS,
     MAX_WINDOW_S,
     MIN_WINDOW_S,
@@ -18,7 +19,6 @@ from pipeline.kafka_batching import (
     credit_plan,
     record_bytes,
 )
-from proto.serializer import serialize
 
 FIXTURES = Path(__file__).resolve().parents[2] / "golden" / "fixtures"
 KAFKA_RECORD_FRAMING = 30  # bytes a Kafka v2 record adds to its key and value (lengths, offsets, headers)

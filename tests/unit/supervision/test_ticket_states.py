@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from messages.protocol import StateChanged, SubscriptionReport, TicketReport
 from messages.state import ConnectionState as S
-from pipeline.status_book import StatusBook
-from pipeline.ticket_states import AWAITING_DATA, LOST, REPLACED, STREAMING, ticket_rows, utc_text
+from supervision.status_book import StatusBook
+from supervision.ticket_states import AWAITING_DATA, LOST, REPLACED, STREAMING, ticket_rows, utc_text
 
 OLD = TicketReport("t1", ("KRW-BTC",), ("trade", "orderbook"), 1_700_000_000_000_000, 1_700_000_000_250_000,
                    {"trade": 1_700_000_000_250_000, "orderbook": 1_700_000_000_300_000})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from messages.settings import KafkaSettings, Secret
-from pipeline.kafka_config import (
+from publishers.kafka_config import (
     AT_LEAST_ONCE_RETRIES,
     describe,
     librdkafka_config,

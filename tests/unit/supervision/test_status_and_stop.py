@@ -5,8 +5,8 @@ import pytest
 
 from messages.protocol import BufferStats, ConnectorStats, PublishReport, StateChanged
 from messages.state import ConnectionState as S
-from pipeline.status_book import StatusBook
-from pipeline.stop_sequence import StopSequence
+from supervision.status_book import StatusBook
+from supervision.stop_sequence import StopSequence
 
 pytestmark = pytest.mark.unit
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 import pytest
 
 from messages.config import ExchangeConfig
-from pipeline.connect_pacer import ConnectPacer
-from pipeline.connection_plan import (
+from supervision.connect_pacer import ConnectPacer
+from supervision.connection_plan import (
     MAX_ACTOR_PROCESSES,
     actor_processes,
     plan_connections,
     process_limit_problem,
 )
-from pipeline.progress_meter import ProgressMeter
-from pipeline.restart_backoff import RestartBackoff
+from supervision.progress_meter import ProgressMeter
+from supervision.restart_backoff import RestartBackoff
 
 pytestmark = pytest.mark.unit
 

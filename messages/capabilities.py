@@ -4,7 +4,7 @@ The one home of these facts: the settings schema, ``ExchangeConfig``, the protoc
 connect pacer all read them here, so a value the exchange would refuse is refused when the
 configuration loads (exit 2), never at connect time where it could only be retried forever.
 
-Pure data and pure functions; imports nothing of krwfeed.
+Pure data and pure functions; of krwfeed it imports only the ``DataType`` enum.
 """
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DATA_TYPES: tuple[str, ...] = ("trade", "orderbook")
+from messages.records import DataType
+
+DATA_TYPES: tuple[str, ...] = tuple(t.value for t in DataType)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Counts of records the buffer dropped, by reason: nothing leaves krwfeed uncounted (seed S3.2-c)."""
+"""Counts of records the buffer dropped, by reason: nothing leaves krwfeed uncounted."""
 from __future__ import annotations
 
 from messages.records import EncodedRecord

@@ -1,8 +1,8 @@
-"""Duplicate-trade filter with bounded memory (seed S2.3-b; protocols §5.6).
+"""Duplicate-trade filter with bounded memory.
 
 Every (re)subscription starts with a trade SNAPSHOT per code: the latest trade, which krwfeed may
 already have sent. Trades are named by ``(code, sequential_id)``; ids are unique but not ordered
-(protocols §5.7), so a "highest id seen" watermark would be wrong. Instead each code keeps the last
+so a "highest id seen" watermark would be wrong. Instead each code keeps the last
 ``per_code`` ids in insertion order and forgets the oldest. Memory is therefore at most
 ``per_code * codes``, and the connector only admits subscribed codes.
 """

@@ -1,4 +1,4 @@
-"""The bounded, TTL-aware queue between connectors and producers (seed S2.4-d, S2.6).
+"""The bounded, TTL-aware queue between connectors and producers.
 
 Pure: no clock, no I/O. Every time is an integer count of microseconds since the Unix epoch, UTC,
 passed in by the caller as ``now_us`` and compared with ``EncodedRecord.received_time_us``.
@@ -40,12 +40,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from connectors.trade_dedupe import TradeDedupe
-from messages.records import EncodedRecord
-from pipeline.drop_counts import DropCounts
+from buffering.drop_counts import DropCounts
+from messages.records import DataType, EncodedRecord
+from messages.trade_dedupe import TradeDedupe
 
-ORDERBOOK = "orderbook"
-TRADE = "trade"
+ORDERBOOK = DataType.ORDERBOOK.value
+TRADE = DataType.TRADE.value
 PRIORITY: tuple[str, ...] = (ORDERBOOK, TRADE)
 DEFAULT_TTL_S = 1.0
 _COMPACT_MIN_DEAD = 64
