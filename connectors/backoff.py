@@ -1,9 +1,11 @@
 """Reconnect pacing for one connection: the only place that decides when to retry and when to give up.
 
 ``ReconnectBudget`` holds the rules: delays 1 -> 2 -> 4 ... s capped at ``backoff_max_s`` (60 s at
-most), ``max_reconnect_attempts`` retries (0 = forever), and a refill only after the connection
-stayed up for ``healthy_after_s``, so a connection that flaps (connects, drops at once) still ends
-in FAILED. ``Backoff`` adds the random source for the jitter (+/- ``backoff_jitter``), which spreads
+most), ``max_reconnect_attempts`` retries (0 = forever), and a refill once a session delivered data
+or stayed up for ``healthy_after_s``. So the delay grows only over attempts that fail or flap without
+delivering anything (and such a connection still ends in FAILED), never across sessions that were
+streaming: an exchange that drops a streaming connection every few seconds gets it back after about
+``backoff_initial_s`` each time, paced by the supervisor's connect limits. ``Backoff`` adds the random source for the jitter (+/- ``backoff_jitter``), which spreads
 the reconnects of many connections dropped at once. Both are pure: times are passed in.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ class ReconnectBudget:
     """
 
     __slots__ = ("max_attempts", "healthy_after_s", "initial_s", "factor", "max_delay_s", "jitter",
-                 "attempts", "_connected_at")
+                 "attempts", "_connected_at", "_streamed")
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class ReconnectBudget:
         self.jitter = jitter
         self.attempts = 0
         self._connected_at: float | None = None
+        self._streamed = False  # the current session delivered data
 
     @property
     def exhausted(self) -> bool:
@@ -66,10 +69,16 @@ class ReconnectBudget:
 
     def connected(self, now_s: float) -> None:
         self._connected_at = now_s
+        self._streamed = False
+
+    def streamed(self) -> None:
+        """The current session delivered data: when it drops, retrying starts again from the first delay."""
+        self._streamed = True
 
     def reset(self) -> None:
         self.attempts = 0
         self._connected_at = None
+        self._streamed = False
 
     def still_connected(self, now_s: float) -> None:
         """Call while the connection is up (e.g. on each pong): refills the budget once healthy."""
@@ -78,7 +87,10 @@ class ReconnectBudget:
 
     def disconnected(self, now_s: float) -> None:
         self.still_connected(now_s)
+        if self._streamed:
+            self.attempts = 0
         self._connected_at = None
+        self._streamed = False
 
     def delay_s(self, jitter_sample: float = 0.0) -> float:
         """Backoff before the next attempt: 1 s, 2 s, 4 s ... after 0, 1, 2 ... attempts, capped.
@@ -136,6 +148,9 @@ class Backoff:
 
     def still_connected(self, now: float) -> None:
         self.budget.still_connected(now)
+
+    def streamed(self) -> None:
+        self.budget.streamed()
 
     def disconnected(self, now: float) -> None:
         self.budget.disconnected(now)

@@ -364,6 +364,8 @@ def read_frames(
         if outcome.kind != MALFORMED:
             backoff.still_connected(now)
         records.extend(outcome.records)
+    if records:
+        backoff.streamed()
     for line in pipeline.notices.take():
         _LOG.warning(line)
     return records, frames, lost

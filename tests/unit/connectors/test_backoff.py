@@ -73,6 +73,24 @@ def test_S1_1_b_flapping_connection_keeps_counting_until_healthy() -> None:
     assert backoff.next_delay() == 1.0
 
 
+def test_a_drop_after_data_retries_from_the_first_delay_while_empty_sessions_keep_growing() -> None:
+    backoff = Backoff.from_config(config(max_reconnect_attempts=3, backoff_jitter=0.0))
+    for _ in range(2):  # two attempts that failed: the delay has grown
+        backoff.next_delay()
+        backoff.begin_attempt()
+    assert backoff.next_delay() == 4.0
+    backoff.begin_attempt()
+    backoff.connected(0.0)
+    backoff.streamed()  # this session delivered data
+    backoff.disconnected(3.0)  # dropped after 3 s, far from healthy_after_s
+    assert backoff.next_delay() == 1.0 and backoff.attempts == 0
+    for _ in range(3):  # sessions that connect and drop without any data keep counting, to FAILED
+        backoff.begin_attempt()
+        backoff.connected(10.0)
+        backoff.disconnected(10.5)
+    assert backoff.next_delay() is None
+
+
 def test_budget_resets_only_after_a_healthy_period() -> None:
     budget = ReconnectBudget(2, healthy_after_s=30)
     assert budget.begin_attempt() and budget.begin_attempt()
