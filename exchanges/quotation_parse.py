@@ -5,8 +5,10 @@ Both the DEFAULT and the SIMPLE key spellings are read; a frame says which it us
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timezone
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -68,6 +70,22 @@ TRADE_SIMPLE = TradeKeys("cd", "tp", "tv", "ab", "pcp", "c", "cp", "td", "ttm", 
 ORDERBOOK_DEFAULT = OrderbookKeys("code", "total_ask_size", "total_bid_size", "orderbook_units", "ask_price",
                                   "bid_price", "ask_size", "bid_size", "timestamp", "level", "stream_type")
 ORDERBOOK_SIMPLE = OrderbookKeys("cd", "tas", "tbs", "obu", "ap", "bp", "as", "bs", "tms", "lv", "st")
+# Per key spelling, made once: a unit's (ask price, ask size, bid price, bid size).
+_UNIT_GETTERS: dict[str, Callable[[Any], tuple[Any, Any, Any, Any]]] = {
+    k.units: itemgetter(k.ask_price, k.ask_size, k.bid_price, k.bid_size) for k in (ORDERBOOK_DEFAULT, ORDERBOOK_SIMPLE)}
+
+
+def _plain_column(column: tuple[Any, ...]) -> tuple[str, ...]:
+    """One column of a book's numbers as plain decimal texts."""
+    try:
+        joined = "".join(column)
+    except TypeError:  # integers (Bithumb's KRW prices), or no number at all, among the texts
+        bound = INT_BOUND
+        return tuple(str(v) if type(v) is int and -bound < v < bound else
+                     v if type(v) is str and "E" not in v and "e" not in v else decimal_text(v) for v in column)
+    if "E" in joined or "e" in joined:
+        return tuple(decimal_text(v) if "E" in v or "e" in v else v for v in column)
+    return column
 
 
 def _code(value: Any) -> str:
@@ -119,40 +137,37 @@ def parse_orderbook(obj: dict[str, Any], keys: OrderbookKeys, exchange: Exchange
                     received_time_us: int) -> OrderbookRecord:
     """A full top-N book. Unit i holds the i-th best ask and the i-th best bid; levels with a zero
     price or size (padding of thin books, dust rounded to 0) are dropped side by side."""
-    asks: list[PriceLevel] = []
-    bids: list[PriceLevel] = []
-    # The hot loop of the whole pipeline (30-60 levels per frame), kept to the fewest bytecodes:
-    # one C-level getter per unit (a unit that is not an object, or lacks a key, raises), zero
-    # levels dropped by a set lookup, PriceLevel built with tuple.__new__ (which skips the named
-    # tuple's Python-level __new__: same object, half the cost). Non-integer numbers are already
-    # their wire texts and stay so unless written with an exponent; integers and anything else go
-    # through decimal_text (bounded; it refuses what is no number). Texts are checked to be plain
-    # decimals, a whole side at once, by validate_record.
-    new, level_type, zeros, text, bound = tuple.__new__, PriceLevel, ZEROS, decimal_text, INT_BOUND
-    for price, size, bid_price, bid_size in map(itemgetter(keys.ask_price, keys.ask_size, keys.bid_price,
-                                                           keys.bid_size), obj[keys.units]):
-        if type(price) is not str:
-            price = str(price) if type(price) is int and -bound < price < bound else text(price)
-        elif "E" in price or "e" in price:
-            price = text(price)
-        if type(size) is not str or "E" in size or "e" in size:
-            size = text(size)
-        if price not in zeros and size not in zeros:
-            asks.append(new(level_type, (price, size)))
-        if type(bid_price) is not str:
-            bid_price = str(bid_price) if type(bid_price) is int and -bound < bid_price < bound else text(bid_price)
-        elif "E" in bid_price or "e" in bid_price:
-            bid_price = text(bid_price)
-        if type(bid_size) is not str or "E" in bid_size or "e" in bid_size:
-            bid_size = text(bid_size)
-        if bid_price not in zeros and bid_size not in zeros:
-            bids.append(new(level_type, (bid_price, bid_size)))
+    # The hot spot of the whole pipeline (30-60 numbers per frame), so the book is read column by
+    # column in C-level passes rather than number by number: one getter per unit (a unit that is not
+    # an object, or lacks a key, raises), then per column one join, which also proves every value a
+    # text. Non-integer numbers are already their wire texts and stay so; a column holding an
+    # exponent form (Upbit writes large prices so) or anything but texts (integers) goes through
+    # decimal_text, which is bounded and refuses what is no number. Zero levels are looked for with
+    # set checks and only then filtered. PriceLevel is built with tuple.__new__ (the same object as
+    # its constructor makes, a fraction of the cost). Plain-decimal form is checked by validate_record.
+    rows = list(map(_UNIT_GETTERS[keys.units], obj[keys.units]))
+    if rows:
+        ask_prices, ask_sizes, bid_prices, bid_sizes = (_plain_column(c) for c in zip(*rows, strict=True))
+        zeros = ZEROS
+        levels = repeat(PriceLevel)
+        if zeros.isdisjoint(ask_prices) and zeros.isdisjoint(ask_sizes):
+            asks = tuple(map(tuple.__new__, levels, zip(ask_prices, ask_sizes, strict=True)))
+        else:
+            asks = tuple(PriceLevel(p, q) for p, q in zip(ask_prices, ask_sizes, strict=True)
+                         if p not in zeros and q not in zeros)
+        if zeros.isdisjoint(bid_prices) and zeros.isdisjoint(bid_sizes):
+            bids = tuple(map(tuple.__new__, levels, zip(bid_prices, bid_sizes, strict=True)))
+        else:
+            bids = tuple(PriceLevel(p, q) for p, q in zip(bid_prices, bid_sizes, strict=True)
+                         if p not in zeros and q not in zeros)
+    else:
+        asks = bids = ()
     level = obj.get(keys.level)
     return OrderbookRecord(
         exchange=exchange,
         code=_code(obj[keys.code]),
-        asks=tuple(asks),
-        bids=tuple(bids),
+        asks=asks,
+        bids=bids,
         total_ask_size=decimal_text(obj[keys.total_ask_size]),
         total_bid_size=decimal_text(obj[keys.total_bid_size]),
         event_time_us=epoch_to_us(obj[keys.timestamp]),
