@@ -77,15 +77,21 @@ _UNIT_GETTERS: dict[str, Callable[[Any], tuple[Any, Any, Any, Any]]] = {
 
 def _plain_column(column: tuple[Any, ...]) -> tuple[str, ...]:
     """One column of a book's numbers as plain decimal texts."""
-    try:
-        joined = "".join(column)
-    except TypeError:  # integers (Bithumb's KRW prices), or no number at all, among the texts
-        bound = INT_BOUND
-        return tuple(str(v) if type(v) is int and -bound < v < bound else
-                     v if type(v) is str and "E" not in v and "e" not in v else decimal_text(v) for v in column)
-    if "E" in joined or "e" in joined:
-        return tuple(decimal_text(v) if "E" in v or "e" in v else v for v in column)
-    return column
+    if type(column[0]) is str:
+        try:
+            joined = "".join(column)
+        except TypeError:  # texts and integers mixed, or no number at all
+            return _converted(column)
+        if "E" in joined or "e" in joined:
+            return tuple([decimal_text(v) if "E" in v or "e" in v else v for v in column])
+        return column
+    return _converted(column)  # integers (Bithumb's KRW prices), or no number at all
+
+
+def _converted(column: tuple[Any, ...]) -> tuple[str, ...]:
+    bound = INT_BOUND
+    return tuple([str(v) if type(v) is int and -bound < v < bound else
+                  v if type(v) is str and "E" not in v and "e" not in v else decimal_text(v) for v in column])
 
 
 def _code(value: Any) -> str:
