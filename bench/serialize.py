@@ -24,11 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exchanges.jsonparse import loads_exact
-from exchanges.registry import get_adapter
-from messages.market_data import validate_record
-from messages.records import MarketRecord
-from proto.serializer import serialize
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exchanges.jsonparse import loads_exact  # noqa: E402
+from exchanges.registry import get_adapter  # noqa: E402
+from messages.market_data import validate_record  # noqa: E402
+from messages.records import MarketRecord  # noqa: E402
+from proto.serializer import serialize  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "golden" / "fixtures"
 QUOTES = ("KRW", "BTC", "USDT")
