@@ -247,7 +247,7 @@ class BufferActor(ServiceActor):
     def _requeue(self, settings: BufferSettings) -> BufferQueue:
         """A queue with the new settings, keeping what is queued and what was counted."""
         old, now = self._queue, utc_now_us()
-        queue = BufferQueue(settings.capacity, settings.ttl_s)
+        queue = BufferQueue(settings.capacity, settings.ttl_s, keep_at_capacity=settings.keep_at_capacity)
         queue.enqueue_many(old.dequeue_batch(len(old), now, ignore_ttl=True), now)
         queue.drops.add(old.drops)
         return queue

@@ -20,12 +20,16 @@ Rules
        incoming trade the oldest queued book if its code has a newer one queued (both exchanges
        send full snapshots, so the newer book carries everything the older one did: nothing is
        lost);
-    2. the oldest trade, reason ``overflow``, whichever type arrives: orderbooks win the
-       capacity (orderbook before trade), and the oldest trade is the closest to expiring;
-    3. otherwise (no trade is queued) an incoming orderbook replaces the oldest orderbook, and an
-       incoming trade is itself dropped, reason ``overflow``.
+    2. the oldest record of the type the capacity does not keep, reason ``overflow``, whichever
+       type arrives. By default the capacity keeps orderbooks (orderbook before trade), so the
+       oldest trade goes, the one closest to expiring. Under at-least-once delivery
+       (``keep_at_capacity_for``) it keeps trades: a lost trade is gone for good, while the next
+       snapshot of a book replaces a dropped one;
+    3. otherwise (only the kept type is queued) an incoming record of the kept type replaces the
+       oldest of its type, and an incoming record of the other type is itself dropped, reason
+       ``overflow``.
   The producers pull each data type on its own credit, so the capacity is where the two types
-  compete for the buffer; there, a book is kept before a trade.
+  compete for the buffer.
 * **Duplicates.** A trade with a non-zero ``sequential_id`` already seen for its exchange and code
   (among the last ``dedupe_window`` ones) is dropped, reason ``duplicate``: actor transport is
   at least once, so a batch can arrive twice.
@@ -49,6 +53,12 @@ TRADE = DataType.TRADE.value
 PRIORITY: tuple[str, ...] = (ORDERBOOK, TRADE)
 DEFAULT_TTL_S = 1.0
 _COMPACT_MIN_DEAD = 64
+
+
+def keep_at_capacity_for(client_retries_for_s: float | None) -> str:
+    """The data type a full buffer keeps: trades when the Kafka client retries (at-least-once
+    delivery, chosen because every trade must arrive), else orderbooks (orderbook before trade)."""
+    return TRADE if client_retries_for_s is not None else ORDERBOOK
 
 
 def ttl_for_delivery(ttl_s: Mapping[str, float], client_retries_for_s: float | None) -> dict[str, float]:
@@ -78,12 +88,17 @@ class _Entry:
 
 class BufferQueue:
     def __init__(
-        self, capacity: int, ttl_s: Mapping[str, float] | None = None, dedupe_window: int = 1024
+        self, capacity: int, ttl_s: Mapping[str, float] | None = None, dedupe_window: int = 1024,
+        keep_at_capacity: str = ORDERBOOK,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
+        if keep_at_capacity not in PRIORITY:
+            raise ValueError(f"keep_at_capacity must be one of {PRIORITY}, got {keep_at_capacity!r}")
         ttl = dict(ttl_s or {})
         self.capacity = capacity
+        self.kept_at_capacity = keep_at_capacity
+        self._given_up_at_capacity = TRADE if keep_at_capacity == ORDERBOOK else ORDERBOOK
         self._ttl_us = {dt: int(round(ttl.get(dt, DEFAULT_TTL_S) * 1_000_000)) for dt in PRIORITY}
         self._lines: dict[str, deque[_Entry]] = {dt: deque() for dt in PRIORITY}
         self._live: dict[str, int] = dict.fromkeys(PRIORITY, 0)
@@ -203,9 +218,10 @@ class BufferQueue:
     def _make_room(self, incoming: EncodedRecord, now_us: int) -> bool:
         if self.expire(now_us) > 0 or self._supersede(incoming):
             return True
-        if self._drop_oldest(TRADE):  # orderbooks win the capacity
+        if self._drop_oldest(self._given_up_at_capacity):
             return True
-        return incoming.data_type == ORDERBOOK and self._drop_oldest(ORDERBOOK)
+        kept = self.kept_at_capacity
+        return incoming.data_type == kept and self._drop_oldest(kept)
 
     def _supersede(self, incoming: EncodedRecord) -> bool:
         """Drops a queued orderbook that a newer one of its code replaces (rule 1)."""

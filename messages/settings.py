@@ -68,6 +68,8 @@ class KafkaSettings:
 class BufferSettings:
     capacity: int = 100_000
     ttl_s: dict[str, float] = field(default_factory=lambda: {DataType.ORDERBOOK.value: 1.0, DataType.TRADE.value: 1.0})
+    # The data type a full buffer keeps; derived from the delivery choice when the settings load.
+    keep_at_capacity: str = DataType.ORDERBOOK.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from buffering.buffer_queue import ttl_for_delivery
+from buffering.buffer_queue import keep_at_capacity_for, ttl_for_delivery
 from messages.config import ExchangeConfig
 from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
 from publishers.kafka_config import delivery
@@ -181,8 +181,10 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env
     buffer = dict(data.get("buffer", {}))
     kafka_settings = KafkaSettings(**kafka)
     # the buffer keeps a trade as long as the Kafka client would keep trying to deliver it
-    buffer["ttl_s"] = ttl_for_delivery({**BufferSettings().ttl_s, **buffer.get("ttl_s", {})},
-                                       delivery(kafka_settings).retries_for_s)
+    # (and, full, keeps trades before orderbooks)
+    retries_for_s = delivery(kafka_settings).retries_for_s
+    buffer["ttl_s"] = ttl_for_delivery({**BufferSettings().ttl_s, **buffer.get("ttl_s", {})}, retries_for_s)
+    buffer["keep_at_capacity"] = keep_at_capacity_for(retries_for_s)
     return Settings(
         exchanges=tuple(exchanges),
         kafka=kafka_settings,

@@ -167,6 +167,22 @@ def test_S2_6_b_S2_6_c_a_trade_arriving_at_a_queue_of_distinct_books_is_itself_d
     assert q.dropped == {("overflow", "trade"): 1}
 
 
+def test_under_at_least_once_a_full_queue_gives_up_books_before_trades() -> None:
+    q = BufferQueue(3, keep_at_capacity="trade")
+    q.enqueue_many([book("KRW-BTC"), rec(seq=1), book("KRW-ETH")], T0)
+    assert q.enqueue(rec(seq=2), T0)  # the oldest book goes, not a trade
+    assert q.enqueue(book("KRW-XRP"), T0)  # so does the next oldest for an arriving book
+    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-XRP:book0", b"KRW-BTC:1", b"KRW-BTC:2"]
+    assert q.dropped == {("overflow", "orderbook"): 2}
+    q.enqueue_many([rec(seq=3), rec(seq=4), rec(seq=5)], T0)
+    assert not q.enqueue(book("KRW-ADA"), T0)  # only trades queued: the arriving book is dropped
+    assert q.enqueue(rec(seq=6), T0)  # and a trade replaces the oldest trade
+    assert [r.sequential_id for r in q.dequeue_batch(10, now_us=T0)] == [4, 5, 6]
+    assert q.dropped == {("overflow", "orderbook"): 3, ("overflow", "trade"): 1}
+    with pytest.raises(ValueError, match="keep_at_capacity"):
+        BufferQueue(3, keep_at_capacity="ticker")
+
+
 def test_S2_6_c_full_queue_expires_stale_records_before_dropping_fresh_ones() -> None:
     q = BufferQueue(2, {"trade": 1.0})
     q.enqueue_many([rec(t=T0, seq=1), rec(t=T0 + 2 * SECOND, seq=2)], T0)

@@ -58,7 +58,9 @@ def test_at_least_once_buffer_keeps_trades_for_the_client_s_delivery_timeout(tmp
     s = load(write(tmp_path, BASE.replace("  pull_batch_size: 250\n", "  pull_batch_size: 250\n  delivery: at_least_once\n")))
     assert s.kafka.delivery == "at_least_once"
     assert s.buffer.ttl_s == {"orderbook": 1.0, "trade": 300.0}  # configured 2.5: the client retries 300 s
-    assert load(write(tmp_path, BASE)).buffer.ttl_s == {"orderbook": 1.0, "trade": 2.5}
+    assert s.buffer.keep_at_capacity == "trade"  # and a full buffer keeps trades
+    default = load(write(tmp_path, BASE)).buffer
+    assert default.ttl_s == {"orderbook": 1.0, "trade": 2.5} and default.keep_at_capacity == "orderbook"
 
 
 def test_S4_1_a_S4_2_a_yaml_values_reach_the_settings_exactly(tmp_path: Path) -> None:
