@@ -105,12 +105,18 @@ def _query(base: str, expr: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def krwfeed(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     """The real service, streaming 8 markets per exchange from the simulator into the broker.
-    One upbit drop (a reconnect, whose repeated snapshot trades are dropped as duplicates) and a few
-    garbage frames make the reconnect, malformed and drop series exist, as they would in production."""
+    One upbit drop and a few garbage frames make the reconnect, malformed and drop series exist, as
+    they would in production. The drop comes while upbit's markets are quiet, so the reconnect's
+    SNAPSHOT trades repeat trades krwfeed already has and are dropped as duplicates."""
     with live_service(tmp_path_factory.mktemp("krwfeed"), kafka_bootstrap, markets=8, rate=200) as live:
+        live.simulator.set_rate(0, "upbit")
+        time.sleep(1.0)  # what was traded so far has been read
         live.simulator.drop("upbit")
         live.simulator.garbage(3, "bithumb")
         live.service.wait_connected(30)
+        live.service.wait_for(lambda s: any(c["duplicates"] for c in s["connections"].values()), 30,
+                              "the reconnect's repeated snapshot trades dropped as duplicates")
+        live.simulator.set_rate(200, "upbit")
         yield live
 
 
