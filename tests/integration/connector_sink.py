@@ -85,7 +85,7 @@ class SinkActor(ActorTypeDispatcher):
         self.book.largest = max(self.book.largest, len(records))
         for r in records:
             self.book.records.append((r.code, r.data_type, r.sequential_id))
-            if not r.payload:
+            if not r.raw_data:
                 self.book.empty_payloads += 1
 
     def receiveMsg_ConnectRequest(self, msg: ConnectRequest, sender: Any) -> ThespianWatch | None:
