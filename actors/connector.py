@@ -30,11 +30,12 @@ from actors.record_channel import ChannelEnd, encode_records
 from actors.service_actor import ServiceActor
 from connectors.batch_window import BatchWindow
 from connectors.websocket_connector import WebSocketConnector
+from domain.clock import utc_now_us
+from domain.exceptions import ConnectionException, ConnectionFailedException
+from domain.market_data import MarketDataMessage
+from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
-from messages.clock import utc_now_us
-from messages.exceptions import ConnectionException, ConnectionFailedException
-from messages.market_data import MarketDataMessage
-from messages.protocol import (
+from messages import (
     ConnectorStats,
     ConnectPermit,
     ConnectRequest,
@@ -44,7 +45,6 @@ from messages.protocol import (
     SubscriptionQuery,
     SubscriptionReport,
 )
-from messages.state import ConnectionState as S
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
 from publishers.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
 

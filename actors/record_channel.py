@@ -32,7 +32,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 
 HELLO, RECORDS, CREDIT, DRAINED = 1, 2, 3, 4
 _KINDS = frozenset((HELLO, RECORDS, CREDIT, DRAINED))

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from buffering.buffer_queue import BufferQueue  # noqa: E402
-from messages.market_data import MarketDataMessage  # noqa: E402
+from domain.market_data import MarketDataMessage  # noqa: E402
 
 T0 = 1_767_225_600_000_000
 CODES = [f"KRW-C{i:03d}" for i in range(200)]

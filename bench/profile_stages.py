@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_records  # noqa: E402
 from buffering.buffer_queue import BufferQueue  # noqa: E402
+from domain.market_data import MarketDataMessage, validate_record  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
-from messages.market_data import MarketDataMessage, validate_record  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "faults" / "data"
@@ -182,7 +182,7 @@ def stage_actor_transport(records: list[MarketDataMessage], admin_port: int) -> 
 
 def stage_kafka(records: list[MarketDataMessage], port: int) -> tuple[float, float]:
     """(us per message spent in publish() calls, us per message until everything is acknowledged)."""
-    from messages.settings import KafkaSettings
+    from domain.settings import KafkaSettings
     from publishers.kafka_publisher import KafkaPublisher
     from tests.support.kafka_broker import create_topic
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domain.market_data import MarketDataMessage  # noqa: E402
+from domain.settings import KafkaSettings  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
-from messages.market_data import MarketDataMessage  # noqa: E402
-from messages.settings import KafkaSettings  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
 from publishers.factory import make_publisher  # noqa: E402
 from tests.support.kafka_broker import create_topic  # noqa: E402

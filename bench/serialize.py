@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from domain.market_data import validate_record
+from domain.records import MarketRecord
 from exchanges.jsonparse import loads_exact
 from exchanges.registry import get_adapter
-from messages.market_data import validate_record
-from messages.records import MarketRecord
 from proto.serializer import serialize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "golden" / "fixtures"

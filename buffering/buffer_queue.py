@@ -41,9 +41,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 
 from buffering.drop_counts import DropCounts
-from messages.market_data import MarketDataMessage
-from messages.records import DataType
-from messages.trade_dedupe import TradeDedupe
+from domain.market_data import MarketDataMessage
+from domain.records import DataType
+from domain.trade_dedupe import TradeDedupe
 
 ORDERBOOK = DataType.ORDERBOOK.value
 TRADE = DataType.TRADE.value

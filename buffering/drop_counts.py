@@ -1,7 +1,7 @@
 """Counts of records the buffer dropped, by reason: nothing leaves krwfeed uncounted."""
 from __future__ import annotations
 
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 
 
 class DropCounts:

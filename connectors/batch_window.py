@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 
 
 @dataclass(slots=True)

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage, validate_record
+from domain.records import MarketRecord, TradeRecord
+from domain.trade_dedupe import TradeDedupe
 from exchanges.base import DecodedFrame, ExchangeAdapter, FrameKind
-from messages.exceptions import ValidationException
-from messages.market_data import MarketDataMessage, validate_record
-from messages.records import MarketRecord, TradeRecord
-from messages.trade_dedupe import TradeDedupe
 
 Encoder = Callable[[MarketRecord], MarketDataMessage]
 

@@ -14,7 +14,7 @@ This module holds the whole connection, in the order a connection lives it:
 
 - sockets: websocket-client sockets with a message size cap, and releasing them without raising;
 - subscribing: the blocking handshake plus subscription, and the record of recent tickets;
-- the state log: transitions checked against ``messages.state`` and reported in order;
+- the state log: transitions checked against ``domain.state`` and reported in order;
 - reading: frames until the socket would block, the keep-alive ping, stall detection;
 - ``WebSocketConnector``: connect, lose, disconnect and the reports;
 - the plain stream: the generator over all of the above.
@@ -46,14 +46,14 @@ from connectors.backoff import Backoff
 from connectors.connector_metrics import ConnectorMetrics
 from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
 from connectors.liveness import Liveness
+from domain.clock import utc_now_us
+from domain.config import ExchangeConfig
+from domain.exceptions import ConnectionException, ConnectionFailedException
+from domain.market_data import MarketDataMessage
+from domain.state import ConnectionState as S
+from domain.state import check_transition
 from exchanges.base import ExchangeAdapter, FrameKind
-from messages.clock import utc_now_us
-from messages.config import ExchangeConfig
-from messages.exceptions import ConnectionException, ConnectionFailedException
-from messages.market_data import MarketDataMessage
-from messages.protocol import ConnectorStats, TicketReport
-from messages.state import ConnectionState as S
-from messages.state import check_transition
+from messages import ConnectorStats, TicketReport
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "MessageTooLarge", "StateLog", "SubscriptionTickets",

@@ -10,6 +10,7 @@ from datetime import timezone
 from operator import itemgetter
 from typing import Any
 
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.fields import (
     INT_BOUND,
     ZEROS,
@@ -18,7 +19,6 @@ from exchanges.fields import (
     epoch_to_us,
     optional_text,
 )
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 
 _UINT64_MAX = 2**64 - 1
 

@@ -12,9 +12,9 @@ from functools import lru_cache
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from messages.exceptions import SerializationException
-from messages.market_data import MarketDataMessage
-from messages.records import (
+from domain.exceptions import SerializationException
+from domain.market_data import MarketDataMessage
+from domain.records import (
     ConnectionEventKind,
     ConnectionEventRecord,
     DataType,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 from publishers.publish_tracker import TrackerSnapshot
 
 

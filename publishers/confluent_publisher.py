@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from messages.market_data import MarketDataMessage
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
 from publishers.kafka_config import describe, librdkafka_config

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from messages.clock import utc_now_us
-from messages.market_data import MarketDataMessage
-from messages.settings import KafkaSettings
+from domain.clock import utc_now_us
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from monitoring.metrics import (
     KAFKA_PUBLISH_LATENCY,
     MESSAGES_PUBLISHED,

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from messages.market_data import MarketDataMessage
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
 from publishers.kafka_config import describe, producer_kwargs

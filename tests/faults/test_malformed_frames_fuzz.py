@@ -34,12 +34,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.frame_pipeline import MALFORMED, FramePipeline
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage
+from domain.records import MarketRecord, OrderbookRecord, TradeRecord
 from exchanges.base import DecodedFrame, FrameKind
 from exchanges.fields import MAX_NUMBER_CHARS
 from exchanges.registry import get_adapter
-from messages.exceptions import ValidationException
-from messages.market_data import MarketDataMessage
-from messages.records import MarketRecord, OrderbookRecord, TradeRecord
 from proto.serializer import encode_record
 
 pytestmark = [pytest.mark.faults]

@@ -13,7 +13,7 @@ from typing import Any
 from thespian.actors import ActorTypeDispatcher, ThespianWatch, WatchMessage
 
 from actors.record_channel import RECORDS, ChannelEnd, ChannelListener, decode_records
-from messages.protocol import ConnectorStats, ConnectPermit, ConnectRequest, StateChanged
+from messages import ConnectorStats, ConnectPermit, ConnectRequest, StateChanged
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from actors.record_channel import (
     encode_frame,
     encode_records,
 )
-from messages.market_data import MarketDataMessage
-from messages.protocol import (
+from domain.market_data import MarketDataMessage
+from domain.settings import BufferSettings, KafkaSettings
+from messages import (
     BufferDrained,
     BufferStats,
     DrainBuffer,
@@ -34,7 +35,6 @@ from messages.protocol import (
     StartBuffer,
     StartProducer,
 )
-from messages.settings import BufferSettings, KafkaSettings
 from tests.integration.test_publisher_kafka import (
     bootstrap,  # noqa: F401  (a fixture, used by name)
     consume,

@@ -19,10 +19,10 @@ from thespian.actors import ActorExitRequest, ActorSystem
 
 from actors.connector import ConnectorActor
 from connectors.websocket_connector import WebSocketConnector
+from domain.config import ExchangeConfig
+from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
-from messages.config import ExchangeConfig
-from messages.protocol import StartConnector, StopConnector, SubscriptionQuery, SubscriptionReport
-from messages.state import ConnectionState as S
+from messages import StartConnector, StopConnector, SubscriptionQuery, SubscriptionReport
 from tests.integration.connector_sink import SinkActor, SinkListen, SinkQuery, SinkReport
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from messages.market_data import MarketDataMessage
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.kafka_publisher import KafkaPublisher
 from settings.errors import SettingsError
 from settings.loader import load_settings

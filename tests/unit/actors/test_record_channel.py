@@ -21,7 +21,7 @@ from actors.record_channel import (
     encode_hello,
     encode_records,
 )
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from buffering.buffer_queue import BufferQueue, ttl_for_delivery
-from messages.market_data import MarketDataMessage
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.kafka_config import delivery
 
 pytestmark = pytest.mark.unit

@@ -16,11 +16,11 @@ from typing import Any
 
 import websocket
 
+from domain.config import ExchangeConfig
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage
+from domain.records import Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
-from messages.config import ExchangeConfig
-from messages.exceptions import ValidationException
-from messages.market_data import MarketDataMessage
-from messages.records import Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 
 BINARY = websocket.ABNF.OPCODE_BINARY
 TEXT = websocket.ABNF.OPCODE_TEXT

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.batch_window import BatchWindow
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 from tests.unit.connectors.fakes import FakeAdapter, encode, trade
 
 pytestmark = pytest.mark.unit

@@ -8,8 +8,8 @@ from collections.abc import Generator
 import pytest
 
 from connectors.websocket_connector import WebSocketConnector
-from messages.market_data import MarketDataMessage
-from messages.state import ConnectionState
+from domain.market_data import MarketDataMessage
+from domain.state import ConnectionState
 from publishers.base import MessagePublisher
 from tests.unit.connectors.fakes import FakeAdapter, SocketFactory, config, encode
 from tests.unit.publishers.test_kafka_publisher_callbacks import make as kafka_publisher

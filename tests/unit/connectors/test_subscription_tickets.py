@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 
 from connectors.websocket_connector import KEPT_TICKETS, SubscriptionTickets
-from messages.market_data import MarketDataMessage
+from domain.market_data import MarketDataMessage
 from tests.unit.connectors.fakes import book, trade
 from tests.unit.connectors.test_websocket_connector import Harness
 

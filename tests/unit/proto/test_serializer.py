@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from domain.exceptions import SerializationException, ValidationException
+from domain.market_data import MarketDataMessage
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.fields import plain
-from messages.exceptions import SerializationException, ValidationException
-from messages.market_data import MarketDataMessage
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from proto import serializer
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.serializer import encode_record, kafka_headers, parse, serialize, to_record

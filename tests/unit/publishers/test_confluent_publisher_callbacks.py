@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from messages.market_data import MarketDataMessage
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.confluent_publisher import ConfluentPublisher
 

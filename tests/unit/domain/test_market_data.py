@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from messages.exceptions import ValidationException
-from messages.market_data import MarketDataMessage, normalise_code, validate_record
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage, normalise_code, validate_record
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from proto.serializer import encode_record, serialize
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,7 @@ built from it and printed again, is what keeps parsing and serialising cheap; ``
 always the exact value. Every time is an integer count of **microseconds since the Unix epoch,
 UTC** (the ``_us`` suffix), so millisecond and microsecond exchange clocks both survive without loss.
 
-Once validated, a record is serialised into a ``messages.market_data.MarketDataMessage``: the form
+Once validated, a record is serialised into a ``domain.market_data.MarketDataMessage``: the form
 it travels and is published in.
 """
 from __future__ import annotations

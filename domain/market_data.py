@@ -19,8 +19,8 @@ from functools import lru_cache
 from itertools import chain, islice
 from operator import attrgetter, gt, lt
 
-from messages.exceptions import ValidationException
-from messages.records import (
+from domain.exceptions import ValidationException
+from domain.records import (
     MAX_NUMBER_CHARS,
     PLAIN_CHARS,
     DataType,
