@@ -12,7 +12,7 @@ run: setup
 
 lint:
 	$(PY) -m ruff check .
-	$(PY) -m mypy actors messages proto exchanges simulator monitoring web settings buffering supervision publishers connectors bench tape actor_system.py
+	$(PY) -m mypy actors domain messages proto exchanges simulator monitoring web settings buffering supervision publishers connectors bench tape actor_system.py
 
 unit:
 	$(PY) -m pytest -m unit -q

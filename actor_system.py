@@ -77,7 +77,7 @@ class Service:
         from actors.connector import ConnectorActor
         from actors.producer import ProducerActor
         from actors.supervisor import GLOBAL_NAME, Supervisor
-        from messages.protocol import ServiceStarted, StartService
+        from messages import ServiceStarted, StartService
 
         kafka, web = self.settings.kafka, self.settings.web
         secrets = secret_values([*kafka_secret_values(kafka), web.token.value if web.token else None])
@@ -115,7 +115,7 @@ class Service:
 
     def status(self, timeout_s: float = 2.0) -> Any:
         """Thread-safe: each call asks through a private endpoint (the shared one is not)."""
-        from messages.protocol import StatusQuery, StatusSnapshot
+        from messages import StatusQuery, StatusSnapshot
 
         with self.asys.private() as endpoint:
             reply = endpoint.ask(self.supervisor, StatusQuery(), timeout_s)
@@ -126,7 +126,7 @@ class Service:
         ``status`` does) costs a new listening socket here and a new connection from the
         supervisor each time. A reply older than the question (one that came after an earlier
         ask timed out) is skipped."""
-        from messages.protocol import StatusQuery, StatusSnapshot
+        from messages import StatusQuery, StatusSnapshot
 
         with self._web_lock:
             if self._web_endpoint is None:
@@ -159,7 +159,7 @@ class Service:
                         "KRWFEED_WEB_TOKEN to require a token", host, port)
 
     def _wait(self) -> None:
-        from messages.protocol import FatalError
+        from messages import FatalError
 
         next_status = 0.0
         while not self.stop_requested.is_set():
@@ -181,7 +181,7 @@ class Service:
         os.replace(tmp, self.cli.status_file)
 
     def _stop(self) -> int:
-        from messages.protocol import FatalError, ServiceStopped, StopService
+        from messages import FatalError, ServiceStopped, StopService
 
         began = time.monotonic()
         log.info("stopping (%s)", f"fatal: {self.fatal}" if self.fatal else "signal")

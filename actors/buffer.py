@@ -45,9 +45,9 @@ from actors.record_channel import (
 )
 from actors.service_actor import ServiceActor
 from buffering.buffer_queue import PRIORITY, BufferQueue
-from messages.clock import utc_now_us
-from messages.protocol import BufferDrained, BufferStats, DrainBuffer, StartBuffer
-from messages.settings import BufferSettings
+from domain.clock import utc_now_us
+from domain.settings import BufferSettings
+from messages import BufferDrained, BufferStats, DrainBuffer, StartBuffer
 from monitoring.metrics import BUFFER_DEPTH, DATA_PATH_MESSAGES, MESSAGES_DROPPED
 
 _STATS_TICK = "buffer-stats"

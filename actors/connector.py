@@ -30,10 +30,12 @@ from actors.record_channel import ChannelEnd, encode_records
 from actors.service_actor import ServiceActor
 from connectors.batch_window import BatchWindow
 from connectors.websocket_connector import WebSocketConnector
+from domain.clock import utc_now_us
+from domain.exceptions import ConnectionException, ConnectionFailedException
+from domain.market_data import MarketDataMessage
+from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
-from messages.clock import utc_now_us
-from messages.exceptions import ConnectionException, ConnectionFailedException
-from messages.protocol import (
+from messages import (
     ConnectorStats,
     ConnectPermit,
     ConnectRequest,
@@ -43,8 +45,6 @@ from messages.protocol import (
     SubscriptionQuery,
     SubscriptionReport,
 )
-from messages.records import EncodedRecord
-from messages.state import ConnectionState as S
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
 from publishers.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
 
@@ -211,7 +211,7 @@ class ConnectorActor(ServiceActor):
             self.flush_armed = True
             self.wakeupAfter(max(self.window.wait_s(now), self.window.min_interval_s), "flush")
 
-    def _hand_on(self, batch: tuple[EncodedRecord, ...]) -> bool:
+    def _hand_on(self, batch: tuple[MarketDataMessage, ...]) -> bool:
         """Writes one batch to the buffer's channel. With the channel down the batch goes back to the
         window (bounded by ``MAX_UNSENT``); False then, so the caller stops writing for now."""
         channel = self._open_channel()
@@ -225,7 +225,7 @@ class ConnectorActor(ServiceActor):
             del self.window.pending[:excess]
         return False
 
-    def _drop(self, records: list[EncodedRecord]) -> None:
+    def _drop(self, records: list[MarketDataMessage]) -> None:
         assert self.start is not None
         exchange = self.start.exchange_config.name
         by_type = Counter(r.data_type for r in records)

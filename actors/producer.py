@@ -34,14 +34,14 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.record_channel import DRAINED, RECORDS, ChannelEnd, ChannelError, decode_records, encode_credit
 from actors.service_actor import ServiceActor
-from messages.protocol import (
+from domain.settings import KafkaSettings
+from messages import (
     FatalError,
     FlushProducer,
     ProducerFlushed,
     PublishReport,
     StartProducer,
 )
-from messages.settings import KafkaSettings
 from monitoring.metrics import CONSECUTIVE_ERRORS, DATA_PATH_MESSAGES
 from publishers.base import MessagePublisher
 from publishers.factory import make_publisher

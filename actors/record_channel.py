@@ -1,4 +1,4 @@
-"""The record channel: how encoded records travel between the actor processes.
+"""The record channel: how market data messages travel between the actor processes.
 
 Thespian carries control, supervision, state changes and status between the actors; records do
 not ride on it. A Thespian message costs about 0.4 ms of CPU to send and 0.2 ms to receive
@@ -16,8 +16,8 @@ Wire format, one frame after another on the stream::
     RECORDS body = record*                       (connector -> buffer, buffer -> producer)
     CREDIT  body = n:u32le                       (producer -> buffer: n more records welcome)
     DRAINED body = empty                         (buffer -> producer: the stop's drain is complete)
-    record  = received_us:i64le sequential_id:i64le payload_len:u32le
-              exchange_len:u8 data_type_len:u8 code_len:u8 exchange data_type code payload
+    record  = received_us:i64le sequential_id:i64le raw_data_len:u32le
+              exchange_len:u8 data_type_len:u8 code_len:u8 exchange data_type code raw_data
 
 The framing (``encode_*``, ``FrameDecoder``) is pure; ``ChannelEnd`` and ``ChannelListener`` own
 the sockets. Nothing here unpickles anything: a peer can only send records, credits and roles.
@@ -32,7 +32,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 
 HELLO, RECORDS, CREDIT, DRAINED = 1, 2, 3, 4
 _KINDS = frozenset((HELLO, RECORDS, CREDIT, DRAINED))
@@ -62,7 +62,7 @@ def encode_credit(n: int) -> bytes:
     return encode_frame(CREDIT, _U32.pack(n))
 
 
-def encode_records(records: Iterable[EncodedRecord]) -> list[bytes]:
+def encode_records(records: Iterable[MarketDataMessage]) -> list[bytes]:
     """RECORDS frames for ``records``, each at most about ``MAX_RECORDS_FRAME_BYTES`` long."""
     frames: list[bytes] = []
     parts: list[bytes] = []
@@ -70,8 +70,8 @@ def encode_records(records: Iterable[EncodedRecord]) -> list[bytes]:
     pack = _RECORD_HEAD.pack
     for r in records:
         exchange, data_type, code = r.exchange.encode(), r.data_type.encode(), r.code.encode()
-        part = b"".join((pack(r.received_time_us, r.sequential_id, len(r.payload), len(exchange),
-                              len(data_type), len(code)), exchange, data_type, code, r.payload))
+        part = b"".join((pack(r.received_time_us, r.sequential_id, len(r.raw_data), len(exchange),
+                              len(data_type), len(code)), exchange, data_type, code, r.raw_data))
         if parts and size + len(part) > MAX_RECORDS_FRAME_BYTES:
             frames.append(encode_frame(RECORDS, b"".join(parts)))
             parts, size = [], 0
@@ -82,27 +82,27 @@ def encode_records(records: Iterable[EncodedRecord]) -> list[bytes]:
     return frames
 
 
-def decode_records(body: bytes | memoryview) -> list[EncodedRecord]:
+def decode_records(body: bytes | memoryview) -> list[MarketDataMessage]:
     view = memoryview(body)
-    out: list[EncodedRecord] = []
+    out: list[MarketDataMessage] = []
     pos, end = 0, len(view)
     head, unpack = _RECORD_HEAD.size, _RECORD_HEAD.unpack_from
     strings: dict[bytes, str] = {}  # exchange and data-type names repeat: decode each once
     try:
         while pos < end:
-            received_us, seq, payload_len, ex_len, dt_len, code_len = unpack(view, pos)
+            received_us, seq, raw_len, ex_len, dt_len, code_len = unpack(view, pos)
             pos += head
             ex_end = pos + ex_len
             dt_end = ex_end + dt_len
             code_end = dt_end + code_len
-            stop = code_end + payload_len
+            stop = code_end + raw_len
             if stop > end:
                 raise ChannelError("a record runs past the end of its frame")
             ex_raw, dt_raw = bytes(view[pos:ex_end]), bytes(view[ex_end:dt_end])
             exchange = strings.get(ex_raw) or strings.setdefault(ex_raw, ex_raw.decode())
             data_type = strings.get(dt_raw) or strings.setdefault(dt_raw, dt_raw.decode())
-            out.append(EncodedRecord(exchange, data_type, bytes(view[dt_end:code_end]).decode(),
-                                     bytes(view[code_end:stop]), received_us, seq))
+            out.append(MarketDataMessage(exchange, data_type, bytes(view[dt_end:code_end]).decode(),
+                                         bytes(view[code_end:stop]), received_us, seq))
             pos = stop
     except (struct.error, UnicodeDecodeError) as err:
         raise ChannelError(f"malformed record: {err}") from err

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from thespian.actors import ActorTypeDispatcher
 
 from actors.process_guard import die_with_parent
-from messages.protocol import ActorProcess
+from messages import ActorProcess
 from monitoring.metrics import ACTOR_MESSAGES_SENT
 
 

@@ -39,8 +39,9 @@ from thespian.actors import (
 )
 
 from actors.service_actor import ServiceActor
-from messages.clock import utc_now_us
-from messages.protocol import (
+from domain.clock import utc_now_us
+from domain.settings import Settings
+from messages import (
     ActorProcess,
     BufferDrained,
     BufferStats,
@@ -65,7 +66,6 @@ from messages.protocol import (
     StopService,
     SubscriptionReport,
 )
-from messages.settings import Settings
 from publishers.kafka_batching import connector_window_s
 from supervision.connect_pacer import ConnectPacer
 from supervision.connection_plan import plan_connections

@@ -17,15 +17,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from buffering.buffer_queue import BufferQueue  # noqa: E402
-from messages.records import EncodedRecord  # noqa: E402
+from domain.market_data import MarketDataMessage  # noqa: E402
 
 T0 = 1_767_225_600_000_000
 CODES = [f"KRW-C{i:03d}" for i in range(200)]
 PAYLOAD = b"x" * 120
 
 
-def make_records(n: int, data_type: str) -> list[EncodedRecord]:
-    return [EncodedRecord("upbit", data_type, CODES[i % len(CODES)], PAYLOAD, T0 + i, i + 1) for i in range(n)]
+def make_records(n: int, data_type: str) -> list[MarketDataMessage]:
+    return [MarketDataMessage("upbit", data_type, CODES[i % len(CODES)], PAYLOAD, T0 + i, i + 1) for i in range(n)]
 
 
 def best(fn: Callable[[], int], repeat: int) -> float:
@@ -52,7 +52,7 @@ def main() -> None:
     trades, books = make_records(n, "trade"), make_records(n, "orderbook")
     mixed = [r for pair in zip(books, trades, strict=True) for r in pair][:n]
 
-    def enqueue(records: list[EncodedRecord]) -> Callable[[], int]:
+    def enqueue(records: list[MarketDataMessage]) -> Callable[[], int]:
         def run() -> int:
             q = BufferQueue(n + 1)
             for r in records:
@@ -70,7 +70,7 @@ def main() -> None:
             got += len(batch)
         return got
 
-    def full(records: list[EncodedRecord]) -> Callable[[], int]:
+    def full(records: list[MarketDataMessage]) -> Callable[[], int]:
         def run() -> int:
             q = BufferQueue(1000)
             for r in records:

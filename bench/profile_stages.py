@@ -36,9 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.record_channel import RECORDS, ChannelEnd, decode_records, encode_records  # noqa: E402
 from buffering.buffer_queue import BufferQueue  # noqa: E402
+from domain.market_data import MarketDataMessage, validate_record  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
-from messages.market_data import validate_record  # noqa: E402
-from messages.records import EncodedRecord  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "faults" / "data"
@@ -64,7 +63,7 @@ def frames() -> dict[str, bytes]:
     return {"trade": first("upbit_trade.jsonl"), "orderbook": first("upbit_orderbook.jsonl")}
 
 
-def stage_codec(n: int) -> tuple[list[tuple[str, float]], list[EncodedRecord]]:
+def stage_codec(n: int) -> tuple[list[tuple[str, float]], list[MarketDataMessage]]:
     adapter = get_adapter("upbit")
     rows, encoded = [], []
     for kind, frame in frames().items():
@@ -87,13 +86,13 @@ def stage_codec(n: int) -> tuple[list[tuple[str, float]], list[EncodedRecord]]:
     return rows, encoded
 
 
-def sample_records(encoded: list[EncodedRecord], n: int) -> list[EncodedRecord]:
+def sample_records(encoded: list[MarketDataMessage], n: int) -> list[MarketDataMessage]:
     base = encoded[0]
-    return [EncodedRecord(base.exchange, base.data_type, f"KRW-C{i % 200:04d}", base.payload,
-                          NOW_US, i + 1) for i in range(n)]
+    return [MarketDataMessage(base.exchange, base.data_type, f"KRW-C{i % 200:04d}", base.raw_data,
+                              NOW_US, i + 1) for i in range(n)]
 
 
-def stage_buffer(records: list[EncodedRecord]) -> float:
+def stage_buffer(records: list[MarketDataMessage]) -> float:
     def run() -> int:
         queue = BufferQueue(len(records) + 1, {"trade": 60.0, "orderbook": 60.0})
         for r in records:
@@ -109,10 +108,10 @@ def stage_buffer(records: list[EncodedRecord]) -> float:
 class Batch:
     """Records as a Thespian message would carry them."""
 
-    records: tuple[EncodedRecord, ...]
+    records: tuple[MarketDataMessage, ...]
 
 
-def stage_record_channel(records: list[EncodedRecord]) -> float:
+def stage_record_channel(records: list[MarketDataMessage]) -> float:
     left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     writer, reader = ChannelEnd(left), ChannelEnd(right)
 
@@ -137,7 +136,7 @@ def stage_record_channel(records: list[EncodedRecord]) -> float:
         reader.close()
 
 
-def stage_pickle(records: list[EncodedRecord]) -> float:
+def stage_pickle(records: list[MarketDataMessage]) -> float:
     batch = Batch(tuple(records[:BATCH]))
     return per_message_us(lambda: sum(BATCH for _ in range(200) if pickle.loads(pickle.dumps(batch))))
 
@@ -160,7 +159,7 @@ if __name__ != "__main__":
     CountingSink = _sink_class()
 
 
-def stage_actor_transport(records: list[EncodedRecord], admin_port: int) -> tuple[float, float]:
+def stage_actor_transport(records: list[MarketDataMessage], admin_port: int) -> tuple[float, float]:
     """(ms per round trip carrying one batch, us per message)."""
     from thespian.actors import ActorSystem
 
@@ -181,9 +180,9 @@ def stage_actor_transport(records: list[EncodedRecord], admin_port: int) -> tupl
     return elapsed / trips * 1000, elapsed / (trips * BATCH) * 1e6
 
 
-def stage_kafka(records: list[EncodedRecord], port: int) -> tuple[float, float]:
+def stage_kafka(records: list[MarketDataMessage], port: int) -> tuple[float, float]:
     """(us per message spent in publish() calls, us per message until everything is acknowledged)."""
-    from messages.settings import KafkaSettings
+    from domain.settings import KafkaSettings
     from publishers.kafka_publisher import KafkaPublisher
     from tests.support.kafka_broker import create_topic
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domain.market_data import MarketDataMessage  # noqa: E402
+from domain.settings import KafkaSettings  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
-from messages.records import EncodedRecord  # noqa: E402
-from messages.settings import KafkaSettings  # noqa: E402
 from proto.serializer import encode_record  # noqa: E402
 from publishers.factory import make_publisher  # noqa: E402
 from tests.support.kafka_broker import create_topic  # noqa: E402
@@ -38,16 +38,16 @@ IN_FLIGHT_CAP = 4 * BATCH  # as the producer actor allows
 NOW_US = 1_790_000_000_000_000
 
 
-def records(data_type: str, n: int) -> list[EncodedRecord]:
+def records(data_type: str, n: int) -> list[MarketDataMessage]:
     fixture = {"trade": "upbit_trade.jsonl", "orderbook": "upbit_orderbook.jsonl"}[data_type]
     frame = (FIXTURES / fixture).read_bytes().splitlines()[0]
     base = encode_record(get_adapter("upbit").decode(frame, NOW_US).records[0])
     now_us = time.time_ns() // 1000
-    return [EncodedRecord(base.exchange, base.data_type, f"KRW-C{i % 200:04d}", base.payload, now_us, i + 1)
+    return [MarketDataMessage(base.exchange, base.data_type, f"KRW-C{i % 200:04d}", base.raw_data, now_us, i + 1)
             for i in range(n)]
 
 
-def run(client: str, data_type: str, batch: list[EncodedRecord], bootstrap: str) -> tuple[float, float, int]:
+def run(client: str, data_type: str, batch: list[MarketDataMessage], bootstrap: str) -> tuple[float, float, int]:
     """(CPU us per record, wall us per record, failed records) for one client and data type."""
     template = f"bench-publish-{uuid.uuid4().hex[:8]}.{{exchange}}.{{data_type}}"
     settings = KafkaSettings(client=client, bootstrap_servers=(bootstrap,), topic_template=template)
@@ -96,7 +96,7 @@ def main() -> int:
           f"broker {bootstrap}")
     print(f"{'client':<16} {'data type':<10} {'payload B':>9} {'CPU us/rec':>10} {'wall us/rec':>11} {'failed':>6}")
     for (client, data_type), (cpu_us, wall_us, failed) in sorted(best.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        size = len(data[data_type][0].payload)
+        size = len(data[data_type][0].raw_data)
         print(f"{client:<16} {data_type:<10} {size:>9} {cpu_us:>10.1f} {wall_us:>11.1f} {failed:>6}")
     for data_type in data:
         ratio = best[("kafka-python", data_type)][0] / best[("confluent-kafka", data_type)][0]

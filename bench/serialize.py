@@ -26,10 +26,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domain.market_data import validate_record  # noqa: E402
+from domain.records import MarketRecord  # noqa: E402
 from exchanges.jsonparse import loads_exact  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
-from messages.market_data import validate_record  # noqa: E402
-from messages.records import MarketRecord  # noqa: E402
 from proto.serializer import serialize  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "golden" / "fixtures"

@@ -1,7 +1,7 @@
 """The bounded, TTL-aware queue between connectors and producers.
 
 Pure: no clock, no I/O. Every time is an integer count of microseconds since the Unix epoch, UTC,
-passed in by the caller as ``now_us`` and compared with ``EncodedRecord.received_time_us``.
+passed in by the caller as ``now_us`` and compared with ``MarketDataMessage.received_time_us``.
 
 Rules
 -----
@@ -45,8 +45,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 
 from buffering.drop_counts import DropCounts
-from messages.records import DataType, EncodedRecord
-from messages.trade_dedupe import TradeDedupe
+from domain.market_data import MarketDataMessage
+from domain.records import DataType
+from domain.trade_dedupe import TradeDedupe
 
 ORDERBOOK = DataType.ORDERBOOK.value
 TRADE = DataType.TRADE.value
@@ -81,7 +82,7 @@ def ttl_for_delivery(ttl_s: Mapping[str, float], client_retries_for_s: float | N
 class _Entry:
     __slots__ = ("record", "dead")
 
-    def __init__(self, record: EncodedRecord) -> None:
+    def __init__(self, record: MarketDataMessage) -> None:
         self.record = record
         self.dead = False
 
@@ -128,7 +129,7 @@ class BufferQueue:
         return self.drops.total()
 
     # --- input ----------------------------------------------------------------------------
-    def enqueue(self, record: EncodedRecord, now_us: int) -> bool:
+    def enqueue(self, record: MarketDataMessage, now_us: int) -> bool:
         """Queue one record; False when it was dropped (the drop is counted)."""
         dt = record.data_type
         if dt not in self._lines:
@@ -153,19 +154,19 @@ class BufferQueue:
         self.enqueued += 1
         return True
 
-    def enqueue_many(self, records: Iterable[EncodedRecord], now_us: int) -> int:
+    def enqueue_many(self, records: Iterable[MarketDataMessage], now_us: int) -> int:
         return sum(1 for record in records if self.enqueue(record, now_us))
 
     # --- output ---------------------------------------------------------------------------
     def dequeue_batch(
         self, n: int, now_us: int, data_type: str | None = None, ignore_ttl: bool = False
-    ) -> list[EncodedRecord]:
+    ) -> list[MarketDataMessage]:
         """At most ``n`` fresh records, orderbooks first unless ``data_type`` picks one line.
 
         Expired records met on the way are dropped and do not count towards ``n``.
         ``ignore_ttl`` hands out stale records too (used when draining at shutdown).
         """
-        out: list[EncodedRecord] = []
+        out: list[MarketDataMessage] = []
         for dt in PRIORITY if data_type is None else (data_type,):
             line = self._lines.get(dt)
             if line is None:
@@ -215,7 +216,7 @@ class BufferQueue:
         self._size -= 1
         return entry
 
-    def _make_room(self, incoming: EncodedRecord, now_us: int) -> bool:
+    def _make_room(self, incoming: MarketDataMessage, now_us: int) -> bool:
         if self.expire(now_us) > 0 or self._supersede(incoming):
             return True
         if self._drop_oldest(self._given_up_at_capacity):
@@ -223,7 +224,7 @@ class BufferQueue:
         kept = self.kept_at_capacity
         return incoming.data_type == kept and self._drop_oldest(kept)
 
-    def _supersede(self, incoming: EncodedRecord) -> bool:
+    def _supersede(self, incoming: MarketDataMessage) -> bool:
         """Drops a queued orderbook that a newer one of its code replaces (rule 1)."""
         if incoming.data_type == ORDERBOOK:
             books = self._books.get((incoming.exchange, incoming.code))
@@ -263,7 +264,7 @@ class BufferQueue:
             self._lines[dt] = deque(e for e in self._lines[dt] if not e.dead)
             self._dead[dt] = 0
 
-    def _is_duplicate(self, record: EncodedRecord) -> bool:
+    def _is_duplicate(self, record: MarketDataMessage) -> bool:
         dedupe = self._dedupe.get(record.exchange)
         if dedupe is None:
             dedupe = self._dedupe[record.exchange] = TradeDedupe(self._dedupe_window)

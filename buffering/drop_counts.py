@@ -1,7 +1,7 @@
 """Counts of records the buffer dropped, by reason: nothing leaves krwfeed uncounted."""
 from __future__ import annotations
 
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 
 
 class DropCounts:
@@ -9,7 +9,7 @@ class DropCounts:
         self.by_reason: dict[tuple[str, str], int] = {}  # (reason, data_type) -> count
         self.by_exchange: dict[tuple[str, str, str], int] = {}  # (exchange, data_type, reason) -> count
 
-    def count(self, reason: str, record: EncodedRecord) -> None:
+    def count(self, reason: str, record: MarketDataMessage) -> None:
         key = (reason, record.data_type)
         self.by_reason[key] = self.by_reason.get(key, 0) + 1
         xkey = (record.exchange, record.data_type, reason)

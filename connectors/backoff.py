@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from messages.config import ExchangeConfig
+from domain.config import ExchangeConfig
 
 # A connection that stayed up this long is healthy again: its next drop starts from 1 s.
 DEFAULT_HEALTHY_AFTER_S = 60.0

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 
 
 @dataclass(slots=True)
 class BatchWindow:
     max_records: int = 500
     min_interval_s: float = 0.005
-    pending: list[EncodedRecord] = field(default_factory=list)
+    pending: list[MarketDataMessage] = field(default_factory=list)
     last_sent_at: float = float("-inf")
 
-    def add(self, records: tuple[EncodedRecord, ...] | list[EncodedRecord]) -> None:
+    def add(self, records: tuple[MarketDataMessage, ...] | list[MarketDataMessage]) -> None:
         self.pending.extend(records)
 
     def due(self, now: float) -> bool:
@@ -33,7 +33,7 @@ class BatchWindow:
         """How long until pending records become due by time (0 if due already)."""
         return max(0.0, self.min_interval_s - (now - self.last_sent_at))
 
-    def take(self, now: float) -> tuple[EncodedRecord, ...]:
+    def take(self, now: float) -> tuple[MarketDataMessage, ...]:
         """Remove and return up to ``max_records`` records; the rest stay pending."""
         batch = tuple(self.pending[: self.max_records])
         del self.pending[: self.max_records]

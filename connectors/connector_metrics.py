@@ -11,7 +11,7 @@ also counts the stamps per code. The market label stays bounded: only subscribed
 from __future__ import annotations
 
 from connectors.frame_pipeline import FrameCounters
-from messages.state import ConnectionState
+from domain.state import ConnectionState
 from monitoring.metrics import (
     CONNECTION_STATE,
     MALFORMED_FRAMES,

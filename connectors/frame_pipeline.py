@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage, validate_record
+from domain.records import MarketRecord, TradeRecord
+from domain.trade_dedupe import TradeDedupe
 from exchanges.base import DecodedFrame, ExchangeAdapter, FrameKind
-from messages.exceptions import ValidationException
-from messages.market_data import validate_record
-from messages.records import EncodedRecord, MarketRecord, TradeRecord
-from messages.trade_dedupe import TradeDedupe
 
-Encoder = Callable[[MarketRecord], EncodedRecord]
+Encoder = Callable[[MarketRecord], MarketDataMessage]
 
 
 @dataclass(slots=True)
@@ -52,7 +52,7 @@ class FrameCounters:
 @dataclass(frozen=True, slots=True)
 class FrameOutcome:
     kind: str  # a FrameKind value, or "malformed"
-    records: tuple[EncodedRecord, ...] = ()
+    records: tuple[MarketDataMessage, ...] = ()
     detail: str = ""  # error name/message or the reason a frame was malformed
 
 
@@ -159,10 +159,10 @@ class FramePipeline:
             return FrameOutcome(FrameKind.IGNORED.value, detail=decoded.ignored_type)
         return FrameOutcome(FrameKind.DATA.value, tuple(self._admit(decoded.records, received_time_us)))
 
-    def _admit(self, records: tuple[MarketRecord, ...], now_us: int) -> list[EncodedRecord]:
+    def _admit(self, records: tuple[MarketRecord, ...], now_us: int) -> list[MarketDataMessage]:
         counters = self.counters
         codes, quotes, encode = self.codes, self.quote_currencies, self.encode
-        out: list[EncodedRecord] = []
+        out: list[MarketDataMessage] = []
         for record in records:
             data_type = record.data_type.value
             if record.code not in codes:

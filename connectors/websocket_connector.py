@@ -3,7 +3,7 @@
 The connector actor calls ``connect()``, then ``drain()`` whenever the socket's file descriptor is
 readable and ``tick()`` on a timer; ``stream_market_data()`` runs the same steps as a generator for
 plain (non-actor) use. Frames go through the ``FramePipeline`` (``connectors.frame_pipeline``),
-which turns them into encoded records.
+which turns them into ``MarketDataMessage`` values.
 
 After connecting, the socket is non-blocking and ``drain()`` reads until it would block. That also
 empties the TLS layer's buffer: bytes TLS has already decrypted sit in user space, where ``select``
@@ -14,7 +14,7 @@ This module holds the whole connection, in the order a connection lives it:
 
 - sockets: websocket-client sockets with a message size cap, and releasing them without raising;
 - subscribing: the blocking handshake plus subscription, and the record of recent tickets;
-- the state log: transitions checked against ``messages.state`` and reported in order;
+- the state log: transitions checked against ``domain.state`` and reported in order;
 - reading: frames until the socket would block, the keep-alive ping, stall detection;
 - ``WebSocketConnector``: connect, lose, disconnect and the reports;
 - the plain stream: the generator over all of the above.
@@ -46,14 +46,14 @@ from connectors.backoff import Backoff
 from connectors.connector_metrics import ConnectorMetrics
 from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
 from connectors.liveness import Liveness
+from domain.clock import utc_now_us
+from domain.config import ExchangeConfig
+from domain.exceptions import ConnectionException, ConnectionFailedException
+from domain.market_data import MarketDataMessage
+from domain.state import ConnectionState as S
+from domain.state import check_transition
 from exchanges.base import ExchangeAdapter, FrameKind
-from messages.clock import utc_now_us
-from messages.config import ExchangeConfig
-from messages.exceptions import ConnectionException, ConnectionFailedException
-from messages.protocol import ConnectorStats, TicketReport
-from messages.records import EncodedRecord
-from messages.state import ConnectionState as S
-from messages.state import check_transition
+from messages import ConnectorStats, TicketReport
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "MessageTooLarge", "StateLog", "SubscriptionTickets",
@@ -208,7 +208,7 @@ class SubscriptionTickets:
         self.waiting = bool(types)
         self.version += 1
 
-    def data(self, records: Iterable[EncodedRecord]) -> None:
+    def data(self, records: Iterable[MarketDataMessage]) -> None:
         """Records just read: the newest ticket's first record of each data type is timed."""
         missing = self._missing
         if not missing or not self._tickets:
@@ -317,7 +317,7 @@ WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 @dataclass(frozen=True, slots=True)
 class DrainResult:
-    records: tuple[EncodedRecord, ...]
+    records: tuple[MarketDataMessage, ...]
     frames: int
     more: bool  # stopped at max_frames: data may still wait (possibly inside TLS), read again
     lost: str  # why the connection was lost during this drain, or ""
@@ -331,9 +331,9 @@ def read_frames(
     backoff: Backoff,
     clock: Callable[[], float],
     now_us: Callable[[], int],
-) -> tuple[list[EncodedRecord], int, str]:
+) -> tuple[list[MarketDataMessage], int, str]:
     """(records, frames read, why the connection was lost or "")."""
-    records: list[EncodedRecord] = []
+    records: list[MarketDataMessage] = []
     frames = 0
     lost = ""
     while frames < max_frames:
@@ -612,7 +612,7 @@ class WebSocketConnector:
         return self.liveness.next_check_in(self._clock())
 
     # --- the plain stream --------------------------------------------------------------------
-    def stream_market_data(self, max_frames: int = 500) -> Generator[EncodedRecord, None, None]:
+    def stream_market_data(self, max_frames: int = 500) -> Generator[MarketDataMessage, None, None]:
         """Yield records until ``disconnect()``; reconnects on its own.
 
         Raises RuntimeError before ``connect()``, and ConnectionFailedException once the retry
@@ -622,7 +622,7 @@ class WebSocketConnector:
             raise RuntimeError(f"stream_market_data() needs connect() first (state {self.state.value})")
         return self._stream(max_frames)
 
-    def _stream(self, max_frames: int) -> Generator[EncodedRecord, None, None]:
+    def _stream(self, max_frames: int) -> Generator[MarketDataMessage, None, None]:
         """The steps the actor runs on messages: drain when readable, tick for pings and stalls,
         sleep out the backoff and reconnect. A loop, not recursion, so any number of drops in a row
         costs no stack."""

@@ -2,7 +2,7 @@
 
 A connector owns the socket; it hands each frame's bytes to ``decode`` with the time it read
 the frame and gets back a ``DecodedFrame``. ``decode`` never raises anything but
-``ValidationException`` (from ``messages.exceptions``).
+``ValidationException`` (from ``domain.exceptions``).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-from messages.capabilities import DATA_TYPES
-from messages.records import MarketRecord
+from domain.capabilities import DATA_TYPES
+from domain.records import MarketRecord
 
 
 class FrameKind(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()

@@ -6,10 +6,10 @@ magnitude), trade_date/trade_time in KST, and books of at most 15 levels.
 """
 from __future__ import annotations
 
+from domain.capabilities import CAPABILITIES
+from domain.records import Exchange
 from exchanges.fields import KST
 from exchanges.quotation import QuotationAdapter
-from messages.capabilities import CAPABILITIES
-from messages.records import Exchange
 
 WS_URL = "wss://ws-api.bithumb.com/websocket/v1"
 REST_URL = "https://api.bithumb.com"

@@ -16,6 +16,9 @@ from typing import Any
 
 import msgspec
 
+from domain.capabilities import DATA_TYPES
+from domain.exceptions import ValidationException
+from domain.records import DataType, Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
 from exchanges.fields import (
     KST,
@@ -29,9 +32,6 @@ from exchanges.fields import (
 )
 from exchanges.jsonparse import loads_exact
 from exchanges.quotation import PARSE_ERRORS
-from messages.capabilities import DATA_TYPES
-from messages.exceptions import ValidationException
-from messages.records import DataType, Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 
 WS_URL = "wss://pubwss.bithumb.com/pub/ws"
 REST_URL = "https://api.bithumb.com"

@@ -18,11 +18,11 @@ from typing import Any, BinaryIO, TextIO
 
 from google.protobuf import json_format
 
+from domain.clock import utc_now_us
+from domain.exceptions import ValidationException
+from domain.market_data import validate_record
 from exchanges.base import FrameKind
 from exchanges.registry import NAMES, get_adapter
-from messages.clock import utc_now_us
-from messages.exceptions import ValidationException
-from messages.market_data import validate_record
 from proto.serializer import parse, serialize
 
 ALL_QUOTES = ("KRW", "BTC", "USDT")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from messages.records import MAX_NUMBER_CHARS as MAX_NUMBER_CHARS  # part of this module's interface
-from messages.records import PriceLevel
+from domain.records import MAX_NUMBER_CHARS as MAX_NUMBER_CHARS  # part of this module's interface
+from domain.records import PriceLevel
 
 UTC = UTC
 # Korea has kept +09:00 without daylight saving since 1988: a fixed offset is exact.

@@ -13,6 +13,9 @@ from typing import Any
 
 import msgspec
 
+from domain.capabilities import CAPABILITIES, DATA_TYPES
+from domain.exceptions import ValidationException
+from domain.records import DataType, Exchange, MarketRecord
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
 from exchanges.fields import frame_text
 from exchanges.jsonparse import loads_exact
@@ -24,9 +27,6 @@ from exchanges.quotation_parse import (
     parse_orderbook,
     parse_trade,
 )
-from messages.capabilities import CAPABILITIES, DATA_TYPES
-from messages.exceptions import ValidationException
-from messages.records import DataType, Exchange, MarketRecord
 
 # Errors a malformed or incomplete frame can raise while being read; all become ValidationException.
 PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, ArithmeticError, AttributeError)

@@ -12,6 +12,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.fields import (
     INT_BOUND,
     ZEROS,
@@ -20,7 +21,6 @@ from exchanges.fields import (
     epoch_to_us,
     optional_text,
 )
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 
 _UINT64_MAX = 2**64 - 1
 

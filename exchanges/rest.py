@@ -24,10 +24,10 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
+from domain.exceptions import ValidationException
+from domain.records import Exchange, TradeRecord
 from exchanges.fields import date_and_time_to_us, decimal_text, epoch_to_us, frame_text
 from exchanges.jsonparse import loads_exact
-from messages.exceptions import ValidationException
-from messages.records import Exchange, TradeRecord
 
 TRADE_TICKS_PATH = "/v1/trades/ticks"
 MARKET_ALL_PATH = "/v1/market/all"

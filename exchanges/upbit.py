@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from domain.capabilities import CAPABILITIES
+from domain.records import Exchange
 from exchanges.quotation import QuotationAdapter
-from messages.capabilities import CAPABILITIES
-from messages.records import Exchange
 
 WS_URL = "wss://api.upbit.com/websocket/v1"
 REST_URL = "https://api.upbit.com"

@@ -1,0 +1,77 @@
+"""Messages the actors exchange. Each is a small frozen dataclass (pickled between processes).
+
+Flow: supervisor --StartConnector/StartBuffer/StartProducer--> children;
+      connector --StateChanged/ConnectorStats--> supervisor; producer --PublishReport--> supervisor.
+Records do not travel as actor messages: connector -> buffer -> producer is the record channel
+(``actors.record_channel``).
+
+One module per flow: ``service`` (start/stop), ``connector``, ``buffer``, ``producer``, ``status``.
+Every message is importable from here: ``from messages import StartBuffer``.
+"""
+from __future__ import annotations
+
+from messages.buffer import (
+    BufferDrained,
+    BufferStats,
+    DrainBuffer,
+    StartBuffer,
+)
+from messages.connector import (
+    ConnectorStats,
+    ConnectPermit,
+    ConnectRequest,
+    StartConnector,
+    StateChanged,
+    StopConnector,
+    SubscriptionQuery,
+    SubscriptionReport,
+    TicketReport,
+)
+from messages.producer import (
+    FlushProducer,
+    ProducerFlushed,
+    PublishReport,
+    StartProducer,
+)
+from messages.service import (
+    FatalError,
+    ServiceError,
+    ServiceStarted,
+    ServiceStopped,
+    StartService,
+    StopService,
+)
+from messages.status import (
+    ActorProcess,
+    StatusQuery,
+    StatusSnapshot,
+)
+
+__all__ = [
+    "StartService",
+    "ServiceStarted",
+    "ServiceError",
+    "StopService",
+    "ServiceStopped",
+    "FatalError",
+    "StartConnector",
+    "ConnectPermit",
+    "ConnectRequest",
+    "StopConnector",
+    "StateChanged",
+    "ConnectorStats",
+    "SubscriptionQuery",
+    "SubscriptionReport",
+    "TicketReport",
+    "StartBuffer",
+    "BufferStats",
+    "DrainBuffer",
+    "BufferDrained",
+    "StartProducer",
+    "PublishReport",
+    "FlushProducer",
+    "ProducerFlushed",
+    "ActorProcess",
+    "StatusQuery",
+    "StatusSnapshot",
+]

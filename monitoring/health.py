@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from messages.protocol import StatusSnapshot
-from messages.settings import Settings
-from messages.state import ConnectionState
+from domain.settings import Settings
+from domain.state import ConnectionState
+from messages import StatusSnapshot
 
 _US = 1_000_000
 

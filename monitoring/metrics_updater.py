@@ -8,9 +8,9 @@ the gauge is summed over processes (``livesum``), so exactly one process may own
 """
 from __future__ import annotations
 
-from messages.protocol import StatusSnapshot
-from messages.settings import Settings
-from messages.state import ConnectionState
+from domain.settings import Settings
+from domain.state import ConnectionState
+from messages import StatusSnapshot
 from monitoring import metrics
 
 _US = 1_000_000

@@ -12,12 +12,12 @@ from functools import lru_cache
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from messages.exceptions import SerializationException
-from messages.records import (
+from domain.exceptions import SerializationException
+from domain.market_data import MarketDataMessage
+from domain.records import (
     ConnectionEventKind,
     ConnectionEventRecord,
     DataType,
-    EncodedRecord,
     Exchange,
     MarketRecord,
     OrderbookRecord,
@@ -208,11 +208,11 @@ def event_headers(exchange: str) -> list[tuple[str, bytes]]:
             ("data_type", EVENT_DATA_TYPE.encode())]
 
 
-def encode_record(record: MarketRecord) -> EncodedRecord:
+def encode_record(record: MarketRecord) -> MarketDataMessage:
     """A record as it travels to Kafka: key = market code, payload = Protobuf bytes."""
     sequential_id = record.sequential_id if type(record) is TradeRecord else 0
-    return EncodedRecord(record.exchange.value, record.data_type.value, record.code, serialize(record),
-                         record.received_time_us, sequential_id)
+    return MarketDataMessage(record.exchange.value, record.data_type.value, record.code, serialize(record),
+                             record.received_time_us, sequential_id)
 
 
 def parse(data_type: str, payload: bytes) -> pb.Trade | pb.Orderbook:

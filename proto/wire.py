@@ -7,11 +7,11 @@ texts are ASCII; market codes are UTF-8 encoded first). The tests compare every 
 protobuf runtime's own serialisation of the same message.
 
 Decimal fields are written exactly as the record holds them: records carry exact decimal texts in
-plain notation (``messages.records``), which ``validate_record`` checks before anything is written.
+plain notation (``domain.records``), which ``validate_record`` checks before anything is written.
 """
 from __future__ import annotations
 
-from messages.records import PriceLevel
+from domain.records import PriceLevel
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 

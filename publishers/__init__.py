@@ -1,1 +1,1 @@
-"""Publishing encoded records to a message bus (Kafka)."""
+"""Publishing market data messages to a message bus (Kafka)."""

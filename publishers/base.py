@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 from publishers.publish_tracker import TrackerSnapshot
 
 
@@ -12,7 +12,7 @@ class MessagePublisher(ABC):
     """Hands records to a bus asynchronously; outcomes arrive later and show in ``snapshot()``."""
 
     @abstractmethod
-    def publish(self, records: Sequence[EncodedRecord]) -> int:
+    def publish(self, records: Sequence[MarketDataMessage]) -> int:
         """Hand ``records`` to the client without waiting for delivery; returns how many were
         accepted (the rest failed at once and are already counted as failures)."""
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
 from publishers.kafka_config import describe, librdkafka_config
@@ -72,7 +72,7 @@ class ConfluentPublisher(MessagePublisher):
         self._closed = False
 
     # --- MessagePublisher -----------------------------------------------------------------
-    def publish(self, records: Sequence[EncodedRecord]) -> int:
+    def publish(self, records: Sequence[MarketDataMessage]) -> int:
         if not records:
             return 0
         handed = self._book.hand_over(records, self._produce_one)
@@ -80,17 +80,17 @@ class ConfluentPublisher(MessagePublisher):
         self._book.observe_handed(records[:handed] if handed < len(records) else records)
         return handed
 
-    def _produce_one(self, attempt: PublishAttempt, record: EncodedRecord, topic: str, headers: Headers,
+    def _produce_one(self, attempt: PublishAttempt, record: MarketDataMessage, topic: str, headers: Headers,
                      sent_at: float) -> Refusal | None:
         callback = partial(self._on_delivery, attempt, record, sent_at)
         produce = self._producer.produce
         key = self._book.key(record)
         try:
             try:
-                produce(topic, record.payload, key, headers=headers, on_delivery=callback)
+                produce(topic, record.raw_data, key, headers=headers, on_delivery=callback)
             except BufferError:
                 self._producer.poll(0)  # serve delivery reports, which frees queue room
-                produce(topic, record.payload, key, headers=headers, on_delivery=callback)
+                produce(topic, record.raw_data, key, headers=headers, on_delivery=callback)
         except BufferError as err:
             return "BufferError", str(err) or "queue full", CAUSE_QUEUE_FULL
         except Exception as err:  # KafkaException (e.g. record too large), closed client, ...
@@ -154,7 +154,7 @@ class ConfluentPublisher(MessagePublisher):
         return self._book.tracker.in_flight
 
     # --- callbacks (served by poll/flush on the caller's thread) ----------------------------
-    def _on_delivery(self, attempt: PublishAttempt, record: EncodedRecord, sent_at: float, err: Any,
+    def _on_delivery(self, attempt: PublishAttempt, record: MarketDataMessage, sent_at: float, err: Any,
                      _msg: Any) -> None:
         if err is None:
             self._client_cause = ""

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from messages.clock import utc_now_us
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.clock import utc_now_us
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from monitoring.metrics import (
     KAFKA_PUBLISH_LATENCY,
     MESSAGES_PUBLISHED,
@@ -35,7 +35,7 @@ Headers = list[tuple[str, bytes]]
 # What a client says when handed one record: None when it took the record, else why it refused
 # (error name, text, and the failure cause, or None for the cause that name and text imply).
 Refusal = tuple[str, str, str | None]
-SendOne = Callable[[PublishAttempt, EncodedRecord, str, Headers, float], Refusal | None]
+SendOne = Callable[[PublishAttempt, MarketDataMessage, str, Headers, float], Refusal | None]
 
 
 def publisher_log() -> logging.Logger:
@@ -63,7 +63,7 @@ class DeliveryBook:
         self._processing_latency = PROCESSING_LATENCY.labels(data_type)
 
     # --- routing (computed once per exchange and data type, once per code) ---------------
-    def route(self, record: EncodedRecord) -> tuple[str, Headers]:
+    def route(self, record: MarketDataMessage) -> tuple[str, Headers]:
         """(topic, headers) for ``record``."""
         key = (record.exchange, record.data_type)
         route = self._routes.get(key)
@@ -74,14 +74,14 @@ class DeliveryBook:
             )
         return route
 
-    def key(self, record: EncodedRecord) -> bytes:
+    def key(self, record: MarketDataMessage) -> bytes:
         key = self._keys.get(record.code)
         if key is None:
             key = self._keys[record.code] = record.code.encode()
         return key
 
     # --- handing over ----------------------------------------------------------------------
-    def hand_over(self, records: Sequence[EncodedRecord], send_one: SendOne) -> int:
+    def hand_over(self, records: Sequence[MarketDataMessage], send_one: SendOne) -> int:
         """The loop of one ``publish()`` call, the same for every client: ``send_one`` hands one
         record (with its topic, headers and send time) to the client; at the first refusal the rest
         of the call fails unsent. Returns how many records the client took; the caller then reports
@@ -99,7 +99,7 @@ class DeliveryBook:
         return handed
 
     # --- accounting ------------------------------------------------------------------------
-    def begin(self, records: Sequence[EncodedRecord]) -> PublishAttempt:
+    def begin(self, records: Sequence[MarketDataMessage]) -> PublishAttempt:
         """A ``publish()`` call starts: its records count as in flight at once (one tracker update
         for all), so a callback that fires while the call is still handing records over never sees
         a count below zero; records that then fail before reaching the client go through
@@ -108,14 +108,14 @@ class DeliveryBook:
         self.tracker.handed(attempt, len(records))
         return attempt
 
-    def observe_handed(self, records: Sequence[EncodedRecord]) -> None:
+    def observe_handed(self, records: Sequence[MarketDataMessage]) -> None:
         """Receive -> handed to the client latency, with one clock read for the whole call."""
         now_us = self._wall_us()
         observe = self._processing_latency.observe
         for record in records:
             observe(max(0, now_us - record.received_time_us) / 1e6)
 
-    def succeeded(self, attempt: PublishAttempt, record: EncodedRecord, sent_at: float) -> None:
+    def succeeded(self, attempt: PublishAttempt, record: MarketDataMessage, sent_at: float) -> None:
         self._ack_latency.observe(self.monotonic() - sent_at)
         metric = self._published_metric.get(record.exchange)
         if metric is None:
@@ -126,7 +126,7 @@ class DeliveryBook:
         if self.tracker.succeeded(attempt) and attempt.errors:
             self.log_failures(attempt)
 
-    def failed(self, attempt: PublishAttempt, record: EncodedRecord, error_name: str, text: str,
+    def failed(self, attempt: PublishAttempt, record: MarketDataMessage, error_name: str, text: str,
                cause: str | None = None) -> None:
         """A handed record failed in delivery."""
         PUBLISH_FAILURES.labels(self.data_type, error_name).inc()
@@ -136,7 +136,7 @@ class DeliveryBook:
                                cause=cause or failure_cause(error_name, text)):
             self.log_failures(attempt)
 
-    def failed_unsent(self, attempt: PublishAttempt, records: Sequence[EncodedRecord], error_name: str,
+    def failed_unsent(self, attempt: PublishAttempt, records: Sequence[MarketDataMessage], error_name: str,
                       text: str, cause: str | None = None) -> None:
         """``records`` (counted in flight by ``begin``) never reached the client: metadata timeout,
         closed client, full queue, ..."""

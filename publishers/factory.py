@@ -1,7 +1,7 @@
 """The publisher of the configured Kafka client (``kafka.client``)."""
 from __future__ import annotations
 
-from messages.settings import KafkaSettings
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 
 

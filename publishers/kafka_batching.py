@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from messages.settings import KafkaSettings
+from domain.settings import KafkaSettings
 
 # A typical record as the Kafka client counts it: the serialised krwfeed.v1 message, its key (the
 # market code) and the record's own framing (about 30 bytes). Orderbooks are sized for Upbit's

@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from messages.settings import KafkaSettings
+from domain.settings import KafkaSettings
 
 _SECRET_KEYS = frozenset({"sasl_plain_password", "ssl_password", "sasl.password", "ssl.key.password"})
 

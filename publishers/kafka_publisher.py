@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
 from publishers.kafka_config import describe, producer_kwargs
@@ -58,14 +58,14 @@ class KafkaPublisher(MessagePublisher):
         self._unroutable: dict[str, tuple[float, str, str]] = {}
 
     # --- MessagePublisher -----------------------------------------------------------------
-    def publish(self, records: Sequence[EncodedRecord]) -> int:
+    def publish(self, records: Sequence[MarketDataMessage]) -> int:
         if not records:
             return 0
         handed = self._book.hand_over(records, self._send_one)
         self._book.observe_handed(records[:handed] if handed < len(records) else records)
         return handed
 
-    def _send_one(self, attempt: PublishAttempt, record: EncodedRecord, topic: str, headers: Headers,
+    def _send_one(self, attempt: PublishAttempt, record: MarketDataMessage, topic: str, headers: Headers,
                   sent_at: float) -> Refusal | None:
         unroutable = self._unroutable.get(topic)
         if unroutable is not None and sent_at < unroutable[0]:
@@ -73,7 +73,7 @@ class KafkaPublisher(MessagePublisher):
             _, name, text = unroutable
             return name, text, self._cause(name, text)
         try:
-            future = self._producer.send(topic, key=self._book.key(record), value=record.payload, headers=headers)
+            future = self._producer.send(topic, key=self._book.key(record), value=record.raw_data, headers=headers)
         except Exception as err:  # metadata timeout, closed client, oversized record, ...
             name, text = type(err).__name__, str(err)
             self._unroutable[topic] = (self._book.monotonic() + UNROUTABLE_RETRY_S, name, text)
@@ -115,7 +115,7 @@ class KafkaPublisher(MessagePublisher):
         return self._book.tracker.in_flight
 
     # --- callbacks (sender thread) --------------------------------------------------------
-    def _on_done(self, attempt: PublishAttempt, record: EncodedRecord, sent_at: float, outcome: Any) -> None:
+    def _on_done(self, attempt: PublishAttempt, record: MarketDataMessage, sent_at: float, outcome: Any) -> None:
         if not isinstance(outcome, BaseException):
             self._book.succeeded(attempt, record, sent_at)
             return

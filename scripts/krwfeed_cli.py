@@ -1,8 +1,8 @@
 """The ``krwfeed`` command: runs ``actor_system.py`` from the checkout it was installed from.
 
-krwfeed's code keeps the repository's layout (``actors/``, ``messages/``, ``proto/`` ... at the top)
-and runs from the checkout; installing it adds only its dependencies and this one module. So it
-never puts a generic top-level package such as ``proto`` (also proto-plus's, which every
+krwfeed's code keeps the repository's layout (``actors/``, ``domain/``, ``messages/``, ``proto/``
+... at the top) and runs from the checkout; installing it adds only its dependencies and this one
+module. So it never puts a generic top-level package such as ``proto`` (also proto-plus's, which every
 ``google-cloud-*`` client depends on) into site-packages, where pip would silently overwrite one
 with the other.
 

@@ -1,4 +1,4 @@
-"""``load_settings(path, overrides)``: YAML + environment -> validated ``messages.settings.Settings``."""
+"""``load_settings(path, overrides)``: YAML + environment -> validated ``domain.settings.Settings``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -9,8 +9,8 @@ import yaml
 from marshmallow import ValidationError
 
 from buffering.buffer_queue import keep_at_capacity_for, ttl_for_delivery
-from messages.config import ExchangeConfig
-from messages.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
+from domain.config import ExchangeConfig
+from domain.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
 from publishers.kafka_config import delivery
 from settings import bounded_yaml
 from settings.errors import MISSING, SettingsError, SettingsProblem, show_value

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from messages.settings import LogSettings
+from domain.settings import LogSettings
 
 MASK = "****"
 

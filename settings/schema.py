@@ -1,5 +1,5 @@
 """Marshmallow schemas for the YAML configuration. They validate and return plain dicts; the loader
-turns those into ``messages.settings`` dataclasses. Unknown keys are errors (a typo must not be
+turns those into ``domain.settings`` dataclasses. Unknown keys are errors (a typo must not be
 silently ignored)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from messages.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
-from messages.config import (
+from domain.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
+from domain.config import (
     MAX_BACKOFF_S,
     MAX_FRAME_BYTES,
     MIN_FRAME_BYTES,
@@ -17,8 +17,8 @@ from messages.config import (
     ExchangeConfig,
     timing_problems,
 )
-from messages.exceptions import ValidationException
-from messages.market_data import normalise_code
+from domain.exceptions import ValidationException
+from domain.market_data import normalise_code
 from settings.fields import HostPort, Scalar, UpperString, flag, number, text, url
 
 EXCHANGES_TEXT = "one of: " + ", ".join(EXCHANGE_NAMES)

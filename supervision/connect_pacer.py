@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from messages.capabilities import CAPABILITIES
+from domain.capabilities import CAPABILITIES
 
 # Connection requests per second and IP, from the exchanges' documentation.
 DEFAULT_RATES: dict[str, float] = {name: caps.connects_per_s for name, caps in CAPABILITIES.items()}

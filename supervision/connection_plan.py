@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from messages.config import ExchangeConfig
+from domain.config import ExchangeConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from messages.protocol import (
+from domain.state import ConnectionState
+from messages import (
     ActorProcess,
     BufferStats,
     ConnectorStats,
@@ -18,7 +19,6 @@ from messages.protocol import (
     SubscriptionReport,
     TicketReport,
 )
-from messages.state import ConnectionState
 from supervision.ticket_states import ticket_rows
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",

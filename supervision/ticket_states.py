@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from messages.protocol import TicketReport
-from messages.state import ConnectionState
+from domain.state import ConnectionState
+from messages import TicketReport
 
 AWAITING_DATA = "awaiting_data"  # live: sent on the connected socket, no record under it yet
 STREAMING = "streaming"  # live: records have arrived under it

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from messages.records import TradeRecord
+from domain.records import TradeRecord
 
 MAX_COUNT = 500  # ticks per request, the documented maximum
 MAX_DAYS_AGO = 7

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from messages.records import TradeRecord
+from domain.records import TradeRecord
 from tape.backfill import REASON_BUDGET, BackfillOutcome, MarketBackfill, TickRequest
 
 WINDOW_S = 1.0

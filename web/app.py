@@ -17,9 +17,9 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from messages.clock import utc_now_us
-from messages.protocol import StatusSnapshot
-from messages.settings import Settings
+from domain.clock import utc_now_us
+from domain.settings import Settings
+from messages import StatusSnapshot
 from monitoring import health, metrics_updater, multiprocess_collect
 from web import auth, metrics_view, status_view
 from web.rendered_answers import Answer, RenderedAnswers, serve_rendered

@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from messages.clock import utc_now_us
-from messages.protocol import StatusSnapshot
+from domain.clock import utc_now_us
+from messages import StatusSnapshot
 from web.metrics_view import MetricsReading
 
 

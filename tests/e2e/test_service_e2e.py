@@ -375,7 +375,7 @@ SECOND_START = """
 import sys
 from thespian.actors import ActorSystem
 from actors.loopback_transport import CAPABILITIES, bind_to_loopback
-from messages.protocol import ServiceError, StartService
+from messages import ServiceError, StartService
 bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
 asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": int(sys.argv[1])}, transientUnique=True)
 sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")

@@ -31,7 +31,7 @@ STOP_TWICE = """
 import json, sys, time
 from thespian.actors import ActorSystem
 from actors.supervisor import GLOBAL_NAME, Supervisor
-from messages.protocol import ServiceStopped, StopService
+from messages import ServiceStopped, StopService
 asys = ActorSystem("multiprocTCPBase", {"Admin Port": int(sys.argv[1])}, transientUnique=True)
 supervisor = asys.createActor(Supervisor, globalName=GLOBAL_NAME)
 asys.tell(supervisor, StopService(deadline_s=8.0))

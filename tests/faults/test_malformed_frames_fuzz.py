@@ -34,11 +34,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.frame_pipeline import MALFORMED, FramePipeline
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage
+from domain.records import MarketRecord, OrderbookRecord, TradeRecord
 from exchanges.base import DecodedFrame, FrameKind
 from exchanges.fields import MAX_NUMBER_CHARS
 from exchanges.registry import get_adapter
-from messages.exceptions import ValidationException
-from messages.records import EncodedRecord, MarketRecord, OrderbookRecord, TradeRecord
 from proto.serializer import encode_record
 
 pytestmark = [pytest.mark.faults]
@@ -216,7 +217,7 @@ class CheckingEncoder:
     def __init__(self) -> None:
         self.seen = 0
 
-    def __call__(self, record: MarketRecord) -> EncodedRecord:
+    def __call__(self, record: MarketRecord) -> MarketDataMessage:
         _assert_valid(record)
         self.seen += 1
         return encode_record(record)
@@ -275,7 +276,7 @@ def test_S2_2_f_frame_pipeline_counts_every_bad_frame_and_never_raises(frames: l
         outcomes.setdefault(exchange, []).append(outcome.kind)
         forwarded[exchange] = forwarded.get(exchange, 0) + len(outcome.records)
         # bounded by construction: what comes out is at most a constant times what came in
-        assert sum(len(r.payload) for r in outcome.records) <= 4 * len(frame) + 256
+        assert sum(len(r.raw_data) for r in outcome.records) <= 4 * len(frame) + 256
         if outcome.kind == MALFORMED:
             assert outcome.detail, "a malformed frame carries the reason"
     for exchange, (pipeline, adapter, encoder) in pipelines.items():

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from domain.market_data import validate_record
 from exchanges.decode import decode_lines
 from exchanges.registry import get_adapter
-from messages.market_data import validate_record
 from proto.serializer import parse, serialize, to_record
 
 pytestmark = pytest.mark.unit

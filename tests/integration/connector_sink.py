@@ -13,7 +13,7 @@ from typing import Any
 from thespian.actors import ActorTypeDispatcher, ThespianWatch, WatchMessage
 
 from actors.record_channel import RECORDS, ChannelEnd, ChannelListener, decode_records
-from messages.protocol import ConnectorStats, ConnectPermit, ConnectRequest, StateChanged
+from messages import ConnectorStats, ConnectPermit, ConnectRequest, StateChanged
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class SinkActor(ActorTypeDispatcher):
         self.book.largest = max(self.book.largest, len(records))
         for r in records:
             self.book.records.append((r.code, r.data_type, r.sequential_id))
-            if not r.payload:
+            if not r.raw_data:
                 self.book.empty_payloads += 1
 
     def receiveMsg_ConnectRequest(self, msg: ConnectRequest, sender: Any) -> ThespianWatch | None:

@@ -22,7 +22,9 @@ from actors.record_channel import (
     encode_frame,
     encode_records,
 )
-from messages.protocol import (
+from domain.market_data import MarketDataMessage
+from domain.settings import BufferSettings, KafkaSettings
+from messages import (
     BufferDrained,
     BufferStats,
     DrainBuffer,
@@ -33,8 +35,6 @@ from messages.protocol import (
     StartBuffer,
     StartProducer,
 )
-from messages.records import EncodedRecord
-from messages.settings import BufferSettings, KafkaSettings
 from tests.integration.test_publisher_kafka import (
     bootstrap,  # noqa: F401  (a fixture, used by name)
     consume,
@@ -49,7 +49,7 @@ _PORTS = count(19700 + (int(time.time()) % 10) * 10)  # distinct admin ports wit
 CODES = tuple(f"KRW-C{i:02d}" for i in range(10))
 
 
-def feed(path: str, records: tuple[EncodedRecord, ...], batch: int = 100) -> None:
+def feed(path: str, records: tuple[MarketDataMessage, ...], batch: int = 100) -> None:
     """Plays a connector: writes records to the buffer's record channel in batches."""
     end = connect(path, "connector:test-0")
     for start in range(0, len(records), batch):
@@ -105,15 +105,15 @@ def asys() -> Iterator[ActorSystem]:
         system.shutdown()
 
 
-def records(n_trades: int, n_books: int) -> tuple[EncodedRecord, ...]:
+def records(n_trades: int, n_books: int) -> tuple[MarketDataMessage, ...]:
     now = time.time_ns() // 1000
-    out: list[EncodedRecord] = []
+    out: list[MarketDataMessage] = []
     for i in range(max(n_trades, n_books)):
         code = CODES[i % len(CODES)]
         if i < n_trades:
-            out.append(EncodedRecord("upbit", "trade", code, f"t|{code}|{i + 1}".encode(), now, i + 1))
+            out.append(MarketDataMessage("upbit", "trade", code, f"t|{code}|{i + 1}".encode(), now, i + 1))
         if i < n_books:
-            out.append(EncodedRecord("bithumb", "orderbook", code, f"b|{code}|{i}".encode(), now, 0))
+            out.append(MarketDataMessage("bithumb", "orderbook", code, f"b|{code}|{i}".encode(), now, 0))
     return tuple(out)
 
 
@@ -157,8 +157,8 @@ def test_S2_6_f_actors_move_thousands_of_records_into_kafka(
 
     trades = consume(bootstrap, topics["trade"], 3000)
     books = consume(bootstrap, topics["orderbook"], 1000)
-    assert Counter(m.value for m in trades) == Counter(r.payload for r in sent if r.data_type == "trade")
-    assert Counter(m.value for m in books) == Counter(r.payload for r in sent if r.data_type == "orderbook")
+    assert Counter(m.value for m in trades) == Counter(r.raw_data for r in sent if r.data_type == "trade")
+    assert Counter(m.value for m in books) == Counter(r.raw_data for r in sent if r.data_type == "orderbook")
     per_code: dict[bytes, list[int]] = defaultdict(list)
     partitions: dict[bytes, set[int]] = defaultdict(set)
     for m in sorted(trades, key=lambda m: (m.partition, m.offset)):
@@ -199,7 +199,7 @@ def test_S3_1_e_consecutive_publish_failures_send_fatal_error(asys: ActorSystem,
     deadline, batch = time.monotonic() + 20, 0
     while not status(asys, collector)["fatal"] and time.monotonic() < deadline:
         now = time.time_ns() // 1000
-        feed(channel_path, tuple(EncodedRecord("upbit", "trade", CODES[i % len(CODES)], b"t", now, batch * 50 + i + 1)
+        feed(channel_path, tuple(MarketDataMessage("upbit", "trade", CODES[i % len(CODES)], b"t", now, batch * 50 + i + 1)
                                  for i in range(50)))  # new trade ids each time: not duplicates
         batch += 1
         time.sleep(0.1)
@@ -230,8 +230,8 @@ def test_S2_6_e_a_producer_gets_at_most_its_credit_in_arrival_order(asys: ActorS
     producer = connect(channel_path, "producer:trade")  # the test plays the trade producer
     feed(channel_path, records(250, 0))
 
-    def receive(n: int) -> list[EncodedRecord]:
-        got: list[EncodedRecord] = []
+    def receive(n: int) -> list[MarketDataMessage]:
+        got: list[MarketDataMessage] = []
         deadline = time.monotonic() + 5
         while len(got) < n and time.monotonic() < deadline:
             got.extend(r for kind, body in producer.read() if kind == RECORDS for r in decode_records(body))
@@ -267,7 +267,7 @@ def test_a_peer_sending_a_malformed_records_frame_is_closed_and_the_buffer_keeps
     assert bad.closed
     feed(channel_path, tuple(r for r in records(10, 0))[5:])  # a healthy connector afterwards
     assert producer.write(encode_credit(100))
-    got: list[EncodedRecord] = []
+    got: list[MarketDataMessage] = []
     deadline = time.monotonic() + 5
     while len(got) < 10 and time.monotonic() < deadline:
         got.extend(r for kind, body in producer.read() if kind == RECORDS for r in decode_records(body))
@@ -290,9 +290,9 @@ def test_S2_6_b_at_capacity_orderbooks_are_kept_before_trades_and_the_trades_dro
     asys.tell(buffer, StartBuffer(BufferSettings(capacity=100, ttl_s={"trade": 60.0, "orderbook": 60.0}), collector,
                                   channel_path, stats_interval_s=0.1))
     now = time.time_ns() // 1000
-    trades = tuple(EncodedRecord("upbit", "trade", CODES[i % len(CODES)], f"t|{i + 1}".encode(), now, i + 1)
+    trades = tuple(MarketDataMessage("upbit", "trade", CODES[i % len(CODES)], f"t|{i + 1}".encode(), now, i + 1)
                    for i in range(120))
-    books = tuple(EncodedRecord("bithumb", "orderbook", f"KRW-B{i:02d}", f"b|{i}".encode(), now, 0)
+    books = tuple(MarketDataMessage("bithumb", "orderbook", f"KRW-B{i:02d}", f"b|{i}".encode(), now, 0)
                   for i in range(30))
     # 100 trades fill the buffer, 30 books (one per code) arrive, then 20 more trades
     feed(channel_path, trades[:100] + books + trades[100:], batch=50)
@@ -309,6 +309,6 @@ def test_S2_6_b_at_capacity_orderbooks_are_kept_before_trades_and_the_trades_dro
     assert (final["reports"]["orderbook"].succeeded, final["reports"]["trade"].succeeded) == (30, 70)
     in_kafka_books = Counter(m.value for m in consume(bootstrap, topics["orderbook"], 30))
     in_kafka_trades = Counter(m.value for m in consume(bootstrap, topics["trade"], 70))
-    assert in_kafka_books == Counter(r.payload for r in books)  # every orderbook kept
-    assert in_kafka_trades == Counter(r.payload for r in trades[50:])  # the 50 oldest trades made room
+    assert in_kafka_books == Counter(r.raw_data for r in books)  # every orderbook kept
+    assert in_kafka_trades == Counter(r.raw_data for r in trades[50:])  # the 50 oldest trades made room
     assert final["stats"].dropped == {"overflow:trade": 50} and final["fatal"] == []

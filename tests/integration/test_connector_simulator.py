@@ -19,10 +19,10 @@ from thespian.actors import ActorExitRequest, ActorSystem
 
 from actors.connector import ConnectorActor
 from connectors.websocket_connector import WebSocketConnector
+from domain.config import ExchangeConfig
+from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
-from messages.config import ExchangeConfig
-from messages.protocol import StartConnector, StopConnector, SubscriptionQuery, SubscriptionReport
-from messages.state import ConnectionState as S
+from messages import StartConnector, StopConnector, SubscriptionQuery, SubscriptionReport
 from tests.integration.connector_sink import SinkActor, SinkListen, SinkQuery, SinkReport
 
 pytestmark = pytest.mark.integration
@@ -110,7 +110,7 @@ def test_S2_2_c_plain_connector_decodes_binary_frames_of_subscribed_codes(simula
     sent = sent_trades(simulator)
     received = sorted((r.code, r.sequential_id) for r in streamer.records if r.data_type == "trade")
     assert received == sorted((code, sid) for code, sids in sent.items() for sid in sids)
-    assert all(r.payload for r in streamer.records)
+    assert all(r.raw_data for r in streamer.records)
     assert connector.pipeline.counters.malformed == 0
     assert states == [S.CONNECTING, S.CONNECTED, S.DISCONNECTED]
 

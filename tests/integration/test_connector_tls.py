@@ -22,10 +22,10 @@ import websocket
 from thespian.actors import ActorSystem
 
 from connectors.websocket_connector import WebSocketConnector
+from domain.config import ExchangeConfig
+from domain.exceptions import ConnectionException
+from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
-from messages.config import ExchangeConfig
-from messages.exceptions import ConnectionException
-from messages.state import ConnectionState as S
 from tests.integration.test_connector_simulator import (
     Rig,
     Streamer,

@@ -13,9 +13,9 @@ from pathlib import Path
 import grpc_tools
 import pytest
 
+from domain.records import OrderbookRecord, TradeRecord
+from domain.settings import KafkaSettings
 from exchanges.registry import get_adapter
-from messages.records import OrderbookRecord, TradeRecord
-from messages.settings import KafkaSettings
 from proto.serializer import encode_record
 from publishers.factory import make_publisher
 from tests.support.kafka_broker import unavailable

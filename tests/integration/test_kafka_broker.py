@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from kafka import KafkaProducer
 
-from messages.settings import KafkaSettings
+from domain.settings import KafkaSettings
 from tests.support.kafka_broker import KafkaControl, KafkaSession, LocalBroker, read_all, unavailable
 
 pytestmark = pytest.mark.integration

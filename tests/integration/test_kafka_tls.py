@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.kafka_publisher import KafkaPublisher
 from settings.errors import SettingsError
 from settings.loader import load_settings
@@ -35,13 +35,13 @@ def load(env: dict[str, str], tmp_path: Path) -> KafkaSettings:
                          pem_dir=tmp_path).kafka
 
 
-def records(n: int) -> list[EncodedRecord]:
+def records(n: int) -> list[MarketDataMessage]:
     now_us = time.time_ns() // 1000
-    return [EncodedRecord("upbit", "trade", CODES[i % len(CODES)], f"payload-{i}".encode(), now_us, i + 1)
+    return [MarketDataMessage("upbit", "trade", CODES[i % len(CODES)], f"payload-{i}".encode(), now_us, i + 1)
             for i in range(n)]
 
 
-def publish(settings: KafkaSettings, batch: list[EncodedRecord]) -> tuple[int, int]:
+def publish(settings: KafkaSettings, batch: list[MarketDataMessage]) -> tuple[int, int]:
     publisher = KafkaPublisher(settings, "trade")
     try:
         publisher.publish(batch)
@@ -68,7 +68,7 @@ def test_heroku_environment_publishes_over_tls_with_an_encrypted_client_key(
     batch = records(30)
     assert publish(settings, batch) == (30, 0)
     got = read_all(kafka_tls_broker.plaintext, topic, 30)
-    assert sorted((r.key, r.value) for r in got) == sorted((r.code.encode(), r.payload) for r in batch)
+    assert sorted((r.key, r.value) for r in got) == sorted((r.code.encode(), r.raw_data) for r in batch)
     assert all(dict(r.headers)["schema"] == b"krwfeed.v1.Trade" for r in got)
 
 

@@ -17,8 +17,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.factory import make_publisher
 from publishers.kafka_config import librdkafka_config, producer_kwargs
@@ -111,8 +111,8 @@ def wait_for(predicate: Any, timeout_s: float) -> bool:
     return bool(predicate())
 
 
-def trade(code: str, seq: int, exchange: str = "upbit") -> EncodedRecord:
-    return EncodedRecord(exchange, "trade", code, f"{exchange}|{code}|{seq}".encode(), time.time_ns() // 1000, seq)
+def trade(code: str, seq: int, exchange: str = "upbit") -> MarketDataMessage:
+    return MarketDataMessage(exchange, "trade", code, f"{exchange}|{code}|{seq}".encode(), time.time_ns() // 1000, seq)
 
 
 def settled(publisher: MessagePublisher, predicate: Any, timeout_s: float) -> bool:
@@ -181,7 +181,7 @@ def test_S2_4_b_keyed_records_land_one_partition_per_code_in_order(
     assert set(by_key) == {c.encode() for c in CODES}
     assert all(len(p) == 1 for p in partitions.values())
     assert len({next(iter(p)) for p in partitions.values()}) > 1  # codes spread over partitions
-    sent = {(r.code.encode(), r.sequential_id): r.payload for r in records}
+    sent = {(r.code.encode(), r.sequential_id): r.raw_data for r in records}
     for key, messages in by_key.items():
         seqs = [int(m.value.split(b"|")[2]) for m in messages]
         assert seqs == sorted(seqs)  # per-code order kept

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from domain.records import Exchange
 from exchanges.rest import TRADE_REQUESTS_PER_SECOND, TRADE_TICKS_PATH, parse_trade_ticks, trade_ticks_query
-from messages.records import Exchange
 from tape.backfill import REASON_HORIZON, BackfillOutcome, MarketBackfill
 from tape.schedule import BackfillScheduler
 

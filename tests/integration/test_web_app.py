@@ -12,9 +12,9 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
-from messages.clock import utc_now_us
-from messages.protocol import StatusSnapshot
-from messages.settings import Secret
+from domain.clock import utc_now_us
+from domain.settings import Secret
+from messages import StatusSnapshot
 from tests.unit.monitoring.snapshot_factory import settings, snapshot
 from web.app import create_app
 from web.server import WebServer

@@ -21,27 +21,27 @@ from actors.record_channel import (
     encode_hello,
     encode_records,
 )
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 
 pytestmark = pytest.mark.unit
 
 record_st = st.builds(
-    EncodedRecord,
+    MarketDataMessage,
     exchange=st.sampled_from(["upbit", "bithumb"]),
     data_type=st.sampled_from(["trade", "orderbook"]),
     code=st.from_regex(r"KRW-[A-Z0-9]{1,10}", fullmatch=True),
-    payload=st.binary(max_size=2000),
+    raw_data=st.binary(max_size=2000),
     received_time_us=st.integers(0, 2**62),
     sequential_id=st.integers(0, 2**62),
 )
 
 
-def fields(r: EncodedRecord) -> tuple[object, ...]:
-    return (r.exchange, r.data_type, r.code, r.payload, r.received_time_us, r.sequential_id)
+def fields(r: MarketDataMessage) -> tuple[object, ...]:
+    return (r.exchange, r.data_type, r.code, r.raw_data, r.received_time_us, r.sequential_id)
 
 
 @given(st.lists(record_st, max_size=50), st.integers(1, 97))
-def test_records_survive_framing_split_at_any_point(records: list[EncodedRecord], chunk: int) -> None:
+def test_records_survive_framing_split_at_any_point(records: list[MarketDataMessage], chunk: int) -> None:
     stream = b"".join(encode_records(records)) + encode_credit(7) + encode_frame(DRAINED)
     decoder = FrameDecoder()
     frames: list[tuple[int, bytes]] = []
@@ -55,7 +55,7 @@ def test_records_survive_framing_split_at_any_point(records: list[EncodedRecord]
 
 
 def test_large_batches_are_split_into_bounded_frames() -> None:
-    records = [EncodedRecord("upbit", "orderbook", "KRW-BTC", b"x" * 5000, 1, 0) for _ in range(1000)]
+    records = [MarketDataMessage("upbit", "orderbook", "KRW-BTC", b"x" * 5000, 1, 0) for _ in range(1000)]
     frames = encode_records(records)
     assert len(frames) > 1
     assert all(len(f) <= MAX_RECORDS_FRAME_BYTES + 6000 for f in frames)
@@ -75,7 +75,7 @@ def test_garbage_is_refused_not_read_as_records(garbage: bytes) -> None:
 
 
 def test_a_truncated_record_inside_a_frame_is_refused() -> None:
-    body = encode_records([EncodedRecord("upbit", "trade", "KRW-BTC", b"payload", 1, 2)])[0][5:]
+    body = encode_records([MarketDataMessage("upbit", "trade", "KRW-BTC", b"payload", 1, 2)])[0][5:]
     with pytest.raises(ChannelError):
         decode_records(body[:-3])
 

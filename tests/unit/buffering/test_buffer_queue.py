@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from buffering.buffer_queue import BufferQueue, ttl_for_delivery
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.kafka_config import delivery
 
 pytestmark = pytest.mark.unit
@@ -18,13 +18,13 @@ SECOND = 1_000_000
 
 def rec(
     data_type: str = "trade", code: str = "KRW-BTC", t: int = T0, seq: int = 0, exchange: str = "upbit"
-) -> EncodedRecord:
-    return EncodedRecord(exchange, data_type, code, f"{code}:{seq}".encode(), t, seq)
+) -> MarketDataMessage:
+    return MarketDataMessage(exchange, data_type, code, f"{code}:{seq}".encode(), t, seq)
 
 
-def book(code: str = "KRW-BTC", t: int = T0, n: int = 0, exchange: str = "upbit") -> EncodedRecord:
-    # orderbooks carry no sequential id; the payload names them for the assertions
-    return EncodedRecord(exchange, "orderbook", code, f"{code}:book{n}".encode(), t, 0)
+def book(code: str = "KRW-BTC", t: int = T0, n: int = 0, exchange: str = "upbit") -> MarketDataMessage:
+    # orderbooks carry no sequential id; the bytes name them for the assertions
+    return MarketDataMessage(exchange, "orderbook", code, f"{code}:book{n}".encode(), t, 0)
 
 
 def test_S2_6_a_record_older_than_ttl_when_its_turn_comes_is_dropped_as_expired() -> None:
@@ -103,7 +103,7 @@ def test_S2_6_c_full_queue_supersedes_oldest_book_of_same_code() -> None:
     q.enqueue_many([book("KRW-BTC", n=1), book("KRW-ETH", n=1), book("KRW-BTC", n=2)], T0)
     assert q.enqueue(book("KRW-BTC", n=3), T0)
     out = q.dequeue_batch(10, now_us=T0)
-    assert [r.payload for r in out] == [b"KRW-ETH:book1", b"KRW-BTC:book2", b"KRW-BTC:book3"]
+    assert [r.raw_data for r in out] == [b"KRW-ETH:book1", b"KRW-BTC:book2", b"KRW-BTC:book3"]
     assert q.dropped == {("superseded", "orderbook"): 1}
 
 
@@ -112,7 +112,7 @@ def test_S2_6_c_same_code_on_another_exchange_is_not_superseded() -> None:
     q.enqueue_many([book("KRW-ETH", n=1), book("KRW-BTC", n=1, exchange="bithumb")], T0)
     q.enqueue(book("KRW-BTC", n=2, exchange="upbit"), T0)
     out = q.dequeue_batch(10, now_us=T0)
-    assert [(r.exchange, r.payload) for r in out] == [
+    assert [(r.exchange, r.raw_data) for r in out] == [
         ("bithumb", b"KRW-BTC:book1"), ("upbit", b"KRW-BTC:book2"),
     ]
     assert q.dropped == {("overflow", "orderbook"): 1}
@@ -124,7 +124,7 @@ def test_S2_6_b_S2_6_c_a_trade_arriving_at_a_full_queue_drops_the_oldest_trade_n
     q.enqueue_many([rec(seq=1), book("KRW-ETH", n=1), book("KRW-XRP", n=1)], T0)
     assert q.enqueue(rec(seq=2), T0)
     out = q.dequeue_batch(10, now_us=T0)
-    assert [r.payload for r in out] == [b"KRW-ETH:book1", b"KRW-XRP:book1", b"KRW-BTC:2"]
+    assert [r.raw_data for r in out] == [b"KRW-ETH:book1", b"KRW-XRP:book1", b"KRW-BTC:2"]
     assert q.dropped == {("overflow", "trade"): 1}
 
 
@@ -140,7 +140,7 @@ def test_S2_6_b_S2_6_c_book_arriving_at_queue_full_of_trades_takes_the_oldest_tr
     q = BufferQueue(2)
     q.enqueue_many([rec(seq=1), rec(seq=2)], T0)
     assert q.enqueue(book(), T0)
-    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-BTC:book0", b"KRW-BTC:2"]
+    assert [r.raw_data for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-BTC:book0", b"KRW-BTC:2"]
     assert q.dropped == {("overflow", "trade"): 1}
     assert q.dropped_by_exchange == {("upbit", "trade", "overflow"): 1}
 
@@ -150,11 +150,11 @@ def test_S2_6_c_a_trade_takes_the_place_of_a_book_a_newer_one_replaces_before_an
     q.enqueue_many([book("KRW-BTC", n=1), rec(seq=1), book("KRW-ETH", n=1), book("KRW-BTC", n=2)], T0)
     assert q.enqueue(rec(seq=2), T0)  # KRW-BTC book1 is superseded by book2: nothing is lost
     out = q.dequeue_batch(10, now_us=T0)
-    assert [r.payload for r in out] == [b"KRW-ETH:book1", b"KRW-BTC:book2", b"KRW-BTC:1", b"KRW-BTC:2"]
+    assert [r.raw_data for r in out] == [b"KRW-ETH:book1", b"KRW-BTC:book2", b"KRW-BTC:1", b"KRW-BTC:2"]
     assert q.dropped == {("superseded", "orderbook"): 1}
     # the oldest book is the only one of its code: the oldest trade goes, not the book
     assert q.enqueue_many([book("KRW-XRP"), book("KRW-ADA"), rec(seq=3), rec(seq=4), rec(seq=5)], T0) == 5
-    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [
+    assert [r.raw_data for r in q.dequeue_batch(10, now_us=T0)] == [
         b"KRW-XRP:book0", b"KRW-ADA:book0", b"KRW-BTC:4", b"KRW-BTC:5"]
     assert q.dropped == {("superseded", "orderbook"): 1, ("overflow", "trade"): 1}
 
@@ -163,7 +163,7 @@ def test_S2_6_b_S2_6_c_a_trade_arriving_at_a_queue_of_distinct_books_is_itself_d
     q = BufferQueue(2)
     q.enqueue_many([book("KRW-BTC"), book("KRW-ETH")], T0)
     assert not q.enqueue(rec(seq=1), T0)
-    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-BTC:book0", b"KRW-ETH:book0"]
+    assert [r.raw_data for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-BTC:book0", b"KRW-ETH:book0"]
     assert q.dropped == {("overflow", "trade"): 1}
 
 
@@ -172,7 +172,7 @@ def test_under_at_least_once_a_full_queue_gives_up_books_before_trades() -> None
     q.enqueue_many([book("KRW-BTC"), rec(seq=1), book("KRW-ETH")], T0)
     assert q.enqueue(rec(seq=2), T0)  # the oldest book goes, not a trade
     assert q.enqueue(book("KRW-XRP"), T0)  # so does the next oldest for an arriving book
-    assert [r.payload for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-XRP:book0", b"KRW-BTC:1", b"KRW-BTC:2"]
+    assert [r.raw_data for r in q.dequeue_batch(10, now_us=T0)] == [b"KRW-XRP:book0", b"KRW-BTC:1", b"KRW-BTC:2"]
     assert q.dropped == {("overflow", "orderbook"): 2}
     q.enqueue_many([rec(seq=3), rec(seq=4), rec(seq=5)], T0)
     assert not q.enqueue(book("KRW-ADA"), T0)  # only trades queued: the arriving book is dropped
@@ -210,7 +210,7 @@ def test_superseding_many_times_keeps_memory_bounded() -> None:
     assert len(q) == 10
     assert len(q._lines["orderbook"]) <= 2 * 10 + 64  # tombstones compacted
     assert q.dropped == {("superseded", "orderbook"): 9990}
-    assert [r.payload for r in q.dequeue_batch(1, now_us=T0)] == [b"KRW-BTC:book9990"]
+    assert [r.raw_data for r in q.dequeue_batch(1, now_us=T0)] == [b"KRW-BTC:book9990"]
 
 
 def test_duplicate_trade_is_dropped_and_counted() -> None:

@@ -16,10 +16,11 @@ from typing import Any
 
 import websocket
 
+from domain.config import ExchangeConfig
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage
+from domain.records import Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
-from messages.config import ExchangeConfig
-from messages.exceptions import ValidationException
-from messages.records import EncodedRecord, Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
 
 BINARY = websocket.ABNF.OPCODE_BINARY
 TEXT = websocket.ABNF.OPCODE_TEXT
@@ -83,10 +84,10 @@ class FakeAdapter:
         return DecodedFrame(FrameKind.DATA, (record,))
 
 
-def encode(record: MarketRecord) -> EncodedRecord:
+def encode(record: MarketRecord) -> MarketDataMessage:
     sid = record.sequential_id if isinstance(record, TradeRecord) else 0
-    return EncodedRecord(record.exchange.value, record.data_type.value, record.code,
-                         f"{record.code}:{sid}".encode(), record.received_time_us, sid)
+    return MarketDataMessage(record.exchange.value, record.data_type.value, record.code,
+                             f"{record.code}:{sid}".encode(), record.received_time_us, sid)
 
 
 class FakeSock:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 
 from connectors.batch_window import BatchWindow
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 from tests.unit.connectors.fakes import FakeAdapter, encode, trade
 
 pytestmark = pytest.mark.unit
 
 
-def records(n: int) -> list[EncodedRecord]:
+def records(n: int) -> list[MarketDataMessage]:
     adapter = FakeAdapter()
     return [encode(adapter.decode(trade("KRW-BTC", i + 1), 1).records[0]) for i in range(n)]
 

@@ -136,7 +136,7 @@ def test_S2_2_f_one_absurd_frame_costs_itself_only() -> None:
                                      MALFORMED, "data"]
     assert sum(len(o.records) for o in out) == 4 == p.counters.received
     assert p.counters.malformed == 5 and p.counters.frames == 9
-    assert max(len(r.payload) for o in out for r in o.records) < 200
+    assert max(len(r.raw_data) for o in out for r in o.records) < 200
 
 
 def test_S2_2_f_an_unexpected_exception_is_a_counted_malformed_frame() -> None:

@@ -49,7 +49,7 @@ def pair() -> Iterator[tuple[websocket.WebSocket, socket.socket]]:
 def drain(ws: websocket.WebSocket, pipeline: FramePipeline) -> tuple[list[bytes], int, str]:
     records, frames, lost = read_frames(ws, 100, pipeline, Liveness(30.0, 10.0, 45.0), Backoff.from_config(config()),
                                         time.monotonic, lambda: NOW_US)
-    return [r.payload for r in records], frames, lost
+    return [r.raw_data for r in records], frames, lost
 
 
 def test_S2_2_f_a_read_keeps_every_good_frame_around_bad_ones(

@@ -8,8 +8,8 @@ from collections.abc import Generator
 import pytest
 
 from connectors.websocket_connector import WebSocketConnector
-from messages.records import EncodedRecord
-from messages.state import ConnectionState
+from domain.market_data import MarketDataMessage
+from domain.state import ConnectionState
 from publishers.base import MessagePublisher
 from tests.unit.connectors.fakes import FakeAdapter, SocketFactory, config, encode
 from tests.unit.publishers.test_kafka_publisher_callbacks import make as kafka_publisher
@@ -31,9 +31,9 @@ def test_S1_4_a_connector_interface_has_connect_disconnect_stream_state() -> Non
 
 
 def test_S1_4_c_stream_is_an_iterator_of_market_data_messages() -> None:
-    # What the connector streams is the encoded record: one market data message, ready for Kafka.
+    # The connection the service runs streams the MarketDataMessage values the actors carry to Kafka.
     hints = typing.get_type_hints(WebSocketConnector.stream_market_data)
-    assert hints["return"] == Generator[EncodedRecord, None, None]
+    assert hints["return"] == Generator[MarketDataMessage, None, None]
 
 
 def test_S1_4_d_connect_is_idempotent() -> None:
@@ -51,5 +51,5 @@ def test_S1_5_message_publisher_interface() -> None:
     publisher, producer = kafka_publisher()
     assert isinstance(publisher, MessagePublisher)
     assert not isinstance(connector(), MessagePublisher)
-    publisher.publish([EncodedRecord("upbit", "trade", "KRW-BTC", b"x", 1)])
+    publisher.publish([MarketDataMessage("upbit", "trade", "KRW-BTC", b"x", 1)])
     assert producer.sent[0][1] == b"KRW-BTC"

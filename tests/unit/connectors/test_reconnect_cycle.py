@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.websocket_connector import WebSocketConnector
-from messages.exceptions import ConnectionFailedException
-from messages.state import ConnectionState
+from domain.exceptions import ConnectionFailedException
+from domain.state import ConnectionState
 from tests.unit.connectors.fakes import FakeAdapter, FakeClock, SocketFactory, config, encode
 
 pytestmark = pytest.mark.unit

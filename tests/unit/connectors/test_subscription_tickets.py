@@ -4,13 +4,13 @@ from __future__ import annotations
 import itertools
 
 from connectors.websocket_connector import KEPT_TICKETS, SubscriptionTickets
-from messages.records import EncodedRecord
+from domain.market_data import MarketDataMessage
 from tests.unit.connectors.fakes import book, trade
 from tests.unit.connectors.test_websocket_connector import Harness
 
 
-def record(data_type: str, code: str = "KRW-BTC") -> EncodedRecord:
-    return EncodedRecord("upbit", data_type, code, b"", 1)
+def record(data_type: str, code: str = "KRW-BTC") -> MarketDataMessage:
+    return MarketDataMessage("upbit", data_type, code, b"", 1)
 
 
 def clock(start: int = 1_000) -> itertools.count[int]:

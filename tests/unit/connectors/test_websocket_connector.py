@@ -9,9 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from connectors.websocket_connector import WebSocketConnector
-from messages.exceptions import ConnectionException, ConnectionFailedException
-from messages.state import ConnectionState as S
-from messages.state import is_valid_transition
+from domain.exceptions import ConnectionException, ConnectionFailedException
+from domain.state import ConnectionState as S
+from domain.state import is_valid_transition
 from tests.unit.connectors.fakes import (
     BINARY,
     CLOSE,

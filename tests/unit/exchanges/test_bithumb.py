@@ -5,10 +5,10 @@ import json
 
 import pytest
 
+from domain.exceptions import ValidationException
+from domain.records import Exchange, OrderbookRecord, TradeRecord
 from exchanges.base import FrameKind
 from exchanges.registry import get_adapter
-from messages.exceptions import ValidationException
-from messages.records import Exchange, OrderbookRecord, TradeRecord
 
 pytestmark = pytest.mark.unit
 bithumb = get_adapter("bithumb")

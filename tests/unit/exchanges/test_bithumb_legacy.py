@@ -5,11 +5,11 @@ import json
 
 import pytest
 
+from domain.exceptions import ValidationException
+from domain.records import OrderbookRecord, TradeRecord
 from exchanges.base import FrameKind
 from exchanges.bithumb_legacy import code_to_symbol, symbol_to_code
 from exchanges.registry import get_adapter
-from messages.exceptions import ValidationException
-from messages.records import OrderbookRecord, TradeRecord
 
 pytestmark = pytest.mark.unit
 legacy = get_adapter("bithumb-legacy")

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.market_data import validate_record
+from domain.records import OrderbookRecord, TradeRecord
 from exchanges.registry import get_adapter
-from messages.market_data import validate_record
-from messages.records import OrderbookRecord, TradeRecord
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.serializer import parse, serialize
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.exceptions import ValidationException
+from domain.records import Exchange
 from exchanges.jsonparse import loads_exact
 from exchanges.registry import get_adapter
 from exchanges.rest import (
@@ -18,8 +20,6 @@ from exchanges.rest import (
     parse_trade_ticks,
     trade_ticks_query,
 )
-from messages.exceptions import ValidationException
-from messages.records import Exchange
 
 pytestmark = pytest.mark.unit
 RECEIVED = 1_790_134_742_500_123

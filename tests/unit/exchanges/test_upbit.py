@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 import ujson
 
+from domain.exceptions import ValidationException
+from domain.records import Exchange, OrderbookRecord, TradeRecord
 from exchanges.base import FrameKind
 from exchanges.registry import get_adapter
-from messages.exceptions import ValidationException
-from messages.records import Exchange, OrderbookRecord, TradeRecord
 
 pytestmark = pytest.mark.unit
 upbit = get_adapter("upbit")

@@ -1,11 +1,11 @@
-"""Builds status snapshots in the documented shape (messages.protocol.StatusSnapshot) for tests."""
+"""Builds status snapshots in the documented shape (messages.StatusSnapshot) for tests."""
 from __future__ import annotations
 
 from typing import Any
 
-from messages.config import ExchangeConfig
-from messages.protocol import StatusSnapshot
-from messages.settings import Settings, WebSettings
+from domain.config import ExchangeConfig
+from domain.settings import Settings, WebSettings
+from messages import StatusSnapshot
 
 US = 1_000_000
 NOW_US = 1_760_000_000 * US

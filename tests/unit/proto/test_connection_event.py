@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messages.exceptions import SerializationException
-from messages.records import ConnectionEventKind, ConnectionEventRecord, Exchange
+from domain.exceptions import SerializationException
+from domain.records import ConnectionEventKind, ConnectionEventRecord, Exchange
 from proto import serializer
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.serializer import event_headers, event_to_record, kafka_headers, parse_event, serialize_event

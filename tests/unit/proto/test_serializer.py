@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from domain.exceptions import SerializationException, ValidationException
+from domain.market_data import MarketDataMessage
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.fields import plain
-from messages.exceptions import SerializationException, ValidationException
-from messages.records import EncodedRecord, Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from proto import serializer
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.serializer import encode_record, kafka_headers, parse, serialize, to_record
@@ -164,8 +165,8 @@ def test_S2_5_j_nothing_carries_over_between_records() -> None:
 
 def test_encode_record_and_kafka_headers() -> None:
     encoded = encode_record(TRADE)
-    assert encoded == EncodedRecord("upbit", "trade", "KRW-BTC", serialize(TRADE), 1730336862100123,
-                                    17303368620470000)
+    assert encoded == MarketDataMessage("upbit", "trade", "KRW-BTC", serialize(TRADE), 1730336862100123,
+                                        17303368620470000)
     assert encode_record(book()).sequential_id == 0
     assert kafka_headers("upbit", "trade") == [("schema", b"krwfeed.v1.Trade"), ("exchange", b"upbit"),
                                                ("data_type", b"trade")]

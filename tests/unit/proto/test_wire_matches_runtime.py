@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.exceptions import SerializationException
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from exchanges.fields import plain
-from messages.exceptions import SerializationException
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
 from proto import serializer
 from proto.krwfeed.v1 import market_data_pb2 as pb
 from proto.serializer import parse, serialize

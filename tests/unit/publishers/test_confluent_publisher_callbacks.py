@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.confluent_publisher import ConfluentPublisher
 
@@ -73,8 +73,8 @@ def make(capacity: int = 1000, **settings: Any) -> tuple[ConfluentPublisher, Fak
     return publisher, holder["p"]
 
 
-def trades(n: int, exchange: str = "upbit") -> list[EncodedRecord]:
-    return [EncodedRecord(exchange, "trade", f"KRW-C{i % 3}", b"p%d" % i, 1_000_000, i + 1) for i in range(n)]
+def trades(n: int, exchange: str = "upbit") -> list[MarketDataMessage]:
+    return [MarketDataMessage(exchange, "trade", f"KRW-C{i % 3}", b"p%d" % i, 1_000_000, i + 1) for i in range(n)]
 
 
 def test_S1_5_confluent_publisher_is_a_message_publisher() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.settings import KafkaSettings
 from exchanges.registry import get_adapter
-from messages.settings import KafkaSettings
 from proto.serializer import serialize
 from publishers.kafka_batching import (
     IN_FLIGHT_STEPS,

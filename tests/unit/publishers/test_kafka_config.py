@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from messages.settings import KafkaSettings, Secret
+from domain.settings import KafkaSettings, Secret
 from publishers.kafka_config import (
     AT_LEAST_ONCE_RETRIES,
     describe,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from messages.records import EncodedRecord
-from messages.settings import KafkaSettings
+from domain.market_data import MarketDataMessage
+from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
 from publishers.kafka_publisher import KafkaPublisher
 
@@ -81,8 +81,8 @@ def make(max_failures: int = 10, clock: Callable[[], float] | None = None,
     return publisher, holder["p"]
 
 
-def trades(n: int, exchange: str = "upbit") -> list[EncodedRecord]:
-    return [EncodedRecord(exchange, "trade", f"KRW-C{i % 3}", b"p%d" % i, 1_000_000, i + 1) for i in range(n)]
+def trades(n: int, exchange: str = "upbit") -> list[MarketDataMessage]:
+    return [MarketDataMessage(exchange, "trade", f"KRW-C{i % 3}", b"p%d" % i, 1_000_000, i + 1) for i in range(n)]
 
 
 def test_S1_5_kafka_publisher_is_a_message_publisher() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from messages.settings import KafkaSettings
+from domain.settings import KafkaSettings
 from settings.errors import SettingsError
 from settings.kafka_env import kafka_environment
 from settings.loader import load_settings

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from messages.settings import Secret, Settings
+from domain.settings import Secret, Settings
 from settings.errors import SettingsError
 from settings.loader import load_settings
 from settings.overrides import Overrides

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from messages.settings import LogSettings
+from domain.settings import LogSettings
 from settings.logging_setup import SecretMaskFilter, build_log_defs, main_process_log_defs
 
 pytestmark = pytest.mark.unit

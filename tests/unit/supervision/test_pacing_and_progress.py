@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from messages.config import ExchangeConfig
+from domain.config import ExchangeConfig
 from supervision.connect_pacer import ConnectPacer
 from supervision.connection_plan import (
     MAX_ACTOR_PROCESSES,

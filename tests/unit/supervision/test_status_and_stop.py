@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from messages.protocol import BufferStats, ConnectorStats, PublishReport, StateChanged
-from messages.state import ConnectionState as S
+from domain.state import ConnectionState as S
+from messages import BufferStats, ConnectorStats, PublishReport, StateChanged
 from supervision.status_book import StatusBook
 from supervision.stop_sequence import StopSequence
 

@@ -1,8 +1,8 @@
 """Tickets mapped to their subscription's state in the supervisor's status (seed S2.2-l)."""
 from __future__ import annotations
 
-from messages.protocol import StateChanged, SubscriptionReport, TicketReport
-from messages.state import ConnectionState as S
+from domain.state import ConnectionState as S
+from messages import StateChanged, SubscriptionReport, TicketReport
 from supervision.status_book import StatusBook
 from supervision.ticket_states import AWAITING_DATA, LOST, REPLACED, STREAMING, ticket_rows, utc_text
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from messages.records import Exchange, TradeRecord
+from domain.records import Exchange, TradeRecord
 from tape.backfill import (
     DAY_US,
     REASON_HORIZON,

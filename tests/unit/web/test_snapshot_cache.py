@@ -78,7 +78,7 @@ def test_status_view_rates_over_the_window() -> None:
 
 
 def test_status_view_with_enum_states_is_plain_json() -> None:
-    from messages.state import ConnectionState
+    from domain.state import ConnectionState
 
     snap = snapshot()
     conns = {k: {**v, "state": ConnectionState.RECONNECTING} for k, v in snap.connections.items()}

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from messages.state import ConnectionState
+from domain.state import ConnectionState
 
 
 @dataclass(frozen=True, slots=True)
 class StartConnector:
     connection_id: str  # e.g. "upbit-0"
-    exchange_config: Any  # messages.config.ExchangeConfig
+    exchange_config: Any  # domain.config.ExchangeConfig
     channel_path: str  # the buffer's record-channel socket (actors.record_channel)
     supervisor: Any  # ActorAddress of the supervisor
     batch_window_s: float = 0.005  # one channel write per this long at most (pipeline.kafka_batching)

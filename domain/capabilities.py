@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from messages.records import DataType
+from domain.records import DataType
 
 DATA_TYPES: tuple[str, ...] = tuple(t.value for t in DataType)
 

@@ -7,16 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from messages.exceptions import ValidationException
-from messages.market_data import MarketDataMessage, normalise_code, validate_record
-from messages.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+from domain.exceptions import ValidationException
+from domain.market_data import MarketDataMessage, normalise_code, validate_record
+from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+from proto.serializer import encode_record, serialize
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 9, 23, 3, 18, 33, 123456, tzinfo=UTC)
+NOW_US = 1790133513123456  # NOW in UTC microseconds
 
 
 def message(**changes: object) -> MarketDataMessage:
-    base = MarketDataMessage("upbit", "trade", "KRW-BTC", b'{"type":"trade"}', NOW)
+    base = MarketDataMessage("upbit", "trade", "KRW-BTC", b'{"type":"trade"}', NOW_US, 7)
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -36,9 +38,21 @@ def book(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> OrderbookR
 def test_S1_2_a_market_data_message_is_frozen() -> None:
     msg = message()
     assert [f.name for f in dataclasses.fields(msg)] == ["exchange", "data_type", "code", "raw_data",
-                                                         "received_timestamp"]
+                                                         "received_time_us", "sequential_id"]
+    assert (msg.exchange, msg.data_type, msg.code, msg.raw_data, msg.received_timestamp) == (
+        "upbit", "trade", "KRW-BTC", b'{"type":"trade"}', NOW)
+    assert not hasattr(msg, "__dict__")  # slotted: it is built for every record
     with pytest.raises(dataclasses.FrozenInstanceError):
         msg.code = "KRW-ETH"  # type: ignore[misc]
+
+
+def test_S1_2_a_the_service_streams_and_publishes_this_class() -> None:
+    # The connector's encoder (the serializer) builds it: the seed's message is the record the
+    # service streams and publishes.
+    record = TradeRecord(Exchange.UPBIT, "KRW-BTC", "1", "2", "BID", 1, 1, NOW_US, 5, "REALTIME")
+    encoded = encode_record(record)
+    assert type(encoded) is MarketDataMessage and encoded.validate() is encoded
+    assert encoded.raw_data == serialize(record) and encoded.received_timestamp == NOW
 
 
 @pytest.mark.parametrize("code", ["BTC-KRW", "KRWBTC", "", "   ", "KRW-", "-BTC", "KRW_BTC", "KRW-BTC-X", "USDT-BTC"])
@@ -75,13 +89,20 @@ def test_S2_2_i_data_type_must_be_trade_or_orderbook() -> None:
         message(data_type="ticker").validate()
 
 
+def test_validate_refuses_an_unknown_exchange_and_accepts_the_enum() -> None:
+    assert message(exchange=Exchange.BITHUMB).validate().exchange == "bithumb"
+    with pytest.raises(ValidationException, match="unknown exchange"):
+        message(exchange="binance").validate()
+
+
 def test_S2_2_g_received_timestamp_is_utc() -> None:
-    with pytest.raises(ValidationException, match="timezone-aware"):
-        message(received_timestamp=NOW.replace(tzinfo=None)).validate()
-    kst = NOW.astimezone(timezone(timedelta(hours=9)))
-    validated = message(received_timestamp=kst).validate()
-    assert validated.received_timestamp.utcoffset() == timedelta(0) and validated.received_timestamp == NOW
-    assert validated.received_time_us == 1790133513123456
+    stamp = message().received_timestamp
+    assert stamp == NOW and stamp.tzinfo is UTC and stamp.utcoffset() == timedelta(0)
+    assert stamp == NOW.astimezone(timezone(timedelta(hours=9)))  # the same instant, held in UTC
+    assert message(received_time_us=NOW_US + 1).received_timestamp == NOW + timedelta(microseconds=1)
+    for bad in (0, -1):
+        with pytest.raises(ValidationException, match="positive UTC microseconds"):
+            message(received_time_us=bad).validate()
 
 
 def test_S1_2_e_prices_positive_and_exact() -> None:

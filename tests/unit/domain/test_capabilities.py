@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from exchanges.registry import NAMES, get_adapter
-from messages.capabilities import (
+from domain.capabilities import (
     CAPABILITIES,
     EXCHANGE_NAMES,
     MAX_CONNECTIONS_PER_EXCHANGE,
     MAX_MARKETS_PER_EXCHANGE,
 )
-from messages.config import ExchangeConfig
-from messages.exceptions import ValidationException
+from domain.config import ExchangeConfig
+from domain.exceptions import ValidationException
+from exchanges.registry import NAMES, get_adapter
 from settings.schema import ExchangeSchema
 from supervision.connect_pacer import DEFAULT_RATES
 

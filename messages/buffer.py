@@ -10,7 +10,7 @@ from typing import Any
 class StartBuffer:
     """Configures the buffer; it then sends ``BufferStats`` to ``supervisor`` every ``stats_interval_s``."""
 
-    settings: Any  # messages.settings.BufferSettings
+    settings: Any  # domain.settings.BufferSettings
     supervisor: Any  # ActorAddress of the supervisor
     channel_path: str  # where the buffer listens for its record channels
     stats_interval_s: float = 0.5

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from connectors.backoff import ReconnectBudget
-from messages.config import ExchangeConfig
-from messages.exceptions import ValidationException
+from domain.config import ExchangeConfig
+from domain.exceptions import ValidationException
 
 pytestmark = pytest.mark.unit
 

@@ -6,6 +6,9 @@ point: no sign, no exponent), the exchange's own wire text whenever it was alrea
 built from it and printed again, is what keeps parsing and serialising cheap; ``Decimal(text)`` is
 always the exact value. Every time is an integer count of **microseconds since the Unix epoch,
 UTC** (the ``_us`` suffix), so millisecond and microsecond exchange clocks both survive without loss.
+
+Once validated, a record is serialised into a ``domain.market_data.MarketDataMessage``: the form
+it travels and is published in.
 """
 from __future__ import annotations
 
@@ -90,26 +93,6 @@ class OrderbookRecord:
 
 
 MarketRecord = TradeRecord | OrderbookRecord
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class EncodedRecord:
-    """A record ready for Kafka: what travels connector -> buffer -> producer.
-
-    Serialising in the connector keeps actor messages small (bytes pickle cheaply) and leaves the
-    producers with nothing to do but send.
-    """
-
-    exchange: str
-    data_type: str  # DataType value
-    code: str  # Kafka key
-    payload: bytes  # serialised krwfeed.v1 Trade or Orderbook
-    received_time_us: int  # drives the buffer's TTL and the processing-latency metric
-    sequential_id: int = 0  # trades only; lets tests and dedupe name a trade
-
-    def __repr__(self) -> str:  # the payload's bytes would make logs and actor traces unreadable
-        return (f"EncodedRecord({self.exchange}:{self.code} {self.data_type} "
-                f"#{self.sequential_id} {len(self.payload)} B @{self.received_time_us}us)")
 
 
 class ConnectionEventKind(str, Enum):  # noqa: UP042 - same style as the other contract enums

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from messages.config import ExchangeConfig
-from messages.records import DataType
+from domain.config import ExchangeConfig
+from domain.records import DataType
 
 
 @dataclass(frozen=True, slots=True)

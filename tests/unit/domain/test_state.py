@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from messages.state import (
+from domain.state import (
     ConnectionState,
     InvalidTransition,
     check_transition,

@@ -1,7 +1,7 @@
 """ExchangeConfig: one exchange connection group's settings. Frozen; validated on creation.
 
 Secrets never live here: the public market-data streams need none, and anything
-secret comes from the environment into ``messages.settings.Secret`` values.
+secret comes from the environment into ``domain.settings.Secret`` values.
 """
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from messages.capabilities import DATA_TYPES, EXCHANGE_NAMES, capabilities, config_problems
-from messages.exceptions import ValidationException
-from messages.market_data import normalise_code
+from domain.capabilities import DATA_TYPES, EXCHANGE_NAMES, capabilities, config_problems
+from domain.exceptions import ValidationException
+from domain.market_data import normalise_code
 
 # Field list is the contract used by connectors and the supervisor; validation lives in __post_init__.
 # What each exchange accepts (depths, formats, data types, codes per connection) is checked against
-# messages/capabilities.py, the same rules the settings schema applies.
+# domain/capabilities.py, the same rules the settings schema applies.
 
 MIN_PING_INTERVAL_S = 30.0
 MAX_BACKOFF_S = 60.0  # a reconnect never waits longer than this

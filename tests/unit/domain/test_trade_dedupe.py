@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from messages.trade_dedupe import TradeDedupe
+from domain.trade_dedupe import TradeDedupe
 
 pytestmark = pytest.mark.unit
 

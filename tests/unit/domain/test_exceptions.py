@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from messages.exceptions import (
+from domain.exceptions import (
     ConnectionException,
     ConnectionFailedException,
     DataIngestionException,
@@ -14,7 +14,7 @@ from messages.exceptions import (
     SerializationException,
     ValidationException,
 )
-from messages.records import Exchange
+from domain.records import Exchange
 
 pytestmark = pytest.mark.unit
 

@@ -1,12 +1,13 @@
-"""The raw-frame envelope and the validation applied to every parsed record.
+"""The market data message the service streams, and the validation applied to every parsed record.
 
 Exchange adapters turn frames into ``TradeRecord``/``OrderbookRecord`` values; ``validate_record``
 checks each of those before it is serialised, so the same rules hold whichever exchange the data came
 from. ``normalise_code`` is the one rule for market codes (configuration and records alike).
 
-``MarketDataMessage`` is one raw frame with its envelope (exchange, data type, market, receive
-time) and its own checks. The service does not build it: its connector streams ``EncodedRecord``
-values (``connectors.websocket_connector``).
+``MarketDataMessage`` is one record as it is published: its envelope (exchange, data type, market,
+receive time) and its serialised bytes. It is what a connection streams
+(``connectors.websocket_connector``), what the record channel carries from connector to buffer to
+producer, and what a producer hands to Kafka.
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from functools import lru_cache
 from itertools import chain, islice
 from operator import attrgetter, gt, lt
 
-from messages.exceptions import ValidationException
-from messages.records import (
+from domain.exceptions import ValidationException
+from domain.records import (
     MAX_NUMBER_CHARS,
     PLAIN_CHARS,
     DataType,
+    Exchange,
     MarketRecord,
     OrderbookRecord,
     PriceLevel,
@@ -32,7 +34,7 @@ from messages.records import (
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
 DATA_TYPES: frozenset[str] = frozenset(t.value for t in DataType)
-EXCHANGES: frozenset[str] = frozenset({"upbit", "bithumb"})
+EXCHANGES: frozenset[str] = frozenset(e.value for e in Exchange)
 
 # Upbit and Bithumb v2 spell markets {QUOTE}-{BASE}: KRW-BTC, BTC-ETH, USDT-BTC.
 _CODE = re.compile(r"^([A-Z0-9]{2,10})-([A-Z0-9]{1,20})$")
@@ -68,35 +70,49 @@ def _normalise_str(code: str, quote_currencies: tuple[str, ...]) -> str:
     return upper
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class MarketDataMessage:
-    exchange: str
-    data_type: str  # "trade" | "orderbook"
-    code: str
-    raw_data: bytes | str  # the frame exactly as read
-    received_timestamp: datetime  # timezone-aware UTC
+    """One market data record ready for Kafka: key = ``code``, value = ``raw_data``.
+
+    Serialising in the connector keeps every later hop cheap (bytes frame and copy cheaply) and
+    leaves the producers nothing to do but send. The receive time is kept as integer UTC
+    microseconds, the unit of every record time and of the buffer's TTL; ``received_timestamp``
+    gives it as a datetime. Building one checks nothing, since the connector builds it from a record
+    that ``validate_record`` has already passed; ``validate()`` is for callers that want the checks.
+    """
+
+    exchange: str  # Exchange value
+    data_type: str  # DataType value: "trade" | "orderbook"
+    code: str  # normalised, e.g. "KRW-BTC"; the Kafka key
+    raw_data: bytes  # the record as published: serialised krwfeed.v1 Trade or Orderbook
+    received_time_us: int  # when krwfeed read the frame; drives the TTL and the latency metric
+    sequential_id: int = 0  # trades only; lets tests and dedupe name a trade
+
+    @property
+    def received_timestamp(self) -> datetime:
+        """The receive time as a timezone-aware UTC datetime (exact to the microsecond)."""
+        return _EPOCH + timedelta(microseconds=self.received_time_us)
 
     def validate(self, quote_currencies: tuple[str, ...] = DEFAULT_QUOTE_CURRENCIES) -> MarketDataMessage:
-        """Return a normalised copy (upper-case code, UTC timestamp) or raise ``ValidationException``."""
+        """Return the message with its code normalised (upper case; a copy when that changes it) or
+        raise ``ValidationException``: known exchange, trade or orderbook, an accepted market code,
+        non-empty bytes, a positive receive time."""
         context = {"exchange": self.exchange, "code": self.code, "data_type": self.data_type}
         if self.exchange not in EXCHANGES:
             raise ValidationException("unknown exchange", **context)
         if self.data_type not in DATA_TYPES:
             raise ValidationException("data type must be trade or orderbook", **context)
         code = normalise_code(self.code, quote_currencies)
-        if not isinstance(self.raw_data, bytes | str) or not self.raw_data:
-            raise ValidationException("raw_data is empty", **context)
-        stamp = self.received_timestamp
-        if not isinstance(stamp, datetime) or stamp.tzinfo is None or stamp.utcoffset() is None:
-            raise ValidationException("received_timestamp must be timezone-aware", value=stamp, **context)
-        if stamp.utcoffset() != timedelta(0):
-            stamp = stamp.astimezone(UTC)
-        return replace(self, code=code, received_timestamp=stamp)
+        if not isinstance(self.raw_data, bytes) or not self.raw_data:
+            raise ValidationException("raw_data is empty or not bytes", **context)
+        if type(self.received_time_us) is not int or self.received_time_us <= 0:
+            raise ValidationException("received_time_us must be positive UTC microseconds",
+                                      value=self.received_time_us, **context)
+        return self if code == self.code else replace(self, code=code)
 
-    @property
-    def received_time_us(self) -> int:
-        delta = self.received_timestamp - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    def __repr__(self) -> str:  # the bytes would make logs and actor traces unreadable
+        return (f"MarketDataMessage({self.exchange}:{self.code} {self.data_type} "
+                f"#{self.sequential_id} {len(self.raw_data)} B @{self.received_time_us}us)")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
