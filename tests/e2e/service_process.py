@@ -105,7 +105,7 @@ class ServiceProcess:
                 return last
             time.sleep(0.1)
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; last status: "
-                             f"{json.dumps(last)[:2000] if last else None}\nlog tail:\n{self.logs()[-3000:]}")
+                             f"{_status_summary(last)}\nlog tail:\n{self.logs()[-3000:]}")
 
     def wait_connected(self, timeout_s: float = 30.0) -> dict[str, Any]:
         return self.wait_for(lambda s: bool(s["connections"]) and all(
@@ -181,3 +181,13 @@ class ServiceProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def _status_summary(status: dict[str, Any] | None) -> str:
+    """A status for a failure message: the totals, buffer and producers first (they say why a
+    wait did not end), then the rest, cut to a readable length."""
+    if not status:
+        return "None"
+    first = {k: status.get(k) for k in ("total_received", "total_published", "buffer", "producers", "fatal")}
+    rest = {k: v for k, v in status.items() if k not in first}
+    return (json.dumps(first) + " " + json.dumps(rest))[:3000]
