@@ -5,7 +5,8 @@ Flow: supervisor --StartConnector/StartBuffer/StartProducer--> children;
 Records do not travel as actor messages: connector -> buffer -> producer is the record channel
 (``actors.record_channel``).
 
-One module per flow: ``service`` (start/stop), ``connector``, ``buffer``, ``producer``, ``status``.
+One module per flow: ``service`` (start/stop), ``connector``, ``buffer``, ``producer``, ``events``,
+``status``.
 Every message is importable from here: ``from messages import StartBuffer``.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from messages.connector import (
     SubscriptionReport,
     TicketReport,
 )
+from messages.events import PublishEvent
 from messages.producer import (
     FlushProducer,
     ProducerFlushed,
@@ -71,6 +73,7 @@ __all__ = [
     "PublishReport",
     "FlushProducer",
     "ProducerFlushed",
+    "PublishEvent",
     "ActorProcess",
     "StatusQuery",
     "StatusSnapshot",

@@ -14,6 +14,7 @@ class StartConnector:
     channel_path: str  # the buffer's record-channel socket (actors.record_channel)
     supervisor: Any  # ActorAddress of the supervisor
     batch_window_s: float = 0.005  # one channel write per this long at most (pipeline.kafka_batching)
+    events: Any = None  # ActorAddress of the events producer (PublishEvent), None when events are off
 
 
 @dataclass(frozen=True, slots=True)
