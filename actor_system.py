@@ -75,6 +75,7 @@ class Service:
 
         from actors.buffer import BufferActor
         from actors.connector import ConnectorActor
+        from actors.events_producer import EventsProducerActor
         from actors.producer import ProducerActor
         from actors.supervisor import GLOBAL_NAME, Supervisor
         from messages import ServiceStarted, StartService
@@ -94,7 +95,8 @@ class Service:
             self.supervisor = self.asys.createActor(Supervisor, globalName=GLOBAL_NAME)
             started = self.asys.ask(self.supervisor, StartService(
                 self.settings, self.runtime_dir,
-                {"connector": ConnectorActor, "buffer": BufferActor, "producer": ProducerActor}), 10)
+                {"connector": ConnectorActor, "buffer": BufferActor, "producer": ProducerActor,
+                 "events": EventsProducerActor}), 10)
             if not isinstance(started, ServiceStarted):
                 log.error("the supervisor did not start the service: %r", started)
                 return EXIT_FATAL

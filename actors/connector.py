@@ -13,7 +13,9 @@ bound) is counted as dropped with reason ``channel_unavailable``, never lost sil
 
 Before each (re)connection it asks the supervisor for a ``ConnectPermit``, which paces connects
 under the exchanges' per-IP limits; a lost permit request does not strand the connection:
-after ``PERMIT_WAIT_S`` it connects anyway. Every state change is reported as ``StateChanged``.
+after ``PERMIT_WAIT_S`` it connects anyway. Every state change is reported as ``StateChanged``,
+and the ones that make a connection event (``connectors.connection_events``) go as ``PublishEvent``
+to the events producer (``StartConnector.events``, unless events are off).
 """
 from __future__ import annotations
 
@@ -29,16 +31,20 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 from actors.record_channel import ChannelEnd, encode_records
 from actors.service_actor import ServiceActor
 from connectors.batch_window import BatchWindow
+from connectors.connection_events import ConnectionEvents
 from connectors.websocket_connector import WebSocketConnector
 from domain.clock import utc_now_us
 from domain.exceptions import ConnectionException, ConnectionFailedException
 from domain.market_data import MarketDataMessage
+from domain.records import Exchange
 from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
 from messages import (
     ConnectorStats,
     ConnectPermit,
     ConnectRequest,
+    EventsRoute,
+    PublishEvent,
     StartConnector,
     StateChanged,
     StopConnector,
@@ -87,6 +93,7 @@ class ConnectorActor(ServiceActor):
         self.last_stats: ConnectorStats | None = None
         self.last_stats_at = 0.0
         self.tickets_reported = 0  # the ticket book's version the supervisor last got
+        self.events: ConnectionEvents | None = None
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
@@ -113,6 +120,7 @@ class ConnectorActor(ServiceActor):
         self.window = BatchWindow(MAX_WINDOW_RECORDS, msg.batch_window_s)
         self.announce(msg.supervisor, msg.connection_id)
         cfg = msg.exchange_config
+        self.events = ConnectionEvents(Exchange(cfg.name), msg.connection_id, tuple(cfg.markets))
         self.connector = WebSocketConnector(
             cfg, get_adapter(cfg.name), connection_id=msg.connection_id, on_state=self._report_state
         )
@@ -127,11 +135,23 @@ class ConnectorActor(ServiceActor):
     def _report_state(self, old: S, new: S, reason: str, attempt: int) -> None:
         assert self.start is not None
         start = self.start
+        at_us = utc_now_us()
+        if self.events is not None and self.connector is not None:
+            # before the StateChanged: at a stop the supervisor flushes the events producer only
+            # after every connector reported its last state
+            event = self.events.on_transition(old, new, reason, at_us, self.connector.last_data_us())
+            if event is not None and start.events is not None:
+                self.send(start.events, PublishEvent(event))
         if start.supervisor is not None:
             self.send(start.supervisor, StateChanged(
-                start.connection_id, start.exchange_config.name, old, new, reason, utc_now_us(), attempt))
+                start.connection_id, start.exchange_config.name, old, new, reason, at_us, attempt))
         level = logging.WARNING if new in (S.RECONNECTING, S.FAILED) else logging.INFO
         connector_log().log(level, "%s: %s -> %s (%s)", start.connection_id, old.value, new.value, reason)
+
+    def receiveMsg_EventsRoute(self, msg: EventsRoute, sender: Any) -> ThespianWatch | None:
+        if self.start is not None:
+            self.start = dataclasses.replace(self.start, events=msg.events)
+        return self._watch()
 
     # --- connecting --------------------------------------------------------------------------
     def _request_connect(self) -> None:

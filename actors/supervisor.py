@@ -40,6 +40,7 @@ from thespian.actors import (
 
 from actors.service_actor import ServiceActor
 from domain.clock import utc_now_us
+from domain.records import ConnectionEventRecord
 from domain.settings import Settings
 from messages import (
     ActorProcess,
@@ -49,15 +50,19 @@ from messages import (
     ConnectPermit,
     ConnectRequest,
     DrainBuffer,
+    EventsReport,
+    EventsRoute,
     FatalError,
     FlushProducer,
     ProducerFlushed,
+    PublishEvent,
     PublishReport,
     ServiceError,
     ServiceStarted,
     ServiceStopped,
     StartBuffer,
     StartConnector,
+    StartEvents,
     StartProducer,
     StartService,
     StateChanged,
@@ -75,6 +80,7 @@ from supervision.status_book import StatusBook
 from supervision.stop_sequence import StopSequence
 
 GLOBAL_NAME = "krwfeed-supervisor"
+EVENTS = "events"  # the events producer's child name and kind
 _PACE = "pace"
 RESTART = "restart"
 START_PUBLISHING = "start-publishing"
@@ -90,7 +96,7 @@ def supervisor_log() -> logging.Logger:  # at call time: module-level loggers by
 @dataclass(slots=True)
 class Child:
     name: str  # "upbit-0", "buffer", "producer-trade"
-    kind: str  # "connector", "buffer" or "producer": a key of StartService.actor_classes
+    kind: str  # "connector", "buffer", "producer" or "events": a key of StartService.actor_classes
     start: Any  # the start message, rebuilt when addresses change
     address: Any = None
     exchange: str = ""
@@ -184,6 +190,7 @@ class Supervisor(ServiceActor):
 
     def receiveMsg_ConnectorStats(self, msg: ConnectorStats, sender: Any) -> None:
         fresh = self.book.on_connector_stats(msg)
+        self.book.sample_rates(utc_now_us())
         for line in self.meter.add(fresh, time.monotonic()):
             supervisor_log().info(line.text())
 
@@ -200,6 +207,19 @@ class Supervisor(ServiceActor):
         # Only the status: whether the failures are fatal is the producer's tracker's rule, and
         # it says so with a FatalError.
         self.book.on_publish_report(msg)
+
+    def receiveMsg_EventsReport(self, msg: EventsReport, sender: Any) -> None:
+        self.book.on_events_report(msg)
+
+    def publish_event(self, event: ConnectionEventRecord) -> None:
+        """Hands ``event`` to the events producer; nothing happens when events are off (or the
+        producer is between a crash and its restart, which the log says)."""
+        address = self.children.address(EVENTS)
+        if address is not None:
+            self.send(address, PublishEvent(event))
+        elif EVENTS in self.children.by_name:
+            supervisor_log().warning("event %s of %s not published: the events producer is restarting",
+                                     event.kind.value, event.connection_id)
 
     def receiveMsg_FatalError(self, msg: FatalError, sender: Any) -> None:
         self._fatal(msg.reason)
@@ -229,7 +249,8 @@ class Supervisor(ServiceActor):
 
     def receiveMsg_ProducerFlushed(self, msg: ProducerFlushed, sender: Any) -> None:
         if self.stop is not None:
-            self._advance(self.stop.producer_flushed(f"producer-{msg.data_type}", msg.pending))
+            name = EVENTS if msg.data_type == EVENTS else f"producer-{msg.data_type}"
+            self._advance(self.stop.producer_flushed(name, msg.pending))
 
     # --- timers and exit -----------------------------------------------------------------
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
@@ -277,7 +298,13 @@ class Supervisor(ServiceActor):
         self.book = StatusBook(utc_now_us())
         self.book.on_process(ActorProcess("supervisor", self.role, os.getpid()))
         self._kafka = settings.kafka
-        for planned in plan_connections(settings.exchanges):  # connectors first ...
+        events = settings.kafka.events and EVENTS in self.actor_classes
+        if events:  # before the connectors: their first event comes with their first subscription
+            self.children.add(Child(EVENTS, EVENTS, None))
+            self.book.expect_events(cfg.name for cfg in settings.exchanges)
+            self._create(self.children.by_name[EVENTS])
+            self.send(self.children.address(EVENTS), self._start_message(self.children.by_name[EVENTS]))
+        for planned in plan_connections(settings.exchanges):  # connectors ...
             self.children.add(Child(planned.connection_id, "connector", planned.config,
                                     exchange=planned.config.name))
             self.book.expect_connection(planned.connection_id, planned.config.name, planned.config.markets, 0)
@@ -328,7 +355,10 @@ class Supervisor(ServiceActor):
     def _start_message(self, child: Child) -> Any:
         channel = self.channel_path
         if child.kind == "connector":
-            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka))
+            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka),
+                                  self.children.address(EVENTS))
+        if child.kind == EVENTS:
+            return StartEvents(self._kafka, self.myAddress)
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress, channel)
         return StartProducer(child.start, self._kafka, channel, self.myAddress)
@@ -356,6 +386,10 @@ class Supervisor(ServiceActor):
         self._create(child)
         self.send(child.address, self._start_message(child))
         supervisor_log().info("%s restarted", name)
+        if child.kind == EVENTS:  # the connectors send their events to the new address from now on
+            for connector in self.children.of_kind("connector"):
+                if connector.address is not None:
+                    self.send(connector.address, EventsRoute(child.address))
         # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
 
     # --- driving the stop ---------------------------------------------------------------------
@@ -365,7 +399,8 @@ class Supervisor(ServiceActor):
             return
         connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None
                       and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
-        producers = {c.name for c in self.children.of_kind("producer") if c.address is not None}
+        producers = {c.name for c in self.children.of_kind("producer") + self.children.of_kind(EVENTS)
+                     if c.address is not None}
         self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic(),
                                  balanced=self.book.accounted)
         self.stop.add_waiter(sender)
@@ -392,7 +427,7 @@ class Supervisor(ServiceActor):
                 else:
                     self.send(buffer, DrainBuffer())
             elif action == "flush":
-                for child in self.children.of_kind("producer"):
+                for child in self.children.of_kind("producer") + self.children.of_kind(EVENTS):
                     if child.address is not None:
                         self.send(child.address, FlushProducer(timeout_s=max(0.5, self.stop.remaining_s(
                             time.monotonic()) - 0.5)))

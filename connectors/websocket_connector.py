@@ -464,6 +464,10 @@ class WebSocketConnector:
             c.unsubscribed, c.ignored_types, self.reconnects, dict(c.last_message_us),
         )
 
+    def last_data_us(self) -> int:
+        """When the last record was read on this connection (UTC microseconds), 0 before any."""
+        return max(self.pipeline.counters.last_message_us.values(), default=0)
+
     def subscription_report(self) -> dict[str, tuple[str, ...]]:
         """Ticket -> codes of recent subscription requests, the active one last."""
         return self.tickets.codes()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from domain.config import ExchangeConfig
 from domain.records import DataType
 
+EVENTS_TOPIC_TYPE = "events"  # what stands for {data_type} in the events topic's name
+
 
 @dataclass(frozen=True, slots=True)
 class Secret:
@@ -59,9 +61,17 @@ class KafkaSettings:
     # False only with a pinned ssl_cafile: the chain is still verified, the name is not (Heroku's
     # brokers present certificates that do not name their hosts).
     ssl_check_hostname: bool = True
+    # Connection and gap events on each exchange's events topic (``events_topic``); False: none
+    # published, no events producer runs.
+    events: bool = True
 
     def topic_for(self, exchange: str, data_type: str) -> str:
         return self.topic_template.format(exchange=exchange, data_type=data_type)
+
+    def events_topic(self, exchange: str) -> str:
+        """The events topic: the topic template with ``events`` in place of the data type, so the
+        same template and prefix rules hold (default ``market.{exchange}.events``)."""
+        return self.topic_template.format(exchange=exchange, data_type=EVENTS_TOPIC_TYPE)
 
 
 @dataclass(frozen=True, slots=True)

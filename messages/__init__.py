@@ -1,7 +1,8 @@
 """Messages the actors exchange. Each is a small frozen dataclass (pickled between processes).
 
 Flow: supervisor --StartConnector/StartBuffer/StartProducer--> children;
-      connector --StateChanged/ConnectorStats--> supervisor; producer --PublishReport--> supervisor.
+      connector --StateChanged/ConnectorStats--> supervisor; producer --PublishReport--> supervisor;
+      connector --PublishEvent--> events producer --EventsReport--> supervisor.
 Records do not travel as actor messages: connector -> buffer -> producer is the record channel
 (``actors.record_channel``).
 
@@ -28,7 +29,7 @@ from messages.connector import (
     SubscriptionReport,
     TicketReport,
 )
-from messages.events import PublishEvent
+from messages.events import EventsReport, EventsRoute, PublishEvent, StartEvents
 from messages.producer import (
     FlushProducer,
     ProducerFlushed,
@@ -74,6 +75,9 @@ __all__ = [
     "FlushProducer",
     "ProducerFlushed",
     "PublishEvent",
+    "StartEvents",
+    "EventsRoute",
+    "EventsReport",
     "ActorProcess",
     "StatusQuery",
     "StatusSnapshot",

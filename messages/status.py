@@ -1,7 +1,7 @@
 """The status query and its snapshot (``get_status()``, the health endpoint, the dashboard)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -27,7 +27,11 @@ class StatusSnapshot:
     reconnects, last_message_us, since_us, reason, tickets}, where ``tickets`` lists the connection's
     recent subscription requests (``pipeline.ticket_states``); ``markets``: "exchange:code" -> last_message_us;
     ``buffer``: {depth: {...}, dropped: {...}}; ``producers``: data_type -> {succeeded, failed,
-    consecutive_failures, last_error, cause, failing_for_s}.
+    consecutive_failures, last_error, cause, failing_for_s}; ``events``: the events producer's
+    counts, {enabled, by_exchange: {exchange: {published, failed, gaps, backfilled_trades}},
+    consecutive_failures, last_error, cause, in_flight, recent: [event rows, oldest first]};
+    ``rate_history``: {bucket_s, points: [{t_us, rates: {exchange: messages per second}}]} over
+    the last 15 minutes (``supervision.rate_history``).
     """
 
     started_us: int
@@ -40,3 +44,5 @@ class StatusSnapshot:
     total_received: int
     total_published: int
     processes: tuple[dict[str, Any], ...] = ()  # {name, role, pid} of the supervisor and every child
+    events: dict[str, Any] = field(default_factory=dict)
+    rate_history: dict[str, Any] = field(default_factory=dict)

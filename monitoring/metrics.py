@@ -104,3 +104,23 @@ ACTOR_MESSAGES_SENT = Counter(
     "records travel on the record channel instead)",
     ["role"],
 )
+EVENTS_PUBLISHED = Counter(
+    "ingestion_events_published_total",
+    "Connection and gap events acknowledged by Kafka on the events topic",
+    ["exchange"],
+)
+EVENTS_FAILED = Counter(
+    "ingestion_events_failed_total",
+    "Connection and gap events that could not be published (serialisation, delivery, given up at stop)",
+    ["exchange"],
+)
+GAPS = Counter(
+    "ingestion_gaps_total",
+    "GAP events: stretches of trades that could not be recovered",
+    ["exchange"],
+)
+BACKFILLED_TRADES = Counter(
+    "ingestion_backfilled_trades_total",
+    "Trades recovered from REST after a drop (trades_recovered of BACKFILLED and GAP events)",
+    ["exchange"],
+)

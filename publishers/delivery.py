@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from domain.clock import utc_now_us
 from domain.market_data import MarketDataMessage
@@ -26,7 +26,7 @@ from monitoring.metrics import (
     PROCESSING_LATENCY,
     PUBLISH_FAILURES,
 )
-from proto.serializer import kafka_headers
+from proto.serializer import EVENT_DATA_TYPE, event_headers, kafka_headers
 from publishers.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
 
 _LISTED_FAILURES = 20  # failed records named individually in one log line
@@ -36,6 +36,16 @@ Headers = list[tuple[str, bytes]]
 # (error name, text, and the failure cause, or None for the cause that name and text imply).
 Refusal = tuple[str, str, str | None]
 SendOne = Callable[[PublishAttempt, MarketDataMessage, str, Headers, float], Refusal | None]
+
+
+class DeliveryObserver(Protocol):
+    """Told of every record's fate besides the tracker (the events publisher's per-exchange counts)."""
+
+    def handed(self, records: Sequence[MarketDataMessage]) -> None: ...
+
+    def succeeded(self, record: MarketDataMessage) -> None: ...
+
+    def failed(self, record: MarketDataMessage) -> None: ...
 
 
 def publisher_log() -> logging.Logger:
@@ -50,10 +60,12 @@ class DeliveryBook:
         data_type: str,
         wall_clock_us: Callable[[], int] = utc_now_us,
         monotonic: Callable[[], float] = time.monotonic,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.settings = settings
         self.data_type = data_type
         self.monotonic = monotonic
+        self.observer = observer
         self._wall_us = wall_clock_us
         self.tracker = PublishTracker(settings.max_consecutive_failures, settings.max_outage_s, monotonic)
         self._routes: dict[tuple[str, str], tuple[str, Headers]] = {}
@@ -68,10 +80,12 @@ class DeliveryBook:
         key = (record.exchange, record.data_type)
         route = self._routes.get(key)
         if route is None:
-            route = self._routes[key] = (
-                self.settings.topic_for(record.exchange, record.data_type),
-                kafka_headers(record.exchange, record.data_type),
-            )
+            if record.data_type == EVENT_DATA_TYPE:  # connection and gap events: the events topic
+                route = (self.settings.events_topic(record.exchange), event_headers(record.exchange))
+            else:
+                route = (self.settings.topic_for(record.exchange, record.data_type),
+                         kafka_headers(record.exchange, record.data_type))
+            self._routes[key] = route
         return route
 
     def key(self, record: MarketDataMessage) -> bytes:
@@ -106,6 +120,8 @@ class DeliveryBook:
         ``failed_unsent``."""
         attempt = self.tracker.begin(len(records))
         self.tracker.handed(attempt, len(records))
+        if self.observer is not None:
+            self.observer.handed(records)
         return attempt
 
     def observe_handed(self, records: Sequence[MarketDataMessage]) -> None:
@@ -117,6 +133,11 @@ class DeliveryBook:
 
     def succeeded(self, attempt: PublishAttempt, record: MarketDataMessage, sent_at: float) -> None:
         self._ack_latency.observe(self.monotonic() - sent_at)
+        if self.observer is not None:
+            self.observer.succeeded(record)
+            if self.tracker.succeeded(attempt) and attempt.errors:
+                self.log_failures(attempt)
+            return
         metric = self._published_metric.get(record.exchange)
         if metric is None:
             metric = self._published_metric[record.exchange] = MESSAGES_PUBLISHED.labels(
@@ -130,6 +151,8 @@ class DeliveryBook:
                cause: str | None = None) -> None:
         """A handed record failed in delivery."""
         PUBLISH_FAILURES.labels(self.data_type, error_name).inc()
+        if self.observer is not None:
+            self.observer.failed(record)
         topic = self.route(record)[0]
         if self.tracker.failed(attempt, f"{record.exchange}:{record.code}", record.sequential_id,
                                f"{error_name} on {topic}: {text}",
@@ -146,6 +169,8 @@ class DeliveryBook:
         cause = cause or failure_cause(error_name, text) or CAUSE_OTHER
         completed = False
         for record in records:
+            if self.observer is not None:
+                self.observer.failed(record)
             error = f"{error_name} sending to {self.route(record)[0]}: {text}"
             completed = self.tracker.failed(
                 attempt, f"{record.exchange}:{record.code}", record.sequential_id, error, cause=cause,

@@ -15,7 +15,7 @@ from typing import Any
 from domain.market_data import MarketDataMessage
 from domain.settings import KafkaSettings
 from publishers.base import MessagePublisher
-from publishers.delivery import DeliveryBook, Headers, Refusal, publisher_log
+from publishers.delivery import DeliveryBook, DeliveryObserver, Headers, Refusal, publisher_log
 from publishers.kafka_config import describe, producer_kwargs
 from publishers.publish_tracker import (
     CAUSE_UNREACHABLE,
@@ -44,11 +44,12 @@ class KafkaPublisher(MessagePublisher):
         producer_factory: Callable[..., Any] | None = None,
         wall_clock_us: Callable[[], int] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.settings = settings
         self.data_type = data_type
-        book_args = {} if wall_clock_us is None else {"wall_clock_us": wall_clock_us}
-        self._book = DeliveryBook(settings, data_type, monotonic=monotonic, **book_args)
+        book_args: dict[str, Any] = {} if wall_clock_us is None else {"wall_clock_us": wall_clock_us}
+        self._book = DeliveryBook(settings, data_type, monotonic=monotonic, observer=observer, **book_args)
         kwargs = producer_kwargs(settings)
         publisher_log().info("kafka producer (kafka-python) for %s: %s", data_type, describe(kwargs))
         # explicit api_version: this returns at once even when no broker is reachable

@@ -154,7 +154,7 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env
             field = next((f for f in raw if message.startswith(f)), None)
             key, value = (f"exchanges[{i}].{field}", raw[field]) if field else (f"exchanges[{i}]", raw.get("name"))
             raise SettingsError.single(source, key, value, message) from None
-    too_many = process_limit_problem(exchanges)
+    too_many = process_limit_problem(exchanges, bool(data.get("kafka", {}).get("events", True)))
     if too_many:
         raise SettingsError.single(source, "exchanges[*].markets_per_connection",
                                    [cfg.markets_per_connection for cfg in exchanges], too_many)

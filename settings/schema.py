@@ -126,6 +126,7 @@ class KafkaSchema(_Strict):
                              integer=True, allow_none=True)
     security_protocol = text("one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", upper=True,
                              choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"))
+    events = flag("true (connection and gap events on each exchange's events topic) or false")
     sasl_mechanism = text("null or one of: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", upper=True, allow_none=True,
                           choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"))
 

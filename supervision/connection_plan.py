@@ -36,17 +36,18 @@ MAX_ACTOR_PROCESSES = 32
 _FIXED_PROCESSES = 4
 
 
-def actor_processes(exchanges: Iterable[ExchangeConfig]) -> int:
-    """How many OS processes the actor system will run for these exchanges."""
+def actor_processes(exchanges: Iterable[ExchangeConfig], events: bool = True) -> int:
+    """How many OS processes the actor system will run for these exchanges (``events``: with the
+    events producer, one for the service)."""
     configs = list(exchanges)
     producers = len({t for cfg in configs for t in cfg.data_types})
-    return len(plan_connections(configs)) + producers + _FIXED_PROCESSES
+    return len(plan_connections(configs)) + producers + int(events) + _FIXED_PROCESSES
 
 
-def process_limit_problem(exchanges: Iterable[ExchangeConfig]) -> str:
+def process_limit_problem(exchanges: Iterable[ExchangeConfig], events: bool = True) -> str:
     """Why the plan is refused, or "" when it fits under ``MAX_ACTOR_PROCESSES``."""
     configs = list(exchanges)
-    count = actor_processes(configs)
+    count = actor_processes(configs, events)
     if count <= MAX_ACTOR_PROCESSES:
         return ""
     connections = len(plan_connections(configs))

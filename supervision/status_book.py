@@ -13,17 +13,20 @@ from messages import (
     ActorProcess,
     BufferStats,
     ConnectorStats,
+    EventsReport,
     PublishReport,
     StateChanged,
     StatusSnapshot,
     SubscriptionReport,
     TicketReport,
 )
+from supervision.rate_history import RateHistory
 from supervision.ticket_states import ticket_rows
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
                        "undeliverable")
 _PRODUCER_COUNTERS = ("succeeded", "failed")
+_EVENT_COUNTERS = ("published", "failed", "gaps", "backfilled_trades")
 
 
 class _Cumulative:
@@ -54,6 +57,9 @@ class StatusBook:
         self._counters: dict[tuple[str, str], _Cumulative] = {}
         self.processes: dict[str, dict[str, Any]] = {}  # name -> {name, role, pid}
         self.tickets: dict[str, tuple[TicketReport, ...]] = {}  # connection_id -> its last ticket report
+        self.events: dict[str, Any] = {"enabled": False, "by_exchange": {}, "consecutive_failures": 0,
+                                       "last_error": "", "cause": "", "in_flight": 0, "recent": []}
+        self.rates = RateHistory()
 
     def _counter(self, owner: str, name: str) -> _Cumulative:
         return self._counters.setdefault((owner, name), _Cumulative())
@@ -68,6 +74,31 @@ class StatusBook:
     def expect_producer(self, data_type: str) -> None:
         self.producers.setdefault(data_type, {"succeeded": 0, "failed": 0, "consecutive_failures": 0,
                                               "last_error": "", "cause": "", "failing_for_s": 0.0})
+
+    def expect_events(self, exchanges: Iterable[str]) -> None:
+        """The events producer runs: its counts show as zero per exchange until it reports."""
+        self.events["enabled"] = True
+        for exchange in exchanges:
+            self.events["by_exchange"].setdefault(exchange, {name: 0 for name in _EVENT_COUNTERS})
+
+    def on_events_report(self, msg: EventsReport) -> None:
+        by_exchange = self.events["by_exchange"]
+        for name in _EVENT_COUNTERS:
+            for exchange, value in getattr(msg, name).items():
+                row = by_exchange.setdefault(exchange, {n: 0 for n in _EVENT_COUNTERS})
+                row[name] = self._counter(f"events:{exchange}", name).update(int(value))
+        self.events.update(consecutive_failures=msg.consecutive_failures, cause=msg.cause, in_flight=msg.in_flight)
+        if msg.last_error:
+            self.events["last_error"] = msg.last_error
+        if msg.recent or not self.events["recent"]:
+            self.events["recent"] = [dict(row) for row in msg.recent]
+
+    def sample_rates(self, now_us: int) -> None:
+        """Each exchange's received total now, for the messages-per-second history."""
+        totals: dict[str, int] = {}
+        for conn in self.connections.values():
+            totals[str(conn["exchange"])] = totals.get(str(conn["exchange"]), 0) + int(conn["received"])
+        self.rates.sample(now_us, totals)
 
     def child_exited(self, connection_id: str, now_us: int) -> None:
         conn = self.connections.get(connection_id)
@@ -147,4 +178,7 @@ class StatusBook:
             producers={k: dict(v) for k, v in self.producers.items()},
             total_received=self.total_received(), total_published=self.total_published(),
             processes=tuple(dict(p) for p in self.processes.values()),
+            events={**self.events, "by_exchange": {k: dict(v) for k, v in self.events["by_exchange"].items()},
+                    "recent": [dict(r) for r in self.events["recent"]]},
+            rate_history={"bucket_s": self.rates.bucket_us / 1e6, "points": self.rates.points(now_us)},
         )

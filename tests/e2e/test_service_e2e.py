@@ -440,5 +440,5 @@ def test_a_config_that_would_fork_too_many_actor_processes_exits_2(
     service = service_factory(bad)
     assert service.wait_exit(20) == 2
     err = service.stderr_path.read_text()
-    assert "40 connections would run 46 actor processes (at most 32)" in err
+    assert "40 connections would run 47 actor processes (at most 32)" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 3

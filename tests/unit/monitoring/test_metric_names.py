@@ -26,6 +26,10 @@ EXPECTED = {
     "ingestion_market_messages_received_total": ("counter", ("exchange", "market")),
     "ingestion_data_path_messages_total": ("counter", ("hop",)),
     "ingestion_actor_messages_sent_total": ("counter", ("role",)),
+    "ingestion_events_published_total": ("counter", ("exchange",)),
+    "ingestion_events_failed_total": ("counter", ("exchange",)),
+    "ingestion_gaps_total": ("counter", ("exchange",)),
+    "ingestion_backfilled_trades_total": ("counter", ("exchange",)),
 }
 
 

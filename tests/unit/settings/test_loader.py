@@ -207,3 +207,14 @@ def test_tls_file_from_environment_must_exist(tmp_path: Path) -> None:
 def test_delivery_timeout_must_cover_linger_and_request_timeout(tmp_path: Path) -> None:
     message = error_of(tmp_path, BASE.replace("  linger_ms: 7", "  linger_ms: 7\n  delivery_timeout_ms: 300"))
     assert "kafka.delivery_timeout_ms = 300" in message and ">= linger_ms + request_timeout_ms (507)" in message
+
+
+def test_events_are_on_by_default_can_be_turned_off_and_follow_the_topic_prefix(tmp_path: Path) -> None:
+    k = load(write(tmp_path, BASE)).kafka
+    assert k.events is True and k.events_topic("upbit") == "market.upbit.events"
+    off = load(write(tmp_path, BASE.replace("  linger_ms: 7\n", "  linger_ms: 7\n  events: false\n"))).kafka
+    assert off.events is False
+    prefixed = load(write(tmp_path, BASE), environ={"KAFKA_PREFIX": "olympia-12."}).kafka
+    assert prefixed.events_topic("bithumb") == "olympia-12.market.bithumb.events"
+    message = error_of(tmp_path, BASE.replace("  linger_ms: 7\n", "  linger_ms: 7\n  events: maybe\n"))
+    assert "kafka.events = 'maybe'" in message and "true" in message

@@ -112,8 +112,9 @@ def test_by_default_one_connection_carries_all_of_an_exchanges_codes() -> None:
     bithumb = ExchangeConfig("bithumb", "wss://ws-api.bithumb.com/websocket/v1", "https://api.bithumb.com", codes)
     plan = plan_connections([upbit, bithumb])
     assert [(p.connection_id, len(p.config.markets)) for p in plan] == [("upbit-0", 300), ("bithumb-0", 300)]
-    # supervisor, buffer, Thespian's admin and logger, two connectors, two producers
-    assert actor_processes([upbit, bithumb]) == 8
+    # supervisor, buffer, Thespian's admin and logger, two connectors, two producers, the events producer
+    assert actor_processes([upbit, bithumb]) == 9
+    assert actor_processes([upbit, bithumb], events=False) == 8
     assert process_limit_problem([upbit, bithumb]) == ""
 
 
@@ -121,9 +122,9 @@ def test_a_plan_beyond_the_process_limit_is_refused_with_the_reason() -> None:
     codes = tuple(f"KRW-C{n:03d}" for n in range(300))
     cfg = ExchangeConfig("upbit", "wss://api.upbit.com/websocket/v1", "https://api.upbit.com", codes,
                          markets_per_connection=10)
-    assert actor_processes([cfg]) == 30 + 2 + 4 > MAX_ACTOR_PROCESSES
+    assert actor_processes([cfg]) == 30 + 2 + 1 + 4 > MAX_ACTOR_PROCESSES
     problem = process_limit_problem([cfg])
-    assert "30 connections would run 36 actor processes (at most 32)" in problem
+    assert "30 connections would run 37 actor processes (at most 32)" in problem
     fits = ExchangeConfig("upbit", "wss://api.upbit.com/websocket/v1", "https://api.upbit.com", codes,
                           markets_per_connection=12)
-    assert actor_processes([fits]) == 25 + 2 + 4 and process_limit_problem([fits]) == ""
+    assert actor_processes([fits]) == 25 + 2 + 1 + 4 and process_limit_problem([fits]) == ""
