@@ -17,7 +17,11 @@ thread), and it has no threads itself. The actor classes come from the compositi
   reconnect to it.
 * Status: the children's reports (with each connection's subscription tickets) are kept in ``supervision.status_book`` and answered to
   ``StatusQuery``; a progress line is logged every ``progress_every`` messages.
-* Stop: connectors stop -> the buffer drains into the producers -> the producers flush ->
+* Events: one events producer for the service (unless ``kafka.events`` is false), created before
+  the connectors (each gets its address in ``StartConnector.events``) and started with the
+  publishing side; its ``EventsReport`` goes into the status. ``publish_event`` hands it an event
+  of the supervisor's own. Restarted, its new address goes to every connector (``EventsRoute``).
+* Stop: connectors stop -> the buffer drains into the producers -> the producers (and the events producer) flush ->
   ``ServiceStopped`` (``supervision.stop_sequence`` decides what comes next; a second
   ``StopService`` joins the running sequence and gets the same answer).
 """
@@ -299,11 +303,12 @@ class Supervisor(ServiceActor):
         self.book.on_process(ActorProcess("supervisor", self.role, os.getpid()))
         self._kafka = settings.kafka
         events = settings.kafka.events and EVENTS in self.actor_classes
-        if events:  # before the connectors: their first event comes with their first subscription
+        if events:
+            # Created before the connectors, which need its address; started (its Kafka client
+            # built) with the publishing side. Events that come before then wait in it.
             self.children.add(Child(EVENTS, EVENTS, None))
             self.book.expect_events(cfg.name for cfg in settings.exchanges)
             self._create(self.children.by_name[EVENTS])
-            self.send(self.children.address(EVENTS), self._start_message(self.children.by_name[EVENTS]))
         for planned in plan_connections(settings.exchanges):  # connectors ...
             self.children.add(Child(planned.connection_id, "connector", planned.config,
                                     exchange=planned.config.name))
@@ -342,6 +347,9 @@ class Supervisor(ServiceActor):
         for child in producers:
             self._create(child)
             self.send(child.address, self._start_message(child))
+        for child in self.children.of_kind(EVENTS):
+            if child.address is not None:
+                self.send(child.address, self._start_message(child))
         waiting = sorted(self.awaiting_init)
         supervisor_log().info("starting the publishing side (%s) %.2f s after the connectors%s",
                               ", ".join(c.name for c in producers), time.monotonic() - self.start_began,
@@ -380,16 +388,24 @@ class Supervisor(ServiceActor):
 
     def _restart(self, name: str) -> None:
         child = self.children.by_name[name]
-        if self.stop is not None or child.address is not None or (child.kind == "producer"
-                                                                    and not self.publishing_started):
+        if self.stop is not None or child.address is not None:
+            return
+        if child.kind in ("producer", EVENTS) and not self.publishing_started:
+            if child.kind == EVENTS:  # created again now (the connectors need its address), started later
+                self._create(child)
+                self._route_events(child.address)
             return
         self._create(child)
         self.send(child.address, self._start_message(child))
         supervisor_log().info("%s restarted", name)
-        if child.kind == EVENTS:  # the connectors send their events to the new address from now on
-            for connector in self.children.of_kind("connector"):
-                if connector.address is not None:
-                    self.send(connector.address, EventsRoute(child.address))
+        if child.kind == EVENTS:
+            self._route_events(child.address)
+
+    def _route_events(self, address: Any) -> None:
+        """The connectors send their events to the events producer's new address from now on."""
+        for connector in self.children.of_kind("connector"):
+            if connector.address is not None:
+                self.send(connector.address, EventsRoute(address))
         # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
 
     # --- driving the stop ---------------------------------------------------------------------

@@ -9,6 +9,8 @@ from web.metrics_view import bucket_delta, quantile
 from web.snapshot_cache import Observation
 
 _US = 1_000_000
+CHART_SPAN_S = 900  # the dashboard's chart: messages per second per exchange over the last 15 minutes
+CHART_KINDS = ("DISCONNECTED", "RESUBSCRIBED", "GAP", "BACKFILLED")  # the events it marks
 
 
 def _per_s(new: float, old: float, seconds: float) -> float | None:
@@ -77,7 +79,28 @@ def build(window: list[Observation], report: HealthReport) -> dict[str, Any]:
         "producers": _plain(snap.producers),
         "buffer": _plain(snap.buffer),
         "processes": [dict(p) for p in snap.processes],
+        "events": events_view(snap.events),
+        "chart": chart_view(snap.rate_history, snap.events, snap.now_us),
     }
+
+
+def events_view(events: dict[str, Any]) -> dict[str, Any]:
+    """The events producer's counts per exchange, for the dashboard and monitors."""
+    return {"enabled": bool(events.get("enabled", False)),
+            "by_exchange": _plain(events.get("by_exchange", {})),
+            "consecutive_failures": int(events.get("consecutive_failures", 0)),
+            "last_error": str(events.get("last_error", "")), "cause": str(events.get("cause", "")),
+            "in_flight": int(events.get("in_flight", 0))}
+
+
+def chart_view(history: dict[str, Any], events: dict[str, Any], now_us: int) -> dict[str, Any]:
+    """What the dashboard's chart draws: the rate points and the events to mark, in the span."""
+    oldest = now_us - CHART_SPAN_S * _US
+    points = [p for p in history.get("points", []) if int(p["t_us"]) >= oldest]
+    marks = [dict(e) for e in events.get("recent", [])
+             if e.get("kind") in CHART_KINDS and int(e.get("at_us") or 0) >= oldest]
+    return {"span_s": CHART_SPAN_S, "bucket_s": history.get("bucket_s"), "now_us": now_us,
+            "points": _plain(points), "events": _plain(marks)}
 
 
 def drops_by_reason(observation: Observation) -> dict[str, float]:

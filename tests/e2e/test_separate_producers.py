@@ -59,7 +59,7 @@ def _start(simulator_factory: Any, service_factory: Any, bootstrap: str, ports: 
     codes = [m["market"] for m in body][:6]
     types = ("orderbook", "trade") if trade_topics else ("orderbook",)
     orderbook_topics = [f"{prefix}.{e}.orderbook" for e in ("upbit", "bithumb")]
-    create_topics(bootstrap, [f"{prefix}.{e}.{t}" for e in ("upbit", "bithumb") for t in types])
+    create_topics(bootstrap, [f"{prefix}.{e}.{t}" for e in ("upbit", "bithumb") for t in (*types, "events")])
     admin, web = ports
     cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=sim.url("bithumb"), markets=codes,
                          bootstrap=bootstrap, admin_port=admin, topic_prefix=prefix, markets_per_connection=3,
@@ -84,14 +84,21 @@ def test_S2_4_e_one_producer_actor_and_one_kafka_client_per_data_type(
     assert trade_pid != orderbook_pid
     assert re.search(rf"pid={trade_pid} producer trade started", logs)
     assert re.search(rf"pid={orderbook_pid} producer orderbook started", logs)
+    # the events producer has a client of its own too, in its own process
+    service.wait_for(lambda s: s["events"]["by_exchange"]["upbit"]["published"] > 0, 20,
+                     "the events producer publishing")
+    logs = service.logs()
+    events_pids = [int(p) for p in re.findall(r"pid=(\d+) kafka producer (?:\([^)]*\) )?for event: ", logs)]
+    assert len(events_pids) == 1 and events_pids[0] not in (trade_pid, orderbook_pid), events_pids
     broker_port = int(kafka_bootstrap.rsplit(":", 1)[1])
     connected: set[int] = set()
+    expected = {trade_pid, orderbook_pid, events_pids[0]}
     deadline = time.monotonic() + 10
-    while connected != {trade_pid, orderbook_pid} and time.monotonic() < deadline:
+    while connected != expected and time.monotonic() < deadline:
         connected = _pids_connected_to(_service_pids(service), broker_port)
         time.sleep(0.2)
-    # Exactly the two producers talk to the broker: no client is shared, none sits elsewhere.
-    assert connected == {trade_pid, orderbook_pid}, connected
+    # Exactly the producers talk to the broker: no client is shared, none sits elsewhere.
+    assert connected == expected, connected
     assert service.terminate()[0] == 0
 
 

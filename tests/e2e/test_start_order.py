@@ -49,7 +49,9 @@ def test_S3_1_a_connectors_initialise_before_the_publishing_side_starts(
     clients = _times(events, "krwfeed.publisher", r"kafka producer (?:\([^)]*\) )?for (\w+): ")
     producers = _times(events, "krwfeed.producer", r"producer (\w+) started")
     assert set(connectors) == {"upbit-0", "upbit-1", "bithumb-0", "bithumb-1"}, connectors
-    assert set(clients) == set(producers) == {"trade", "orderbook"}, (clients, producers)
+    # the events producer's client ("event") is built with the publishing side too
+    assert set(clients) == {"trade", "orderbook", "event"} and set(producers) == {"trade", "orderbook"}, (
+        clients, producers)
     assert began and publishing, "the supervisor logs both start phases"
     start, publish = began["starting connectors"], publishing["starting the publishing side"]
     # Connectors, then the publishing side: every connector's start line comes before the phase

@@ -84,7 +84,7 @@ def live_service(workdir: Path, bootstrap: str, *, markets: int = 8, rate: float
         _, body = simulator.get_json(f"{simulator.rest('upbit')}/v1/market/all")
         codes = [m["market"] for m in body][:markets]
         prefix = "obs-" + uuid.uuid4().hex[:10]
-        create_topics(bootstrap, [f"{prefix}.{e}.{t}" for e in EXCHANGES for t in ("trade", "orderbook")])
+        create_topics(bootstrap, [f"{prefix}.{e}.{t}" for e in EXCHANGES for t in ("trade", "orderbook", "events")])
         web_port, admin_port = _free_pair()
         cfg = service_config(upbit_url=simulator.url("upbit"), bithumb_url=simulator.url("bithumb"),
                              markets=codes, bootstrap=bootstrap, admin_port=admin_port, topic_prefix=prefix,
