@@ -43,8 +43,9 @@ from thespian.actors import (
 )
 
 from actors.service_actor import ServiceActor
+from connectors.connection_events import lost_process_event
 from domain.clock import utc_now_us
-from domain.records import ConnectionEventRecord
+from domain.records import ConnectionEventRecord, Exchange
 from domain.settings import Settings
 from messages import (
     ActorProcess,
@@ -376,7 +377,14 @@ class Supervisor(ServiceActor):
         if child is None:
             return
         if child.kind == "connector":
-            self.book.child_exited(child.name, utc_now_us())
+            now_us = utc_now_us()
+            conn = self.book.connections.get(child.name, {})
+            lost = lost_process_event(Exchange(child.exchange), child.name, tuple(conn.get("codes", ())),
+                                      str(conn.get("state", "")), int(conn.get("last_message_us", 0)),
+                                      int(conn.get("since_us", 0)), now_us) if child.exchange else None
+            if lost is not None:
+                self.publish_event(lost)
+            self.book.child_exited(child.name, now_us)
             self.pacer.forget(child.name)
         if self.stop is not None:
             self._advance(self.stop.child_gone(child.name))

@@ -48,3 +48,16 @@ class ConnectionEvents:
                reason: str = "") -> ConnectionEventRecord:
         return ConnectionEventRecord(self.exchange, self.connection_id, kind, at_us, self.codes, from_us, to_us,
                                      reason=reason)
+
+
+def lost_process_event(exchange: Exchange, connection_id: str, codes: tuple[str, ...], state: str,
+                       last_data_us: int, since_us: int, now_us: int) -> ConnectionEventRecord | None:
+    """The DISCONNECTED of a connection whose connector process died while it was connected (the
+    process could not say so itself): from its last data read (or, with none since, when it
+    connected) to when the exit was noticed. None when it was not connected; the restarted
+    connector's first subscription is then a CONNECTED of its own."""
+    if state != S.CONNECTED.value:
+        return None
+    from_us = min(max(last_data_us, since_us), now_us)
+    return ConnectionEventRecord(exchange, connection_id, ConnectionEventKind.DISCONNECTED, now_us, codes, from_us,
+                                 now_us, reason="connector process exited")

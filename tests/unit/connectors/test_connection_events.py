@@ -84,3 +84,16 @@ def test_every_event_of_the_rule_serialises_and_reads_back_the_same() -> None:
     for event in made:
         assert event is not None
         assert event_to_record(parse_event(serialize_event(event))) == event
+
+
+def test_a_connector_process_that_dies_connected_is_disconnected_from_its_last_data() -> None:
+    from connectors.connection_events import lost_process_event
+
+    event = lost_process_event(Exchange.BITHUMB, "bithumb-0", CODES, "CONNECTED", 700, 100, 900)
+    assert event is not None and event.kind is K.DISCONNECTED
+    assert (event.connection_id, event.codes, event.from_time_us, event.to_time_us, event.event_time_us) == (
+        "bithumb-0", CODES, 700, 900, 900)
+    assert event.reason == "connector process exited"
+    # no data since it connected at 800: the interval starts there
+    assert lost_process_event(Exchange.BITHUMB, "bithumb-0", CODES, "CONNECTED", 700, 800, 900).from_time_us == 800  # type: ignore[union-attr]
+    assert lost_process_event(Exchange.BITHUMB, "bithumb-0", CODES, "RECONNECTING", 700, 100, 900) is None
