@@ -67,6 +67,7 @@ class EventsProducerActor(ServiceActor):
             return
         self._supervisor = msg.supervisor
         self.announce(msg.supervisor, EVENTS_NAME)
+        self._tally.expect(msg.exchanges)
         try:
             self._publisher = make_publisher(msg.kafka, EVENT_DATA_TYPE, observer=self._tally)
         except Exception as err:  # a bad client choice or option: every event will count as failed

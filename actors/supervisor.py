@@ -367,7 +367,8 @@ class Supervisor(ServiceActor):
             return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka),
                                   self.children.address(EVENTS))
         if child.kind == EVENTS:
-            return StartEvents(self._kafka, self.myAddress)
+            return StartEvents(self._kafka, self.myAddress, tuple(sorted({c.exchange for c in self.children.of_kind(
+                "connector")})))
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress, channel)
         return StartProducer(child.start, self._kafka, channel, self.myAddress)

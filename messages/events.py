@@ -20,6 +20,7 @@ class StartEvents:
 
     kafka: Any  # KafkaSettings (plain data)
     supervisor: Any  # ActorAddress of the supervisor
+    exchanges: tuple[str, ...] = ()  # every configured exchange: its counts show from the start, at 0
 
 
 @dataclass(frozen=True, slots=True)

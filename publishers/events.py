@@ -71,6 +71,13 @@ class EventTally:
         self._recent: deque[dict[str, Any]] = deque(maxlen=recent_limit)
         self.version = 0  # bumps on every change
 
+    def expect(self, exchanges: Sequence[str]) -> None:
+        """Every exchange's counters exist from the start (at 0), so queries and rates work before
+        its first event, gap or failure."""
+        for exchange in exchanges:
+            for metric in (EVENTS_PUBLISHED, EVENTS_FAILED, GAPS, BACKFILLED_TRADES):
+                metric.labels(exchange)
+
     # --- what arrives ------------------------------------------------------------------------
     def received(self, event: ConnectionEventRecord) -> None:
         """An event to publish: GAP events and recovered trades count whatever becomes of it."""

@@ -43,6 +43,13 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     assert status["events"]["by_exchange"]["upbit"]["failed"] == 0
     recent = [(r["connection_id"], r["kind"]) for r in status["events"]["recent"]]
     assert [k for c, k in recent if c == "upbit-0"][:3] == ["CONNECTED", "DISCONNECTED", "RESUBSCRIBED"]
+    code, metrics = service.http("/metrics")
+    assert code == 200
+    text = metrics.decode()
+    assert 'ingestion_events_published_total{exchange="upbit"} 3.0' in text, text[:500]
+    for name in ("ingestion_events_failed_total", "ingestion_gaps_total", "ingestion_backfilled_trades_total"):
+        for exchange in ("upbit", "bithumb"):
+            assert f'{name}{{exchange="{exchange}"}} 0.0' in text, (name, exchange)
     rc, _ = service.terminate()
     assert rc == 0, service.logs()[-3000:]
     ended_us = time.time_ns() // 1000
@@ -78,3 +85,28 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     assert {e.connection_id for e in bithumb} == {"bithumb-0"}
     print(f"FIGURES connection-events: upbit away {(back.to_time_us - dropped.from_time_us) / 1e6:.3f} s "  # type: ignore[operator]
           f"(drop noticed {(dropped.to_time_us - dropped.from_time_us) / 1e6:.3f} s after the last data)")
+
+
+def test_with_events_off_no_events_producer_runs_and_nothing_reaches_the_events_topic(
+        simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
+        topic_prefix: str) -> None:
+    sim = simulator_factory(market_count=2, rate=20, no_connect_limit=False)
+    _, body = sim.get_json(f"{sim.rest('upbit')}/v1/market/all")
+    codes = [m["market"] for m in body][:2]
+    events_topic = f"{topic_prefix}.upbit.events"
+    create_topics(kafka_bootstrap, [f"{topic_prefix}.upbit.{t}" for t in ("trade", "orderbook")] + [events_topic])
+    admin, web = ports
+    cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=None, markets=codes, bootstrap=kafka_bootstrap,
+                         admin_port=admin, topic_prefix=topic_prefix, kafka={"events": False})
+    service = service_factory(cfg, web_port=web)
+    service.wait_connected(45)
+    sim.drop("upbit")
+    status = service.wait_for(lambda s: s["connections"]["upbit-0"]["reconnects"] >= 1
+                              and s["connections"]["upbit-0"]["state"] == "CONNECTED"
+                              and s["total_published"] > 0, 30, "upbit-0 reconnected and publishing")
+    assert status["events"] == {"enabled": False, "by_exchange": {}, "consecutive_failures": 0, "last_error": "",
+                                "cause": "", "recent": [], "in_flight": 0}
+    assert "events" not in {p["role"] for p in status["processes"]}
+    rc, _ = service.terminate()
+    assert rc == 0, service.logs()[-3000:]
+    assert read_topic(kafka_bootstrap, events_topic, timeout_s=5) == []
