@@ -42,7 +42,8 @@ LOG=$VAR/kafka.log
 CONF=$VAR/server.properties
 DATA=$VAR/data
 DEFAULT_PARTITIONS=6
-DEFAULT_TOPICS=(market.upbit.trade market.upbit.orderbook market.bithumb.trade market.bithumb.orderbook)
+DEFAULT_TOPICS=(market.upbit.trade market.upbit.orderbook market.bithumb.trade market.bithumb.orderbook
+                market.upbit.events market.bithumb.events)
 
 say() { echo "kafka[$PORT]: $*"; }
 die() { echo "kafka[$PORT]: $*" >&2; exit 1; }

@@ -165,7 +165,7 @@ def test_start_is_idempotent_and_status_reports_running(kafka_session: KafkaSess
     meta = kcat(broker.bootstrap, "-L", "-J")
     topics = {t["topic"]: len(t["partitions"]) for t in json.loads(meta)["topics"]}
     for name in ("market.upbit.trade", "market.upbit.orderbook", "market.bithumb.trade",
-                 "market.bithumb.orderbook"):
+                 "market.bithumb.orderbook", "market.upbit.events", "market.bithumb.events"):
         assert topics.get(name) == 6
 
 
