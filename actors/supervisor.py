@@ -407,6 +407,7 @@ class Supervisor(ServiceActor):
         self._create(child)
         self.send(child.address, self._start_message(child))
         supervisor_log().info("%s restarted", name)
+        # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
         if child.kind == EVENTS:
             self._route_events(child.address)
 
@@ -415,7 +416,6 @@ class Supervisor(ServiceActor):
         for connector in self.children.of_kind("connector"):
             if connector.address is not None:
                 self.send(connector.address, EventsRoute(address))
-        # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
 
     # --- driving the stop ---------------------------------------------------------------------
     def _begin_stop(self, msg: StopService, sender: Any) -> None:
