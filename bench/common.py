@@ -258,7 +258,7 @@ def settled(status: dict[str, Any]) -> bool:
 
 
 # --- cost per role ----------------------------------------------------------------------------
-ROLE_ORDER = ("connector", "buffer", "producer", "supervisor", "main", "other")
+ROLE_ORDER = ("connector", "buffer", "producer", "events", "supervisor", "main", "other")
 CLIENT_THREADS = "producer: client threads"  # a share of "producer": every thread but the main one
 
 

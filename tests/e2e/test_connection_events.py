@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import psutil
 import pytest
 
 from proto.krwfeed.v1 import market_data_pb2 as pb
@@ -43,6 +44,8 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     assert status["events"]["by_exchange"]["upbit"]["failed"] == 0
     recent = [(r["connection_id"], r["kind"]) for r in status["events"]["recent"]]
     assert [k for c, k in recent if c == "upbit-0"][:3] == ["CONNECTED", "DISCONNECTED", "RESUBSCRIBED"]
+    (events_pid,) = [p["pid"] for p in status["processes"] if p["role"] == "events"]
+    events_rss_mb = psutil.Process(events_pid).memory_info().rss / 2**20
     code, metrics = service.http("/metrics")
     assert code == 200
     text = metrics.decode()
@@ -84,7 +87,8 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     assert [e.kind.value for e in bithumb] == ["CONNECTED", "DISCONNECTED"]
     assert {e.connection_id for e in bithumb} == {"bithumb-0"}
     print(f"FIGURES connection-events: upbit away {(back.to_time_us - dropped.from_time_us) / 1e6:.3f} s "  # type: ignore[operator]
-          f"(drop noticed {(dropped.to_time_us - dropped.from_time_us) / 1e6:.3f} s after the last data)")
+          f"(drop noticed {(dropped.to_time_us - dropped.from_time_us) / 1e6:.3f} s after the last data); "
+          f"events producer RSS {events_rss_mb:.0f} MB")
 
 
 def test_with_events_off_no_events_producer_runs_and_nothing_reaches_the_events_topic(
