@@ -36,14 +36,13 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.record_channel import ChannelEnd, encode_records
 from actors.service_actor import ServiceActor
-from connectors.backfill import ConnectionBackfill, rest_rate, supports_backfill
+from connectors.backfill import ConnectionBackfill, outcome_event, rest_rate, supports_backfill
 from connectors.batch_window import BatchWindow
 from connectors.rest_client import RestClient
 from connectors.websocket_connector import WebSocketConnector
 from domain.clock import utc_now_us
 from domain.exceptions import ConnectionException, ConnectionFailedException
 from domain.market_data import MarketDataMessage
-from domain.records import ConnectionEventKind, ConnectionEventRecord, Exchange
 from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
 from messages import (
@@ -71,6 +70,7 @@ PERMIT_WAIT_S = 10.0  # no permit by then (lost request): connect anyway
 PERMIT_TIMEOUT = "permit-timeout"
 UNAVAILABLE = "channel_unavailable"
 BACKFILL_TIMER = "backfill"
+REST_WORKERS = 4
 REASON_STOPPED = "stopped"  # the connection stopped before its backfill ended
 
 
@@ -173,7 +173,8 @@ class ConnectorActor(ServiceActor):
         pipeline = self.connector.pipeline
         if self.rest is None:
             cfg = self.connector.config
-            self.rest = RestClient(cfg.rest_url, timeout_s=max(1.0, cfg.connect_timeout_s))
+            # A few workers: one slow answer must not hold back the others (the scheduler paces them).
+            self.rest = RestClient(cfg.rest_url, timeout_s=max(1.0, cfg.connect_timeout_s), workers=REST_WORKERS)
         self.backfill.begin(sorted(pipeline.codes), pipeline.last_trades, since_us, resume_us, pipeline.seen)
         self.backfill_began = time.monotonic()
         self.backfill_run_trades = self.backfill_run_gaps = 0
@@ -229,11 +230,8 @@ class ConnectorActor(ServiceActor):
         assert self.start is not None
         if self.start.events is None:
             return
-        kind = ConnectionEventKind.BACKFILLED if outcome.closed else ConnectionEventKind.GAP
-        self.send(self.start.events, PublishEvent(ConnectionEventRecord(
-            Exchange(self.start.exchange_config.name), self.start.connection_id, kind, utc_now_us(),
-            codes=(outcome.code,), from_time_us=outcome.from_time_us, to_time_us=outcome.to_time_us,
-            trades_recovered=recovered, gap_closed=outcome.closed, reason=outcome.reason)))
+        self.send(self.start.events, PublishEvent(outcome_event(
+            self.start.exchange_config.name, self.start.connection_id, outcome, recovered, utc_now_us())))
 
     # --- connecting --------------------------------------------------------------------------
     def _request_connect(self) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from domain.config import DEFAULT_BACKFILL_BUDGET
 from domain.exceptions import ValidationException
-from domain.records import Exchange
+from domain.records import ConnectionEventKind, ConnectionEventRecord, Exchange
 from exchanges.rest import TRADE_REQUESTS_PER_SECOND, TRADE_TICKS_PATH, parse_trade_ticks, trade_ticks_query
 from tape.backfill import BackfillOutcome, MarketBackfill
 from tape.schedule import BackfillScheduler
@@ -61,14 +61,28 @@ class BackfillCounts:
         self.gap_reasons[reason] = self.gap_reasons.get(reason, 0) + 1
 
 
+RATE_MARGIN = 0.9  # of the limit: the exchange counts arrivals, which jitter against our send times
+
+
 def rest_rate(exchange: str, share: float) -> float:
-    """This connection's requests per second: its share of the exchange's per-IP trade limit."""
+    """This connection's requests per second: its share of the exchange's per-IP trade limit, with
+    a margin (two connections each at exactly half the limit drew a 429 for one request in six)."""
     limit = TRADE_REQUESTS_PER_SECOND[Exchange(exchange)]
-    return max(1.0, limit * min(1.0, max(0.0, share)))
+    return max(1.0, limit * RATE_MARGIN * min(1.0, max(0.0, share)))
 
 
 def supports_backfill(exchange: str) -> bool:
     return exchange in {e.value for e in TRADE_REQUESTS_PER_SECOND}
+
+
+def outcome_event(exchange: str, connection_id: str, outcome: BackfillOutcome, recovered: int,
+                  now_us: int) -> ConnectionEventRecord:
+    """The event of one market's backfill: BACKFILLED (nothing missing from ``from``..``to``, the
+    interval covered) or GAP (trades of ``from``..``to`` may be missing, and why)."""
+    kind = ConnectionEventKind.BACKFILLED if outcome.closed else ConnectionEventKind.GAP
+    return ConnectionEventRecord(
+        Exchange(exchange), connection_id, kind, now_us, codes=(outcome.code,), from_time_us=outcome.from_time_us,
+        to_time_us=outcome.to_time_us, trades_recovered=recovered, gap_closed=outcome.closed, reason=outcome.reason)
 
 
 class ConnectionBackfill:

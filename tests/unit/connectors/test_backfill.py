@@ -10,16 +10,22 @@ from typing import Any
 import pytest
 
 from actors.record_channel import decode_records, encode_records
-from connectors.backfill import REASON_INTERRUPTED, ConnectionBackfill, rest_rate, supports_backfill
+from connectors.backfill import (
+    REASON_INTERRUPTED,
+    ConnectionBackfill,
+    outcome_event,
+    rest_rate,
+    supports_backfill,
+)
 from connectors.frame_pipeline import FramePipeline
 from domain.config import DEFAULT_BACKFILL_BUDGET
 from domain.market_data import SOURCE_REST, MarketDataMessage
-from domain.records import Exchange, TradeRecord
+from domain.records import ConnectionEventKind, Exchange, TradeRecord
 from domain.settings import KafkaSettings
 from publishers.delivery import DeliveryBook
 from settings.errors import SettingsError
 from settings.loader import load_settings
-from tape.backfill import REASON_BUDGET, REASON_REST_FAILED
+from tape.backfill import REASON_BUDGET, REASON_HORIZON, REASON_REST_FAILED, BackfillOutcome
 from tests.unit.connectors.fakes import FakeAdapter, config, encode, trade
 
 pytestmark = pytest.mark.unit
@@ -150,9 +156,21 @@ def test_abandon_keeps_what_was_fetched_and_reports_the_rest_as_a_gap() -> None:
 
 
 def test_each_connection_gets_its_share_of_the_exchange_s_rest_rate() -> None:
-    assert rest_rate("upbit", 1.0) == 10 and rest_rate("upbit", 0.5) == 5 and rest_rate("upbit", 0.01) == 1
-    assert rest_rate("bithumb", 1 / 3) == pytest.approx(50)
+    assert rest_rate("upbit", 1.0) == 9 and rest_rate("upbit", 0.5) == 4.5 and rest_rate("upbit", 0.01) == 1
+    assert rest_rate("bithumb", 1 / 3) == pytest.approx(45)
     assert supports_backfill("upbit") and supports_backfill("bithumb") and not supports_backfill("bithumb-legacy")
+
+
+def test_each_market_s_outcome_is_a_backfilled_or_a_gap_event() -> None:
+    closed = BackfillOutcome("KRW-BTC", True, (), T0, T0 + 5, "", 1, 0)
+    gap = BackfillOutcome("KRW-ETH", False, (), T0, T0 + 7, REASON_HORIZON, 2, 0)
+    done = outcome_event("upbit", "upbit-0", closed, 12, T0 + 9)
+    assert (done.kind, done.codes, done.from_time_us, done.to_time_us, done.trades_recovered, done.gap_closed,
+            done.reason, done.exchange, done.event_time_us) == (
+        ConnectionEventKind.BACKFILLED, ("KRW-BTC",), T0, T0 + 5, 12, True, "", Exchange.UPBIT, T0 + 9)
+    missing = outcome_event("upbit", "upbit-0", gap, 3, T0 + 9)
+    assert (missing.kind, missing.gap_closed, missing.reason, missing.to_time_us, missing.trades_recovered) == (
+        ConnectionEventKind.GAP, False, REASON_HORIZON, T0 + 7, 3)
 
 
 # --- the frame pipeline's side --------------------------------------------------------------------
