@@ -174,7 +174,8 @@ class ConnectorActor(ServiceActor):
         if self.rest is None:
             cfg = self.connector.config
             # A few workers: one slow answer must not hold back the others (the scheduler paces them).
-            self.rest = RestClient(cfg.rest_url, timeout_s=max(1.0, cfg.connect_timeout_s), workers=REST_WORKERS)
+            self.rest = RestClient(cfg.rest_url, timeout_s=max(1.0, cfg.connect_timeout_s), workers=REST_WORKERS,
+                                   ca_file=cfg.tls_ca_file)
         self.backfill.begin(sorted(pipeline.codes), pipeline.last_trades, since_us, resume_us, pipeline.seen)
         self.backfill_began = time.monotonic()
         self.backfill_run_trades = self.backfill_run_gaps = 0

@@ -155,6 +155,9 @@ def test_S2_4_a_with_backfill_every_trade_made_during_three_disconnects_is_in_ka
         total_made += len(made)
         total_rest += len(rest)
     assert total_rest > 0
+    for line in service.logs().splitlines():  # how long each reconnect's backfill took, through the service
+        if ": backfill after reconnect" in line:
+            print(line.split(" krwfeed.connector ", 1)[-1])
 
 
 def test_S2_4_b_without_backfill_the_same_disconnects_lose_trades(
