@@ -36,7 +36,7 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.record_channel import ChannelEnd, encode_records
 from actors.service_actor import ServiceActor
-from connectors.backfill import ConnectionBackfill, outcome_event, rest_rate, supports_backfill
+from connectors.backfill import REST_WORKERS, ConnectionBackfill, outcome_event, rest_rate, supports_backfill
 from connectors.batch_window import BatchWindow
 from connectors.rest_client import RestClient
 from connectors.websocket_connector import WebSocketConnector
@@ -70,7 +70,6 @@ PERMIT_WAIT_S = 10.0  # no permit by then (lost request): connect anyway
 PERMIT_TIMEOUT = "permit-timeout"
 UNAVAILABLE = "channel_unavailable"
 BACKFILL_TIMER = "backfill"
-REST_WORKERS = 4
 REASON_STOPPED = "stopped"  # the connection stopped before its backfill ended
 
 
@@ -173,7 +172,6 @@ class ConnectorActor(ServiceActor):
         pipeline = self.connector.pipeline
         if self.rest is None:
             cfg = self.connector.config
-            # A few workers: one slow answer must not hold back the others (the scheduler paces them).
             self.rest = RestClient(cfg.rest_url, timeout_s=max(1.0, cfg.connect_timeout_s), workers=REST_WORKERS,
                                    ca_file=cfg.tls_ca_file)
         self.backfill.begin(sorted(pipeline.codes), pipeline.last_trades, since_us, resume_us, pipeline.seen)

@@ -8,7 +8,7 @@ own REST limits (Upbit 10 requests/s, Bithumb 150/s per address). For each excha
 count this process plays one connection's reconnect: it notes the last trade of every market
 (as the frame pipeline would before a drop), stays away ``--away-s`` seconds, then runs the
 connector's backfill exactly as the actor does (``ConnectionBackfill`` paced over the per-IP rate,
-GETs on ``RestClient``'s worker thread, answers waited for on its descriptor, recovered trades
+GETs on ``RestClient``'s worker threads, answers waited for on its descriptor, recovered trades
 through ``FramePipeline.admit_backfill``: validation, dedupe and Protobuf encoding) until every
 market has its outcome.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.backfill import ConnectionBackfill, rest_rate  # noqa: E402
+from connectors.backfill import REST_WORKERS, ConnectionBackfill, rest_rate  # noqa: E402
 from connectors.frame_pipeline import FramePipeline  # noqa: E402
 from connectors.rest_client import RestClient  # noqa: E402
 from domain.clock import utc_now_us  # noqa: E402
@@ -48,7 +48,7 @@ def run_once(sim: SimulatorProcess, exchange: str, codes: list[str], away_s: flo
     subscribed_us = utc_now_us()
     time.sleep(away_s)  # away: the markets go on trading
     backfill = ConnectionBackfill(exchange, rest_rate(exchange, 1.0), budget=10_000)
-    rest = RestClient(sim.rest(exchange))
+    rest = RestClient(sim.rest(exchange), workers=REST_WORKERS)
     selector = selectors.DefaultSelector()
     selector.register(rest.fileno(), selectors.EVENT_READ)
     recovered = closed = gaps = 0

@@ -17,6 +17,7 @@ Every request, failure, 429, recovered trade and gap is counted in ``BackfillCou
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ class BackfillCounts:
         self.gap_reasons[reason] = self.gap_reasons.get(reason, 0) + 1
 
 
+REST_WORKERS = 4  # GETs under way at once per connection: one slow answer must not hold back the rest
 RATE_MARGIN = 0.9  # of the limit: the exchange counts arrivals, which jitter against our send times
 
 
@@ -94,6 +96,11 @@ class ConnectionBackfill:
         self.run = 0
         self._scheduler: BackfillScheduler | None = None
         self._outcomes: list[BackfillOutcome] = []
+        # The scheduler allows a second's requests at once; they leave evenly spaced instead, so
+        # that answers' varying delays cannot bunch more of them into one of the exchange's windows.
+        self._interval_s = 1.0 / max(1.0, rate_per_second)
+        self._held: deque[RestCall] = deque()
+        self._next_send = 0.0
 
     @property
     def active(self) -> bool:
@@ -108,6 +115,7 @@ class ConnectionBackfill:
             self._outcomes.extend(self._scheduler.take_outcomes())
         self.run += 1
         self.counts.runs += 1
+        self._held.clear()  # requests of the reconnect given up
         scheduler = BackfillScheduler(self.rate_per_second, self.budget, RATE_LIMIT_PAUSE_S)
         for code in codes:
             last_time_us, last_id = last_trades.get(code, (since_us, 0))
@@ -120,9 +128,16 @@ class ConnectionBackfill:
         if scheduler is None:
             return [], None
         poll = scheduler.poll(now)
-        calls = [RestCall((self.run, r.code), TRADE_TICKS_PATH,
-                          trade_ticks_query(r.code, r.count, r.cursor, r.days_ago)) for r in poll.requests]
+        self._held.extend(RestCall((self.run, r.code), TRADE_TICKS_PATH,
+                                   trade_ticks_query(r.code, r.count, r.cursor, r.days_ago)) for r in poll.requests)
         self._outcomes.extend(scheduler.take_outcomes())
+        calls: list[RestCall] = []
+        while self._held and now >= self._next_send:
+            calls.append(self._held.popleft())
+            self._next_send = max(now, self._next_send) + self._interval_s
+        if self._held:
+            held_wait = self._next_send - now
+            return calls, held_wait if poll.wait_s is None else min(held_wait, poll.wait_s)
         return calls, None if scheduler.finished else poll.wait_s
 
     def on_answer(self, tag: Hashable, status: int | None, body: bytes, now: float, received_us: int,

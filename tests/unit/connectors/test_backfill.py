@@ -125,12 +125,16 @@ def test_the_budget_bounds_the_requests_of_one_reconnect() -> None:
     assert [(o.code, o.reason) for o in outcomes] == [("KRW-ETH", REASON_BUDGET)]
 
 
-def test_the_rate_limit_spreads_requests_over_seconds() -> None:
+def test_the_rate_limit_spreads_requests_evenly_over_seconds() -> None:
     codes = [f"KRW-C{i}" for i in range(5)]
     backfill = started(codes, {c: (T0, i + 1) for i, c in enumerate(codes)}, rate=2)
     calls, wait = backfill.poll(0.0)
-    assert len(calls) == 2 and wait == pytest.approx(1.0)
-    assert backfill.poll(0.5)[0] == []
+    assert [c.tag[1] for c in calls] == ["KRW-C0"] and wait == pytest.approx(0.5)  # one every 1/rate s
+    assert backfill.poll(0.2) == ([], pytest.approx(0.3))
+    calls, wait = backfill.poll(0.5)
+    assert [c.tag[1] for c in calls] == ["KRW-C1"] and wait == pytest.approx(0.5)  # the second's two are out
+    assert backfill.poll(0.9)[0] == []
+    assert [c.tag[1] for c in backfill.poll(1.0)[0]] == ["KRW-C2"]
 
 
 def test_a_reconnect_during_a_backfill_ends_the_open_markets_and_ignores_old_answers() -> None:
