@@ -328,7 +328,9 @@ class Supervisor(ServiceActor):
     def _start_message(self, child: Child) -> Any:
         channel = self.channel_path
         if child.kind == "connector":
-            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka))
+            siblings = sum(1 for c in self.children.of_kind("connector") if c.exchange == child.exchange)
+            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka),
+                                  rest_share=1.0 / max(1, siblings))
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress, channel)
         return StartProducer(child.start, self._kafka, channel, self.myAddress)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -56,13 +57,15 @@ class RestClient:
 
     def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_pending: int = DEFAULT_MAX_PENDING,
-                 workers: int = 1) -> None:
+                 workers: int = 1, ca_file: str | None = None) -> None:
         if timeout_s <= 0 or max_body_bytes <= 0 or max_pending <= 0 or workers <= 0:
             raise ValueError("timeout_s, max_body_bytes, max_pending and workers must be positive")
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.max_pending = max_pending
+        # ``ca_file`` replaces the system trust store for https (as ``tls_ca_file`` does for wss).
+        self._tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
         self._requests: queue.Queue[tuple[Hashable, str] | None] = queue.Queue()
         self._answers: deque[RestAnswer] = deque()
         self._lock = threading.Lock()
@@ -141,7 +144,7 @@ class RestClient:
         retry_after: float | None = None
         try:
             try:
-                response = urllib.request.urlopen(request, timeout=self.timeout_s)  # noqa: S310 (https/http only, checked in config)
+                response = urllib.request.urlopen(request, timeout=self.timeout_s, context=self._tls)  # noqa: S310 (https/http only, checked in config)
             except urllib.error.HTTPError as err:
                 response = err
             with response:

@@ -25,6 +25,8 @@ MIN_FRAME_BYTES, MAX_FRAME_BYTES = 64 * 1024, 64 * 1024 * 1024  # accepted range
 
 
 ALL_ON_ONE_CONNECTION = -1  # the default of ExchangeConfig.markets_per_connection
+DEFAULT_BACKFILL_BUDGET = 2000  # REST requests per reconnect and connection: 8 pages for each of 250 markets
+MAX_BACKFILL_BUDGET = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,10 @@ class ExchangeConfig:
     # The largest WebSocket message read (a frame, or a fragmented message in total); a larger one
     # is counted as malformed and dropped as "oversized", and the connection is reconnected.
     max_frame_bytes: int = 4 * 1024 * 1024
+    # After a reconnect, fetch the trades the connection's markets made while it was away from REST
+    # (``/v1/trades/ticks``), at most ``backfill_budget`` requests per reconnect and connection.
+    backfill: bool = True
+    backfill_budget: int = DEFAULT_BACKFILL_BUDGET
 
     def __post_init__(self) -> None:
         name = str(self.name).strip().lower()
@@ -92,6 +98,9 @@ class ExchangeConfig:
                  self.max_frame_bytes)
         _require(self.tls_ca_file is None or isinstance(self.tls_ca_file, str) and bool(self.tls_ca_file.strip()),
                  "tls_ca_file must be a file path or unset", name, self.tls_ca_file)
+        _require(type(self.backfill) is bool, "backfill must be true or false", name, self.backfill)
+        _require(_is_int(self.backfill_budget) and 0 <= self.backfill_budget <= MAX_BACKFILL_BUDGET,
+                 f"backfill_budget must be an integer from 0 to {MAX_BACKFILL_BUDGET}", name, self.backfill_budget)
         self._check_timing(name)
 
     def _check_timing(self, name: str) -> None:

@@ -104,3 +104,19 @@ ACTOR_MESSAGES_SENT = Counter(
     "records travel on the record channel instead)",
     ["role"],
 )
+BACKFILLED_TRADES = Counter(
+    "ingestion_backfilled_trades_total",
+    "Trades recovered over REST after a reconnect and handed on (source: rest)",
+    ["exchange"],
+)
+BACKFILL_REQUESTS = Counter(
+    "ingestion_backfill_requests_total",
+    "REST backfill requests answered, by outcome: ok, failed (5xx, timeout, unreadable), rate_limited (429)",
+    ["exchange", "outcome"],
+)
+BACKFILL_GAPS = Counter(
+    "ingestion_backfill_gaps_total",
+    "Markets whose backfill after a reconnect ended with trades possibly missing, by reason "
+    "(horizon, budget, rest_failed, rejected, interrupted)",
+    ["exchange", "reason"],
+)

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from domain.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
 from domain.config import (
+    MAX_BACKFILL_BUDGET,
     MAX_BACKOFF_S,
     MAX_FRAME_BYTES,
     MIN_FRAME_BYTES,
@@ -67,6 +68,9 @@ class ExchangeSchema(_Strict):
     quote_currencies = fields.List(UpperString(), validate=validate.Length(min=1))
     max_frame_bytes = number(f"bytes, an integer from {MIN_FRAME_BYTES} to {MAX_FRAME_BYTES}", lo=MIN_FRAME_BYTES,
                              hi=MAX_FRAME_BYTES, integer=True)
+    backfill = flag()
+    backfill_budget = number(f"an integer from 0 to {MAX_BACKFILL_BUDGET} (REST requests per reconnect)", lo=0,
+                             hi=MAX_BACKFILL_BUDGET, integer=True)
     # A CA bundle that replaces the system trust store for this exchange (private TLS proxies).
     tls_ca_file = fields.String(allow_none=True, validate=validate.Length(
         min=1, error="null or the path of a PEM CA bundle"))

@@ -22,7 +22,7 @@ from messages import (
 from supervision.ticket_states import ticket_rows
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
-                       "undeliverable")
+                       "undeliverable", "backfilled", "rest_requests", "rest_failures", "rest_rate_limited", "gaps")
 _PRODUCER_COUNTERS = ("succeeded", "failed")
 
 

@@ -76,3 +76,17 @@ def test_a_body_over_the_cap_is_an_error_and_pending_is_bounded(simulator_factor
     finally:
         client.close()
     assert not client.submit("e", MARKET_ALL_PATH)
+
+
+def test_https_with_the_exchange_s_own_ca_file(simulator_factory: Any) -> None:
+    sim = simulator_factory(market_count=2, rate=10, tls=True)
+    trusting, default = RestClient(sim.upbit_rest, ca_file=sim.ca_file), RestClient(sim.upbit_rest)
+    try:
+        assert trusting.submit("markets", MARKET_ALL_PATH) and default.submit("markets", MARKET_ALL_PATH)
+        (answer,) = _collect(trusting, 1)
+        assert answer.ok and parse_market_list(answer.body, Exchange.UPBIT)
+        (refused,) = _collect(default, 1)  # the throwaway CA is not in the system's trust store
+        assert refused.status is None and "CERTIFICATE" in refused.error.upper(), refused
+    finally:
+        trusting.close()
+        default.close()

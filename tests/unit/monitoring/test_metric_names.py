@@ -26,6 +26,9 @@ EXPECTED = {
     "ingestion_market_messages_received_total": ("counter", ("exchange", "market")),
     "ingestion_data_path_messages_total": ("counter", ("hop",)),
     "ingestion_actor_messages_sent_total": ("counter", ("role",)),
+    "ingestion_backfilled_trades_total": ("counter", ("exchange",)),
+    "ingestion_backfill_requests_total": ("counter", ("exchange", "outcome")),
+    "ingestion_backfill_gaps_total": ("counter", ("exchange", "reason")),
 }
 
 
