@@ -17,12 +17,20 @@ thread), and it has no threads itself. The actor classes come from the compositi
   reconnect to it.
 * Status: the children's reports (with each connection's subscription tickets) are kept in ``supervision.status_book`` and answered to
   ``StatusQuery``; a progress line is logged every ``progress_every`` messages.
+* Markets: an exchange configured with ``markets: all`` has its list read from ``GET
+  /v1/market/all`` (a ``RestClient`` per exchange, its answers watched, never waited for), at start
+  and every ``markets_refresh_s``; until the first list arrives that exchange has no connections and
+  the request is retried with a backoff. A changed list sends each affected connector its complete
+  new code list (``UpdateCodes``), starts connections when the others are full and stops those left
+  without codes (``supervision.market_discovery``). A failed refresh keeps the last list; it is
+  counted and logged, and the status shows each exchange's counts.
 * Stop: connectors stop -> the buffer drains into the producers -> the producers flush ->
   ``ServiceStopped`` (``supervision.stop_sequence`` decides what comes next; a second
   ``StopService`` joins the running sequence and gets the same answer).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -35,12 +43,19 @@ from thespian.actors import (
     ActorExitRequest,
     ChildActorExited,
     PoisonMessage,
+    ThespianWatch,
     WakeupMessage,
+    WatchMessage,
 )
 
 from actors.service_actor import ServiceActor
+from connectors.rest_client import RestClient
+from domain.capabilities import MAX_CONNECTIONS_PER_EXCHANGE
 from domain.clock import utc_now_us
+from domain.config import ExchangeConfig
+from domain.records import ConnectionEventKind, ConnectionEventRecord
 from domain.settings import Settings
+from exchanges.rest import MARKET_ALL_PATH
 from messages import (
     ActorProcess,
     BufferDrained,
@@ -52,6 +67,7 @@ from messages import (
     FatalError,
     FlushProducer,
     ProducerFlushed,
+    PublishEvent,
     PublishReport,
     ServiceError,
     ServiceStarted,
@@ -65,14 +81,23 @@ from messages import (
     StopConnector,
     StopService,
     SubscriptionReport,
+    UpdateCodes,
 )
 from publishers.kafka_batching import connector_window_s
 from supervision.connect_pacer import ConnectPacer
 from supervision.connection_plan import plan_connections
+from supervision.market_discovery import (
+    ExchangeDiscovery,
+    change_line,
+    read_listing,
+    record_exchange,
+    regroup,
+)
 from supervision.progress_meter import ProgressMeter
 from supervision.restart_backoff import RestartBackoff
 from supervision.status_book import StatusBook
 from supervision.stop_sequence import StopSequence
+from tape.markets import MarketSelection
 
 GLOBAL_NAME = "krwfeed-supervisor"
 _PACE = "pace"
@@ -81,6 +106,7 @@ START_PUBLISHING = "start-publishing"
 PUBLISHING_WAIT_S = 10.0
 STOP_TICK = "stop-tick"
 STOP_TICK_S = 0.1
+REFRESH_MARKETS = "refresh-markets"
 
 
 def supervisor_log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
@@ -148,6 +174,23 @@ class Supervisor(ServiceActor):
         self.awaiting_init: set[str] = set()  # connectors whose first message has not arrived yet
         self.publishing_started = False
         self.start_began = 0.0
+        self.events: Any = None  # the events producer's address, when one runs
+        self.discovery: dict[str, ExchangeDiscovery] = {}  # exchanges configured with markets: all
+        self.rest: dict[str, RestClient] = {}
+        self.exchange_configs: dict[str, ExchangeConfig] = {}
+        self.next_index: dict[str, int] = {}  # the number of the next connection of an exchange
+        self.retired: set[str] = set()  # connections stopped for having no codes left: never restarted
+
+    def receiveMessage(self, message: Any, sender: Any) -> Any:
+        # The transport replaces the watch list after every message: every handler's answer is the watch.
+        super().receiveMessage(message, sender)
+        fds = [client.fileno() for client in self.rest.values()]
+        return ThespianWatch(fds) if fds else None
+
+    def publish_event(self, event: ConnectionEventRecord) -> None:
+        """Hand one event to the events producer; without one, events are only logged."""
+        if self.events is not None:
+            self.send(self.events, PublishEvent(event))
 
     # --- start and restarts ----------------------------------------------------------------
     def receiveMsg_StartService(self, msg: StartService, sender: Any) -> None:
@@ -231,6 +274,96 @@ class Supervisor(ServiceActor):
         if self.stop is not None:
             self._advance(self.stop.producer_flushed(f"producer-{msg.data_type}", msg.pending))
 
+    # --- the market lists ------------------------------------------------------------------
+    def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> None:
+        for exchange, client in list(self.rest.items()):
+            if client.fileno() in msg.ready:
+                for answer in client.collect():
+                    self._listing_answer(exchange, answer.status, answer.body, answer.error)
+
+    def _ask_listing(self, exchange: str) -> None:
+        client = self.rest.get(exchange)
+        if client is None or self.stop is not None:
+            return
+        if not client.submit((REFRESH_MARKETS, exchange), MARKET_ALL_PATH):
+            self._listing_answer(exchange, None, b"", "the REST client refused the request")
+
+    def _listing_answer(self, exchange: str, status: int | None, body: bytes, error: str) -> None:
+        found = self.discovery[exchange]
+        listing, why = read_listing(exchange, status, body, error, found.selection.quotes)
+        first = not found.listed
+        result = found.apply(listing, why, utc_now_us())
+        self.book.on_discovery(exchange, found.status())
+        wait = found.next_request_in_s()
+        if result.failed and first:
+            supervisor_log().warning("%s: the market list is unavailable (%s); its connections start once it "
+                                     "answers; attempt %d failed, retrying in %.1f s", exchange, why,
+                                     found.failures_in_row, wait)
+        elif result.failed:
+            supervisor_log().warning("%s: market list refresh failed (%s); keeping the last list of %d markets "
+                                     "(%d refreshes failed so far)", exchange, why, len(found.markets),
+                                     found.refreshes_failed)
+        elif first:
+            supervisor_log().info("%s: following %d markets of the market list", exchange, len(result.markets))
+        elif result.changed:
+            supervisor_log().info(change_line(exchange, result))
+        if not result.failed and (first or result.changed):
+            self._follow(exchange, result.markets)
+            if not first:
+                self.publish_event(ConnectionEventRecord(
+                    exchange=record_exchange(exchange), connection_id=exchange,
+                    kind=ConnectionEventKind.MARKETS_CHANGED, event_time_us=utc_now_us(), codes=result.markets,
+                    added_codes=result.added, removed_codes=result.removed, reason="market list refreshed"))
+        if self.stop is None:
+            self.wakeupAfter(timedelta(seconds=wait), payload=(REFRESH_MARKETS, exchange))
+
+    def _follow(self, exchange: str, markets: tuple[str, ...]) -> None:
+        """Move the exchange's connections to carry exactly ``markets``."""
+        cfg = self.exchange_configs[exchange]
+        current = {c.name: c.start.markets for c in self.children.of_kind("connector")
+                   if c.exchange == exchange and c.name not in self.retired}
+        plan = regroup(exchange, current, markets, cfg.markets_per_connection, self.next_index.get(exchange, 0))
+        room = MAX_CONNECTIONS_PER_EXCHANGE - (len(current) - len(plan.stopped))
+        new = dict(list(plan.new.items())[:max(0, room)])
+        if len(new) < len(plan.new):
+            supervisor_log().error("%s: %d more connections would exceed %d per exchange; %d markets are not "
+                                   "followed (raise markets_per_connection)", exchange, len(plan.new) - len(new),
+                                   MAX_CONNECTIONS_PER_EXCHANGE,
+                                   sum(len(codes) for cid, codes in plan.new.items() if cid not in new))
+        for name, codes in plan.updates.items():
+            child = self.children.by_name[name]
+            child.start = dataclasses.replace(child.start, markets=codes)  # a restart gets the new list
+            self.book.set_codes(name, codes)
+            if child.address is not None:
+                self.send(child.address, UpdateCodes(codes))
+        for name in plan.stopped:
+            self._retire(name)
+        for name, codes in new.items():
+            child = Child(name, "connector", dataclasses.replace(cfg, markets=codes), exchange=exchange)
+            self.children.add(child)
+            self.book.expect_connection(name, exchange, codes, utc_now_us())
+            self._create(child)
+            self.send(child.address, self._start_message(child))
+            self.next_index[exchange] = int(name.rsplit("-", 1)[1]) + 1
+            supervisor_log().info("%s: new connection %s for %d codes", exchange, name, len(codes))
+        self.book.keep_markets(exchange, markets)
+
+    def _retire(self, name: str) -> None:
+        """A connection left without codes: stopped for good (its counts stay in the totals)."""
+        self.retired.add(name)
+        child = self.children.by_name[name]
+        supervisor_log().info("%s: no codes left; stopping the connection", name)
+        if child.address is not None:
+            self.send(child.address, StopConnector())
+            self.send(child.address, ActorExitRequest())
+        else:
+            self.book.retire(name)
+
+    def _close_rest(self) -> None:
+        for client in self.rest.values():
+            client.close()
+        self.rest.clear()
+
     # --- timers and exit -----------------------------------------------------------------
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
         if msg.payload == _PACE:
@@ -243,9 +376,12 @@ class Supervisor(ServiceActor):
             self._start_publishing()
         elif isinstance(msg.payload, tuple) and msg.payload[0] == RESTART:
             self._restart(msg.payload[1])
+        elif isinstance(msg.payload, tuple) and msg.payload[0] == REFRESH_MARKETS:
+            self._ask_listing(msg.payload[1])
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
         # The actor system is shutting down: children get their own exit requests; never restart them.
+        self._close_rest()
         if self.stop is None:
             self.stop = StopSequence(set(), set(), deadline_s=0.0, now_s=time.monotonic())
 
@@ -260,6 +396,7 @@ class Supervisor(ServiceActor):
             self._start_children(msg.settings)
         except Exception as exc:  # answer instead of letting Thespian retry a half-done start
             supervisor_log().exception("the service could not start")
+            self._close_rest()
             for child in self.children.by_name.values():
                 if child.address is not None:
                     self.send(child.address, ActorExitRequest())
@@ -281,6 +418,7 @@ class Supervisor(ServiceActor):
             self.children.add(Child(planned.connection_id, "connector", planned.config,
                                     exchange=planned.config.name))
             self.book.expect_connection(planned.connection_id, planned.config.name, planned.config.markets, 0)
+        self._start_discovery(settings.exchanges)
         self.children.add(Child("buffer", "buffer", settings.buffer))  # ... then the publishing side
         for data_type in sorted({t for cfg in settings.exchanges for t in cfg.data_types}):
             self.children.add(Child(f"producer-{data_type}", "producer", data_type))
@@ -298,6 +436,20 @@ class Supervisor(ServiceActor):
         self.wakeupAfter(timedelta(seconds=PUBLISHING_WAIT_S), payload=START_PUBLISHING)
         if not self.awaiting_init:
             self._start_publishing()
+
+    def _start_discovery(self, exchanges: tuple[ExchangeConfig, ...] | list[ExchangeConfig]) -> None:
+        """Ask each ``markets: all`` exchange for its market list; its connections follow the answer."""
+        for cfg in exchanges:
+            self.exchange_configs[cfg.name] = cfg
+            if not cfg.markets_all:
+                continue
+            self.discovery[cfg.name] = ExchangeDiscovery(
+                cfg.name, MarketSelection.of("all", cfg.exclude, cfg.quote_currencies), cfg.markets_refresh_s)
+            self.book.on_discovery(cfg.name, self.discovery[cfg.name].status())
+            self.rest[cfg.name] = RestClient(cfg.rest_url, timeout_s=cfg.connect_timeout_s)
+            supervisor_log().info("%s: markets: all; asking %s%s for the market list (then every %g s)",
+                                  cfg.name, cfg.rest_url, MARKET_ALL_PATH, cfg.markets_refresh_s)
+            self._ask_listing(cfg.name)
 
     def _connector_initialised(self, name: str) -> None:
         """A connector's first message: it has built its connection and asks to connect."""
@@ -337,6 +489,13 @@ class Supervisor(ServiceActor):
         child = self.children.gone(msg.childAddress)
         if child is None:
             return
+        if child.name in self.retired:
+            del self.children.by_name[child.name]
+            self.book.retire(child.name)
+            self.pacer.forget(child.name)
+            if self.stop is not None:
+                self._advance(self.stop.child_gone(child.name))
+            return
         if child.kind == "connector":
             self.book.child_exited(child.name, utc_now_us())
             self.pacer.forget(child.name)
@@ -363,8 +522,9 @@ class Supervisor(ServiceActor):
         if self.stop is not None:  # idempotent: later callers get the same answer
             self._advance(self.stop.add_waiter(sender))
             return
+        self._close_rest()
         connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None
-                      and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
+                      and c.name not in self.retired and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
         producers = {c.name for c in self.children.of_kind("producer") if c.address is not None}
         self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic(),
                                  balanced=self.book.accounted)

@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from domain.exceptions import ValidationException
+from domain.records import Exchange
+from exchanges.rest import parse_market_list
 from tape.markets import MarketRefresh, MarketSelection, refresh
 
 # Start-up with the market list unavailable: ask again after 1 s, doubling up to 30 s. Later
@@ -122,6 +125,22 @@ class ExchangeDiscovery:
             "markets_added": self.markets_added, "markets_removed": self.markets_removed,
             "last_error": self.last_error, "last_refresh_us": self.last_refresh_us,
         }
+
+
+def record_exchange(name: str) -> Exchange:
+    """The exchange records name: both Bithumb APIs publish as ``bithumb``."""
+    return Exchange.UPBIT if name == "upbit" else Exchange.BITHUMB
+
+
+def read_listing(exchange: str, status: int | None, body: bytes, error: str,
+                 quotes: Sequence[str]) -> tuple[tuple[str, ...] | None, str]:
+    """One ``GET /v1/market/all`` answer -> (the listed codes, "") or (None, why it is unusable)."""
+    if error or status != 200:
+        return None, error or f"HTTP {status}"
+    try:
+        return parse_market_list(body, record_exchange(exchange), quotes), ""
+    except ValidationException as exc:
+        return None, f"unreadable market list: {exc}"
 
 
 def change_line(exchange: str, result: MarketRefresh) -> str:
