@@ -83,6 +83,7 @@ from messages import (
     SubscriptionReport,
     UpdateCodes,
 )
+from monitoring.metrics import MARKET_LIST_CHANGES, MARKET_LIST_REFRESHES
 from publishers.kafka_batching import connector_window_s
 from supervision.connect_pacer import ConnectPacer
 from supervision.connection_plan import plan_connections
@@ -294,6 +295,10 @@ class Supervisor(ServiceActor):
         first = not found.listed
         result = found.apply(listing, why, utc_now_us())
         self.book.on_discovery(exchange, found.status())
+        MARKET_LIST_REFRESHES.labels(exchange, "failed" if result.failed else "ok").inc()
+        if not first:
+            MARKET_LIST_CHANGES.labels(exchange, "added").inc(len(result.added))
+            MARKET_LIST_CHANGES.labels(exchange, "removed").inc(len(result.removed))
         wait = found.next_request_in_s()
         if result.failed and first:
             supervisor_log().warning("%s: the market list is unavailable (%s); its connections start once it "

@@ -26,6 +26,8 @@ EXPECTED = {
     "ingestion_market_messages_received_total": ("counter", ("exchange", "market")),
     "ingestion_data_path_messages_total": ("counter", ("hop",)),
     "ingestion_actor_messages_sent_total": ("counter", ("role",)),
+    "ingestion_market_list_refreshes_total": ("counter", ("exchange", "outcome")),
+    "ingestion_market_list_changes_total": ("counter", ("exchange", "change")),
 }
 
 
