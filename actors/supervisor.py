@@ -50,7 +50,6 @@ from thespian.actors import (
 
 from actors.service_actor import ServiceActor
 from connectors.rest_client import RestClient
-from domain.capabilities import MAX_CONNECTIONS_PER_EXCHANGE
 from domain.clock import utc_now_us
 from domain.config import ExchangeConfig
 from domain.records import ConnectionEventKind, ConnectionEventRecord
@@ -90,6 +89,7 @@ from supervision.connection_plan import plan_connections
 from supervision.market_discovery import (
     ExchangeDiscovery,
     change_line,
+    connection_room,
     read_listing,
     record_exchange,
     regroup,
@@ -328,12 +328,14 @@ class Supervisor(ServiceActor):
         current = {c.name: c.start.markets for c in self.children.of_kind("connector")
                    if c.exchange == exchange and c.name not in self.retired}
         plan = regroup(exchange, current, markets, cfg.markets_per_connection, self.next_index.get(exchange, 0))
-        room = MAX_CONNECTIONS_PER_EXCHANGE - (len(current) - len(plan.stopped))
-        new = dict(list(plan.new.items())[:max(0, room)])
+        running = [c for c in self.children.of_kind("connector") if c.name not in self.retired]
+        room = connection_room(len(current) - len(plan.stopped), len(running) - len(plan.stopped),
+                               len(self.children.of_kind("producer")))
+        new = dict(list(plan.new.items())[:room])
         if len(new) < len(plan.new):
-            supervisor_log().error("%s: %d more connections would exceed %d per exchange; %d markets are not "
-                                   "followed (raise markets_per_connection)", exchange, len(plan.new) - len(new),
-                                   MAX_CONNECTIONS_PER_EXCHANGE,
+            supervisor_log().error("%s: %d more connections would exceed the limits on connections and actor "
+                                   "processes; %d markets are not followed (raise markets_per_connection)",
+                                   exchange, len(plan.new) - len(new),
                                    sum(len(codes) for cid, codes in plan.new.items() if cid not in new))
         for name, codes in plan.updates.items():
             child = self.children.by_name[name]

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from domain.capabilities import MAX_CONNECTIONS_PER_EXCHANGE
 from domain.exceptions import ValidationException
 from domain.records import Exchange
 from exchanges.rest import parse_market_list
+from supervision.connection_plan import MAX_ACTOR_PROCESSES
 from tape.markets import MarketRefresh, MarketSelection, refresh
 
 # Start-up with the market list unavailable: ask again after 1 s, doubling up to 30 s. Later
@@ -69,6 +71,14 @@ def regroup(exchange: str, current: Mapping[str, Sequence[str]], markets: Sequen
     updates = {cid: tuple(codes) for cid, codes in kept.items() if codes and tuple(codes) != tuple(current[cid])}
     stopped = tuple(cid for cid, codes in kept.items() if not codes)
     return Regroup(updates, new, stopped)
+
+
+def connection_room(exchange_connections: int, connections: int, producers: int) -> int:
+    """How many more connections one exchange may start: at most ``MAX_CONNECTIONS_PER_EXCHANGE`` of
+    its own, and never more actor processes than the load-time limit allows (every connection is
+    one; the supervisor, the buffer, Thespian's admin and logger are the fixed four)."""
+    processes = connections + producers + 4
+    return max(0, min(MAX_CONNECTIONS_PER_EXCHANGE - exchange_connections, MAX_ACTOR_PROCESSES - processes))
 
 
 @dataclass(slots=True)

@@ -89,10 +89,17 @@ def test_markets_all_follows_listings_and_delistings_and_keeps_the_list_when_a_r
     grown = service.wait_for(lambda s: all_connected(s) and {"KRW-NEWA", "KRW-NEWB"} <= set(followed(s)), 60,
                              "the new listings followed")
     assert sorted(grown["connections"]) == ["upbit-0", "upbit-1", "upbit-2"]
+    assert "KRW-NEWA" in grown["connections"]["upbit-1"]["codes"]
     assert grown["connections"]["upbit-1"]["reconnects"] == 0  # new codes without a new socket
+    assert grown["connections"]["upbit-2"]["codes"] == ["KRW-NEWB"]
     assert grown["discovery"]["upbit"]["markets_added"] == 2
     wait_kafka(kafka_bootstrap, trade_topic, lambda c: c["KRW-NEWA"] > 0 and c["KRW-NEWB"] > 0, 60,
                "trades of the new listings in Kafka")
+    # upbit-1's open socket carries the new request: its ticket is live, the first one replaced.
+    upbit_1 = next(c for c in api_status(service)["connections"] if c["id"] == "upbit-1")
+    live = [t for t in upbit_1["tickets"] if t["live"]]
+    assert [t["codes"] for t in live] == [upbit_1["codes"]] and "KRW-NEWA" in live[0]["codes"]
+    assert [t["state"] for t in upbit_1["tickets"][:-1]] == ["replaced"]
 
     # Delist KRW-NEWB (upbit-2's only code) and one code of upbit-0.
     gone = {"KRW-NEWB", expected[0]}

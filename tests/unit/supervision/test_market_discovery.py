@@ -13,6 +13,7 @@ from supervision.market_discovery import (
     MAX_RETRY_S,
     ExchangeDiscovery,
     change_line,
+    connection_room,
     read_listing,
     regroup,
     retry_delay_s,
@@ -113,3 +114,9 @@ def test_health_shows_each_market_list() -> None:
                              "discovery": {"upbit": found}})
         report = evaluate(snap, NOW_US, settings())
         assert report.components["markets:upbit"].status is status
+
+
+def test_new_connections_stay_within_the_connection_and_process_limits() -> None:
+    assert connection_room(exchange_connections=1, connections=2, producers=2) == 24  # 32 processes in all
+    assert connection_room(exchange_connections=49, connections=49, producers=2) == 0
+    assert connection_room(exchange_connections=10, connections=26, producers=2) == 0
