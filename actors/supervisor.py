@@ -89,6 +89,7 @@ from supervision.connection_plan import plan_connections
 from supervision.market_discovery import (
     ExchangeDiscovery,
     change_line,
+    connection_changes,
     connection_room,
     read_listing,
     record_exchange,
@@ -313,17 +314,13 @@ class Supervisor(ServiceActor):
         elif result.changed:
             supervisor_log().info(change_line(exchange, result))
         if not result.failed and (first or result.changed):
-            self._follow(exchange, result.markets)
-            if not first:
-                self.publish_event(ConnectionEventRecord(
-                    exchange=record_exchange(exchange), connection_id=exchange,
-                    kind=ConnectionEventKind.MARKETS_CHANGED, event_time_us=utc_now_us(), codes=result.markets,
-                    added_codes=result.added, removed_codes=result.removed, reason="market list refreshed"))
+            self._follow(exchange, result.markets, announce=not first)  # the first list is the start
         if self.stop is None:
             self.wakeupAfter(timedelta(seconds=wait), payload=(REFRESH_MARKETS, exchange))
 
-    def _follow(self, exchange: str, markets: tuple[str, ...]) -> None:
-        """Move the exchange's connections to carry exactly ``markets``."""
+    def _follow(self, exchange: str, markets: tuple[str, ...], announce: bool) -> None:
+        """Move the exchange's connections to carry exactly ``markets``; with ``announce``, one
+        MARKETS_CHANGED event per connection touched."""
         cfg = self.exchange_configs[exchange]
         current = {c.name: c.start.markets for c in self.children.of_kind("connector")
                    if c.exchange == exchange and c.name not in self.retired}
@@ -337,6 +334,7 @@ class Supervisor(ServiceActor):
                                    "processes; %d markets are not followed (raise markets_per_connection)",
                                    exchange, len(plan.new) - len(new),
                                    sum(len(codes) for cid, codes in plan.new.items() if cid not in new))
+            plan = dataclasses.replace(plan, new=new)
         for name, codes in plan.updates.items():
             child = self.children.by_name[name]
             child.start = dataclasses.replace(child.start, markets=codes)  # a restart gets the new list
@@ -354,6 +352,13 @@ class Supervisor(ServiceActor):
             self.next_index[exchange] = int(name.rsplit("-", 1)[1]) + 1
             supervisor_log().info("%s: new connection %s for %d codes", exchange, name, len(codes))
         self.book.keep_markets(exchange, markets)
+        if announce:
+            now_us = utc_now_us()
+            for change in connection_changes(current, plan):
+                self.publish_event(ConnectionEventRecord(
+                    exchange=record_exchange(exchange), connection_id=change.connection_id,
+                    kind=ConnectionEventKind.MARKETS_CHANGED, event_time_us=now_us, codes=change.codes,
+                    added_codes=change.added, removed_codes=change.removed, reason="market list refreshed"))
 
     def _retire(self, name: str) -> None:
         """A connection left without codes: stopped for good (its counts stay in the totals)."""

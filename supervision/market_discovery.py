@@ -73,6 +73,28 @@ def regroup(exchange: str, current: Mapping[str, Sequence[str]], markets: Sequen
     return Regroup(updates, new, stopped)
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionChange:
+    """What one connection starts and stops carrying (one MARKETS_CHANGED event)."""
+
+    connection_id: str
+    codes: tuple[str, ...]  # what it carries from now on (empty: stopped)
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def connection_changes(current: Mapping[str, Sequence[str]], plan: Regroup) -> list[ConnectionChange]:
+    """Per connection touched by ``plan``: its codes after the change, and what was added and removed."""
+    changes = []
+    for cid, codes in plan.updates.items():
+        old = tuple(current[cid])
+        changes.append(ConnectionChange(cid, codes, tuple(c for c in codes if c not in old),
+                                        tuple(c for c in old if c not in codes)))
+    changes += [ConnectionChange(cid, codes, codes, ()) for cid, codes in plan.new.items()]
+    changes += [ConnectionChange(cid, (), (), tuple(current[cid])) for cid in plan.stopped]
+    return changes
+
+
 def connection_room(exchange_connections: int, connections: int, producers: int) -> int:
     """How many more connections one exchange may start: at most ``MAX_CONNECTIONS_PER_EXCHANGE`` of
     its own, and never more actor processes than the load-time limit allows (every connection is

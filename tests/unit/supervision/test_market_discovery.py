@@ -13,6 +13,7 @@ from supervision.market_discovery import (
     MAX_RETRY_S,
     ExchangeDiscovery,
     change_line,
+    connection_changes,
     connection_room,
     read_listing,
     regroup,
@@ -120,3 +121,22 @@ def test_new_connections_stay_within_the_connection_and_process_limits() -> None
     assert connection_room(exchange_connections=1, connections=2, producers=2) == 24  # 32 processes in all
     assert connection_room(exchange_connections=49, connections=49, producers=2) == 0
     assert connection_room(exchange_connections=10, connections=26, producers=2) == 0
+
+
+def test_each_connection_touched_gets_its_own_change_with_what_it_gained_and_lost() -> None:
+    current = {"upbit-0": ("KRW-A", "KRW-B"), "upbit-1": ("KRW-C",), "upbit-2": ("KRW-D",)}
+    # upbit-1 loses its only code but takes new ones: reused, not stopped and replaced.
+    plan = regroup("upbit", current, ("KRW-A", "KRW-D", "KRW-E", "KRW-F", "KRW-G", "KRW-H"), 2, next_index=3)
+    changes = {c.connection_id: (c.codes, c.added, c.removed) for c in connection_changes(current, plan)}
+    assert changes == {
+        "upbit-0": (("KRW-A", "KRW-E"), ("KRW-E",), ("KRW-B",)),
+        "upbit-1": (("KRW-F", "KRW-G"), ("KRW-F", "KRW-G"), ("KRW-C",)),
+        "upbit-2": (("KRW-D", "KRW-H"), ("KRW-H",), ()),
+    }
+    shrink = regroup("upbit", current, ("KRW-A",), 2, next_index=3)
+    stopped = {c.connection_id: (c.codes, c.added, c.removed) for c in connection_changes(current, shrink)}
+    assert stopped == {"upbit-0": (("KRW-A",), (), ("KRW-B",)), "upbit-1": ((), (), ("KRW-C",)),
+                       "upbit-2": ((), (), ("KRW-D",))}
+    grow = regroup("upbit", {"upbit-0": ("KRW-A",)}, ("KRW-A", "KRW-B", "KRW-C"), 1, next_index=1)
+    assert [(c.connection_id, c.added) for c in connection_changes({"upbit-0": ("KRW-A",)}, grow)] == [
+        ("upbit-1", ("KRW-B",)), ("upbit-2", ("KRW-C",))]
