@@ -1,7 +1,9 @@
 """The supervisor: the single top-level actor (globalName ``krwfeed-supervisor``).
 
 It creates every other actor, so no actor that owns threads ever forks (kafka-python runs an I/O
-thread), and it has no threads itself. The actor classes come from the composition root in
+thread). Its own only threads are the REST clients' workers of ``markets: all``, and it never forks
+while one of them is inside a request (``_spawn`` waits for them: a fork then could hand the child
+a lock held by that thread). The actor classes come from the composition root in
 ``StartService``.
 
 * Start: connectors and the buffer they feed first; the publishing side (one producer per data
@@ -109,6 +111,8 @@ PUBLISHING_WAIT_S = 10.0
 STOP_TICK = "stop-tick"
 STOP_TICK_S = 0.1
 REFRESH_MARKETS = "refresh-markets"
+SPAWN_DEFERRED = "spawn-deferred"
+SPAWN_RETRY_S = 0.05
 
 
 def supervisor_log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
@@ -182,6 +186,9 @@ class Supervisor(ServiceActor):
         self.exchange_configs: dict[str, ExchangeConfig] = {}
         self.next_index: dict[str, int] = {}  # the number of the next connection of an exchange
         self.retired: set[str] = set()  # connections stopped for having no codes left: never restarted
+        self.closing: list[RestClient] = []  # closed REST clients whose last request may still run
+        self.deferred: list[str] = []  # children to create once no REST request is under way
+        self._spawn_armed = False
 
     def receiveMessage(self, message: Any, sender: Any) -> Any:
         # The transport replaces the watch list after every message: every handler's answer is the watch.
@@ -347,8 +354,7 @@ class Supervisor(ServiceActor):
             child = Child(name, "connector", dataclasses.replace(cfg, markets=codes), exchange=exchange)
             self.children.add(child)
             self.book.expect_connection(name, exchange, codes, utc_now_us())
-            self._create(child)
-            self.send(child.address, self._start_message(child))
+            self._spawn(child)
             self.next_index[exchange] = int(name.rsplit("-", 1)[1]) + 1
             supervisor_log().info("%s: new connection %s for %d codes", exchange, name, len(codes))
         self.book.keep_markets(exchange, markets)
@@ -374,6 +380,7 @@ class Supervisor(ServiceActor):
     def _close_rest(self) -> None:
         for client in self.rest.values():
             client.close()
+        self.closing += self.rest.values()  # a request under way still runs until its timeout
         self.rest.clear()
 
     # --- timers and exit -----------------------------------------------------------------
@@ -386,6 +393,8 @@ class Supervisor(ServiceActor):
             self._stop_tick()
         elif msg.payload == START_PUBLISHING:
             self._start_publishing()
+        elif msg.payload == SPAWN_DEFERRED:
+            self._spawn_deferred()
         elif isinstance(msg.payload, tuple) and msg.payload[0] == RESTART:
             self._restart(msg.payload[1])
         elif isinstance(msg.payload, tuple) and msg.payload[0] == REFRESH_MARKETS:
@@ -430,7 +439,6 @@ class Supervisor(ServiceActor):
             self.children.add(Child(planned.connection_id, "connector", planned.config,
                                     exchange=planned.config.name))
             self.book.expect_connection(planned.connection_id, planned.config.name, planned.config.markets, 0)
-        self._start_discovery(settings.exchanges)
         self.children.add(Child("buffer", "buffer", settings.buffer))  # ... then the publishing side
         for data_type in sorted({t for cfg in settings.exchanges for t in cfg.data_types}):
             self.children.add(Child(f"producer-{data_type}", "producer", data_type))
@@ -440,6 +448,7 @@ class Supervisor(ServiceActor):
             self._create(child)
         for child in ingestion:
             self.send(child.address, self._start_message(child))
+        self._start_discovery(settings.exchanges)  # after the forks above: its requests run on threads
         self.awaiting_init = {c.name for c in self.children.of_kind("connector")}
         self.publishing_started = False
         self.start_began = time.monotonic()
@@ -477,13 +486,38 @@ class Supervisor(ServiceActor):
         self.publishing_started = True
         producers = self.children.of_kind("producer")
         for child in producers:
-            self._create(child)
-            self.send(child.address, self._start_message(child))
+            self._spawn(child)
         waiting = sorted(self.awaiting_init)
         supervisor_log().info("starting the publishing side (%s) %.2f s after the connectors%s",
                               ", ".join(c.name for c in producers), time.monotonic() - self.start_began,
                               f"; not initialised yet: {', '.join(waiting)}" if waiting else
                               ": every connector initialised")
+
+    def _spawn(self, child: Child) -> None:
+        """Create and start ``child``; while a market-list request runs on a REST worker thread, as
+        soon as none does: a fork then could leave the child holding a lock that thread held (TLS,
+        name lookup), and the child would hang on its first use of it."""
+        if self._rest_busy():
+            if child.name not in self.deferred:
+                self.deferred.append(child.name)
+            if not self._spawn_armed:
+                self._spawn_armed = True
+                self.wakeupAfter(timedelta(seconds=SPAWN_RETRY_S), payload=SPAWN_DEFERRED)
+            return
+        self._create(child)
+        self.send(child.address, self._start_message(child))
+
+    def _spawn_deferred(self) -> None:
+        self._spawn_armed = False
+        names, self.deferred = self.deferred, []
+        for name in names:
+            child = self.children.by_name.get(name)
+            if child is not None and child.address is None and name not in self.retired and self.stop is None:
+                self._spawn(child)
+
+    def _rest_busy(self) -> bool:
+        self.closing = [client for client in self.closing if client.in_flight]
+        return any(client.in_flight for client in (*self.rest.values(), *self.closing))
 
     def _create(self, child: Child) -> None:
         self.children.placed(child.name, self.createActor(self.actor_classes[child.kind]))
@@ -524,8 +558,7 @@ class Supervisor(ServiceActor):
         if self.stop is not None or child.address is not None or (child.kind == "producer"
                                                                     and not self.publishing_started):
             return
-        self._create(child)
-        self.send(child.address, self._start_message(child))
+        self._spawn(child)
         supervisor_log().info("%s restarted", name)
         # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
 
