@@ -2,11 +2,13 @@
 broker: ``markets: all`` with ``exclude`` subscribes exactly the listed KRW markets minus the excluded
 ones; a market listed during the run streams into Kafka; a delisted one stops without an error; a
 failed refresh keeps the last list and is counted; a start with the market list down retries and
-starts once it answers.
+starts once it answers; a crashed connector comes back with the codes the market list gave it.
 """
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections import Counter
 from typing import Any
@@ -154,6 +156,21 @@ def test_start_with_the_market_list_down_retries_and_starts_once_it_answers(
     assert started["discovery"]["upbit"]["state"] == "following"
     assert started["discovery"]["upbit"]["refreshes_ok"] >= 1
     wait_kafka(kafka_bootstrap, f"{topic_prefix}.upbit.trade", lambda c: len(c) == 3, 60, "trades of all 3 markets")
+
+    # A connector that crashes is restarted with the codes the market list gave it, and a listing
+    # made meanwhile reaches the restarted one.
+    [old_pid] = [p["pid"] for p in started["processes"] if p["name"] == "upbit-0"]
+    os.kill(old_pid, signal.SIGKILL)
+    assert sim.control("list", "upbit", code="KRW-AFTER", price="500")["listed"]
+
+    def restarted(s: dict[str, Any]) -> bool:
+        pids = [p["pid"] for p in s["processes"] if p["name"] == "upbit-0"]
+        return all_connected(s) and pids != [old_pid] and "KRW-AFTER" in followed(s)
+
+    again = service.wait_for(restarted, 60, "upbit-0 restarted with the new listing")
+    assert len(followed(again)) == 4
+    wait_kafka(kafka_bootstrap, f"{topic_prefix}.upbit.trade", lambda c: c["KRW-AFTER"] > 0, 60,
+               "trades of the listing after the restart")
     rc, _ = service.terminate()
     assert rc == 0, service.logs()[-3000:]
     assert "the market list is unavailable" in service.logs()
