@@ -3,12 +3,15 @@ retry, the counts, and reading one ``/v1/market/all`` answer."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 
 from domain.state import ConnectionState as S
 from messages import ConnectorStats, StateChanged
 from monitoring.health import HealthStatus, evaluate
+from monitoring.metrics_updater import update_from_snapshot
 from supervision.market_discovery import (
     MAX_RETRY_S,
     ExchangeDiscovery,
@@ -111,8 +114,7 @@ def test_health_shows_each_market_list() -> None:
     stale = {"state": "following", "markets": 2, "last_error": "HTTP 503"}
     for found, status in ((following, HealthStatus.HEALTHY), (retrying, HealthStatus.UNHEALTHY),
                           (stale, HealthStatus.DEGRADED)):
-        snap = type(base)(**{**{f: getattr(base, f) for f in base.__dataclass_fields__},
-                             "discovery": {"upbit": found}})
+        snap = replace(base, discovery={"upbit": found})
         report = evaluate(snap, NOW_US, settings())
         assert report.components["markets:upbit"].status is status
 
@@ -140,3 +142,12 @@ def test_each_connection_touched_gets_its_own_change_with_what_it_gained_and_los
     grow = regroup("upbit", {"upbit-0": ("KRW-A",)}, ("KRW-A", "KRW-B", "KRW-C"), 1, next_index=1)
     assert [(c.connection_id, c.added) for c in connection_changes({"upbit-0": ("KRW-A",)}, grow)] == [
         ("upbit-1", ("KRW-B",)), ("upbit-2", ("KRW-C",))]
+
+
+def test_a_connection_gone_from_the_status_leaves_every_state_gauge_at_zero() -> None:
+    base = snapshot()
+    update_from_snapshot(base, NOW_US)
+    labels = {"connection": "bithumb-0", "exchange": "bithumb", "state": "CONNECTED"}
+    assert REGISTRY.get_sample_value("ingestion_connection_state", labels) == 1
+    update_from_snapshot(replace(base, connections={"upbit-0": base.connections["upbit-0"]}), NOW_US)
+    assert REGISTRY.get_sample_value("ingestion_connection_state", labels) == 0
