@@ -197,7 +197,8 @@ class Supervisor(ServiceActor):
         return ThespianWatch(fds) if fds else None
 
     def publish_event(self, event: ConnectionEventRecord) -> None:
-        """Hand one event to the events producer; without one, events are only logged."""
+        """Hand one event to the events producer. Without one the event goes nowhere: what it says is
+        in the log and the status counts as well."""
         if self.events is not None:
             self.send(self.events, PublishEvent(event))
 
