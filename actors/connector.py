@@ -55,6 +55,7 @@ from messages import (
     StopConnector,
     SubscriptionQuery,
     SubscriptionReport,
+    UpdateCodes,
 )
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
 from publishers.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
@@ -68,6 +69,7 @@ STOP_DRAIN_FRAMES = 5000
 STOP_WRITE_TIMEOUT_S = 2.0
 PERMIT_WAIT_S = 10.0  # no permit by then (lost request): connect anyway
 PERMIT_TIMEOUT = "permit-timeout"
+RESUBSCRIBE = "resubscribe"
 UNAVAILABLE = "channel_unavailable"
 BACKFILL_TIMER = "backfill"
 REASON_STOPPED = "stopped"  # the connection stopped before its backfill ended
@@ -108,6 +110,7 @@ class ConnectorActor(ServiceActor):
         self.backfill_began = 0.0
         self.backfill_run_trades = 0
         self.backfill_run_gaps = 0
+        self.resubscribe_armed = False
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
@@ -379,6 +382,9 @@ class ConnectorActor(ServiceActor):
             self.retry_armed = False
             if self.connector.state is S.RECONNECTING:
                 self._request_connect()
+        elif payload == RESUBSCRIBE:
+            self.resubscribe_armed = False
+            self._arm_resubscribe(self.connector.resubscribe())
         elif isinstance(payload, tuple) and payload == (PERMIT_TIMEOUT, self.awaiting_permit):
             self._permit_timed_out()
         return self._watch()
@@ -409,6 +415,27 @@ class ConnectorActor(ServiceActor):
         if self.connector is None:
             return SubscriptionReport(connection_id, {})
         return SubscriptionReport(connection_id, self.connector.subscription_report(), self.connector.ticket_report())
+
+    # --- the market list changed -------------------------------------------------------------
+    def receiveMsg_UpdateCodes(self, msg: UpdateCodes, sender: Any) -> ThespianWatch | None:
+        if self.connector is None or self.stopped or self.start is None:
+            return self._watch()
+        before = set(self.connector.codes)
+        self.start = dataclasses.replace(self.start, exchange_config=dataclasses.replace(
+            self.start.exchange_config, markets=tuple(msg.codes)))
+        wait = self.connector.set_codes(msg.codes)
+        now = set(self.connector.codes)
+        connector_log().info("%s: now %d codes (+%d, -%d)%s", self.start.connection_id, len(now),
+                             len(now - before), len(before - now),
+                             f"; the new subscription waits {wait:.2f} s for the request limits" if wait else "")
+        self._arm_resubscribe(wait)
+        self._send_stats(force=True)
+        return self._watch()
+
+    def _arm_resubscribe(self, wait: float) -> None:
+        if wait > 0 and not self.resubscribe_armed:
+            self.resubscribe_armed = True
+            self.wakeupAfter(wait, RESUBSCRIBE)
 
     # --- queries and stop --------------------------------------------------------------------
     def receiveMsg_SubscriptionQuery(self, msg: SubscriptionQuery, sender: Any) -> ThespianWatch | None:

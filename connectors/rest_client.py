@@ -70,6 +70,7 @@ class RestClient:
         self._answers: deque[RestAnswer] = deque()
         self._lock = threading.Lock()
         self._pending = 0
+        self._in_flight = 0  # requests submitted and not finished (queued or running)
         self._closed = False
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
@@ -88,6 +89,14 @@ class RestClient:
         """Requests submitted and not yet collected."""
         return self._pending
 
+    @property
+    def in_flight(self) -> int:
+        """Requests submitted and not finished, queued or running, also after ``close()`` until each
+        ends. An owner that forks waits for 0: a thread inside a request may hold locks (TLS, name
+        lookup) that a forked child would inherit held."""
+        with self._lock:
+            return self._in_flight
+
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
 
@@ -97,6 +106,7 @@ class RestClient:
             if self._closed or self._pending >= self.max_pending:
                 return False
             self._pending += 1
+            self._in_flight += 1
         self._requests.put((tag, self.url(path, query)))
         return True
 
@@ -117,6 +127,14 @@ class RestClient:
             if self._closed:
                 return
             self._closed = True
+        while True:  # requests not started yet never will be
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                with self._lock:
+                    self._in_flight -= 1
         for _ in self._threads:
             self._requests.put(None)
         for sock in (self._wake_read, self._wake_write):
@@ -129,7 +147,11 @@ class RestClient:
             if item is None:  # close()
                 return
             tag, url = item
-            answer = self._get(tag, url)
+            try:
+                answer = self._get(tag, url)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
             with self._lock:
                 if self._closed:
                     return

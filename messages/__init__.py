@@ -27,6 +27,7 @@ from messages.connector import (
     SubscriptionQuery,
     SubscriptionReport,
     TicketReport,
+    UpdateCodes,
 )
 from messages.events import PublishEvent
 from messages.producer import (
@@ -65,6 +66,7 @@ __all__ = [
     "SubscriptionQuery",
     "SubscriptionReport",
     "TicketReport",
+    "UpdateCodes",
     "StartBuffer",
     "BufferStats",
     "DrainBuffer",

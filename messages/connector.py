@@ -102,3 +102,11 @@ class SubscriptionReport:
     connection_id: str
     tickets: dict[str, tuple[str, ...]]  # ticket -> subscribed codes (active ticket last)
     entries: tuple[TicketReport, ...] = ()  # the same tickets with their times
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCodes:
+    """Supervisor -> connector: the market list changed; follow exactly ``codes`` from now on (the
+    complete list: a subscription request replaces the connection's whole subscription)."""
+
+    codes: tuple[str, ...]

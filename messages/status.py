@@ -1,7 +1,7 @@
 """The status query and its snapshot (``get_status()``, the health endpoint, the dashboard)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -40,3 +40,6 @@ class StatusSnapshot:
     total_received: int
     total_published: int
     processes: tuple[dict[str, Any], ...] = ()  # {name, role, pid} of the supervisor and every child
+    # exchange -> {state, markets, refresh_s, refreshes_ok, refreshes_failed, markets_added,
+    # markets_removed, last_error, last_refresh_us} for each exchange configured with ``markets: all``
+    discovery: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -120,3 +120,14 @@ BACKFILL_GAPS = Counter(
     "(horizon, budget, rest_failed, rejected, interrupted)",
     ["exchange", "reason"],
 )
+MARKET_LIST_REFRESHES = Counter(
+    "ingestion_market_list_refreshes_total",
+    "Answers of GET /v1/market/all for exchanges configured with markets: all, by outcome (ok, or "
+    "failed: the last list is kept)",
+    ["exchange", "outcome"],
+)
+MARKET_LIST_CHANGES = Counter(
+    "ingestion_market_list_changes_total",
+    "Markets started or stopped being followed after a market list refresh, by change (added, removed)",
+    ["exchange", "change"],
+)

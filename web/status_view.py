@@ -80,6 +80,7 @@ def build(window: list[Observation], report: HealthReport) -> dict[str, Any]:
         "producers": _plain(snap.producers),
         "buffer": _plain(snap.buffer),
         "processes": [dict(p) for p in snap.processes],
+        "discovery": _plain(snap.discovery),
     }
 
 

@@ -29,6 +29,8 @@ EXPECTED = {
     "ingestion_backfilled_trades_total": ("counter", ("exchange",)),
     "ingestion_backfill_requests_total": ("counter", ("exchange", "outcome")),
     "ingestion_backfill_gaps_total": ("counter", ("exchange", "reason")),
+    "ingestion_market_list_refreshes_total": ("counter", ("exchange", "outcome")),
+    "ingestion_market_list_changes_total": ("counter", ("exchange", "change")),
 }
 
 
