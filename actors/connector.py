@@ -11,6 +11,14 @@ message's ``batch_window_s`` (``linger.ms``, at most 5 ms: ``publishers.kafka_ba
 previous one, so the number of writes follows the data, not the frames. What cannot be handed to the buffer (the channel down or its queue full beyond its
 bound) is counted as dropped with reason ``channel_unavailable``, never lost silently.
 
+After a reconnect (the connection had streamed, dropped, and is subscribed again) it backfills the
+trades its markets made while away from REST (``connectors.backfill`` plans and paces the
+requests): a ``RestClient`` runs the GETs on a worker thread and its descriptor is watched next to
+the socket, a ``backfill`` timer waits out the rate limit. Recovered trades go through the frame
+pipeline's checks and dedupe (so the stream and REST never both publish a trade) into the same
+batches, marked ``source`` = rest; each market's outcome (BACKFILLED or GAP) goes to the events
+producer when ``StartConnector.events`` is set. ``backfill: false`` turns all of this off.
+
 Before each (re)connection it asks the supervisor for a ``ConnectPermit``, which paces connects
 under the exchanges' per-IP limits; a lost permit request does not strand the connection:
 after ``PERMIT_WAIT_S`` it connects anyway. Every state change is reported as ``StateChanged``,
@@ -30,8 +38,10 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.record_channel import ChannelEnd, encode_records
 from actors.service_actor import ServiceActor
+from connectors.backfill import REST_WORKERS, ConnectionBackfill, outcome_event, rest_rate, supports_backfill
 from connectors.batch_window import BatchWindow
 from connectors.connection_events import ConnectionEvents
+from connectors.rest_client import RestClient
 from connectors.websocket_connector import WebSocketConnector
 from domain.clock import utc_now_us
 from domain.exceptions import ConnectionException, ConnectionFailedException
@@ -50,9 +60,11 @@ from messages import (
     StopConnector,
     SubscriptionQuery,
     SubscriptionReport,
+    UpdateCodes,
 )
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
 from publishers.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
+from tape.backfill import BackfillOutcome
 
 MAX_FRAMES_PER_DRAIN = 500  # then yield to other messages and continue with a DrainSocket to self
 MAX_UNSENT = 50_000  # records held while the buffer's channel is down; beyond that they are dropped
@@ -62,7 +74,10 @@ STOP_DRAIN_FRAMES = 5000
 STOP_WRITE_TIMEOUT_S = 2.0
 PERMIT_WAIT_S = 10.0  # no permit by then (lost request): connect anyway
 PERMIT_TIMEOUT = "permit-timeout"
+RESUBSCRIBE = "resubscribe"
 UNAVAILABLE = "channel_unavailable"
+BACKFILL_TIMER = "backfill"
+REASON_STOPPED = "stopped"  # the connection stopped before its backfill ended
 
 
 def connector_log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
@@ -94,6 +109,14 @@ class ConnectorActor(ServiceActor):
         self.last_stats_at = 0.0
         self.tickets_reported = 0  # the ticket book's version the supervisor last got
         self.events: ConnectionEvents | None = None
+        self.backfill: ConnectionBackfill | None = None  # None: backfill is off
+        self.rest: RestClient | None = None  # made on the first backfill
+        self.backfill_armed = False
+        self.subscribed_us = 0  # when the current (or last) connection subscribed
+        self.backfill_began = 0.0
+        self.backfill_run_trades = 0
+        self.backfill_run_gaps = 0
+        self.resubscribe_armed = False
 
     # --- the watch, on every path ------------------------------------------------------------
     def _watch(self) -> ThespianWatch | None:
@@ -106,6 +129,8 @@ class ConnectorActor(ServiceActor):
             channel_fd = self.channel.fileno() if self.channel is not None else None
             if channel_fd is not None:
                 fds.append(channel_fd)
+            if self.rest is not None:
+                fds.append(self.rest.fileno())
         return ThespianWatch(fds) if fds else None
 
     def receiveUnrecognizedMessage(self, msg: Any, sender: Any) -> ThespianWatch | None:
@@ -124,6 +149,8 @@ class ConnectorActor(ServiceActor):
         self.connector = WebSocketConnector(
             cfg, get_adapter(cfg.name), connection_id=msg.connection_id, on_state=self._report_state
         )
+        if cfg.backfill and supports_backfill(cfg.name):
+            self.backfill = ConnectionBackfill(cfg.name, rest_rate(cfg.name, msg.rest_share), cfg.backfill_budget)
         self.tick_s = min(1.0, max(0.05, min(cfg.ping_interval_s, cfg.pong_timeout_s, cfg.stale_timeout_s) / 4))
         self.wakeupAfter(self.tick_s, "tick")
         self.wakeupAfter(STATS_EVERY_S, "stats")
@@ -147,6 +174,80 @@ class ConnectorActor(ServiceActor):
                 start.connection_id, start.exchange_config.name, old, new, reason, at_us, attempt))
         level = logging.WARNING if new in (S.RECONNECTING, S.FAILED) else logging.INFO
         connector_log().log(level, "%s: %s -> %s (%s)", start.connection_id, old.value, new.value, reason)
+        if new is S.CONNECTED:
+            previous_us, self.subscribed_us = self.subscribed_us, utc_now_us()
+            if self.connector is not None and self.connector.reconnects > 0 and previous_us:
+                self._begin_backfill(previous_us, self.subscribed_us)
+
+    # --- backfill after a reconnect ----------------------------------------------------------
+    def _begin_backfill(self, since_us: int, resume_us: int) -> None:
+        """The connection is subscribed again after a drop: fetch what its markets traded meanwhile,
+        from the last trade read before the drop (a market without one: since the previous
+        connection subscribed)."""
+        if self.backfill is None or self.connector is None or self.stopped:
+            return
+        pipeline = self.connector.pipeline
+        if self.rest is None:
+            cfg = self.connector.config
+            self.rest = RestClient(cfg.rest_url, timeout_s=max(1.0, cfg.connect_timeout_s), workers=REST_WORKERS,
+                                   ca_file=cfg.tls_ca_file)
+        self.backfill.begin(sorted(pipeline.codes), pipeline.last_trades, since_us, resume_us, pipeline.seen)
+        self.backfill_began = time.monotonic()
+        self.backfill_run_trades = self.backfill_run_gaps = 0
+        self._pump_backfill()
+
+    def _pump_backfill(self) -> None:
+        backfill, rest = self.backfill, self.rest
+        if backfill is None or rest is None:
+            return
+        calls, wait_s = backfill.poll(time.monotonic())
+        for call in calls:
+            if not rest.submit(call.tag, call.path, call.query):
+                backfill.on_answer(call.tag, None, b"", time.monotonic(), utc_now_us())
+        if wait_s is not None and not self.backfill_armed:
+            self.backfill_armed = True
+            self.wakeupAfter(max(wait_s, 0.005), BACKFILL_TIMER)
+        self._publish_outcomes()
+
+    def _collect_answers(self) -> None:
+        assert self.backfill is not None and self.rest is not None
+        for answer in self.rest.collect():
+            status = 200 if answer.ok else 429 if answer.rate_limited else None
+            self.backfill.on_answer(answer.tag, status, answer.body, time.monotonic(), utc_now_us(),
+                                    answer.retry_after_s)
+        self._pump_backfill()
+
+    def _publish_outcomes(self) -> None:
+        if self.backfill is None or self.connector is None:
+            return
+        outcomes = self.backfill.take_outcomes()
+        if not outcomes:
+            return
+        pipeline = self.connector.pipeline
+        for outcome in outcomes:
+            records = pipeline.admit_backfill(outcome.trades, outcome.rejected, utc_now_us())
+            if records:
+                self.window.add(records)
+            self.backfill.counts.recovered += len(records)
+            self.backfill_run_trades += len(records)
+            self.backfill_run_gaps += not outcome.closed
+            self._send_event(outcome, len(records))
+        self._flush(force=False)
+        if not self.backfill.active:
+            counts = self.backfill.counts
+            connector_log().log(
+                logging.WARNING if self.backfill_run_gaps else logging.INFO,
+                "%s: backfill after reconnect %d done in %.2f s: %d trades recovered, %d markets with a gap "
+                "(so far: %d requests, %d failed, %d answered 429)", self.connector.connection_id,
+                self.backfill.run, time.monotonic() - self.backfill_began, self.backfill_run_trades,
+                self.backfill_run_gaps, counts.requests, counts.failures, counts.rate_limited)
+
+    def _send_event(self, outcome: BackfillOutcome, recovered: int) -> None:
+        assert self.start is not None
+        if self.start.events is None:
+            return
+        self.send(self.start.events, PublishEvent(outcome_event(
+            self.start.exchange_config.name, self.start.connection_id, outcome, recovered, utc_now_us())))
 
     def receiveMsg_EventsRoute(self, msg: EventsRoute, sender: Any) -> ThespianWatch | None:
         if self.start is not None:
@@ -204,6 +305,8 @@ class ConnectorActor(ServiceActor):
         channel_fd = self.channel.fileno() if self.channel is not None else None
         if channel_fd is not None and channel_fd in msg.ready:
             self._check_channel()
+        if self.rest is not None and not self.stopped and self.rest.fileno() in msg.ready:
+            self._collect_answers()
         self._drain(MAX_FRAMES_PER_DRAIN)
         return self._watch()
 
@@ -288,6 +391,9 @@ class ConnectorActor(ServiceActor):
         elif payload == "flush":
             self.flush_armed = False
             self._flush(force=False)
+        elif payload == BACKFILL_TIMER:
+            self.backfill_armed = False
+            self._pump_backfill()
         elif payload == "stats":
             self._send_stats(force=False)
             self.wakeupAfter(STATS_EVERY_S, "stats")
@@ -295,6 +401,9 @@ class ConnectorActor(ServiceActor):
             self.retry_armed = False
             if self.connector.state is S.RECONNECTING:
                 self._request_connect()
+        elif payload == RESUBSCRIBE:
+            self.resubscribe_armed = False
+            self._arm_resubscribe(self.connector.resubscribe())
         elif isinstance(payload, tuple) and payload == (PERMIT_TIMEOUT, self.awaiting_permit):
             self._permit_timed_out()
         return self._watch()
@@ -302,6 +411,14 @@ class ConnectorActor(ServiceActor):
     def _send_stats(self, force: bool) -> None:
         assert self.start is not None and self.connector is not None
         stats = dataclasses.replace(self.connector.stats(), undeliverable=sum(self.undeliverable.values()))
+        if self.backfill is not None:
+            counts = self.backfill.counts
+            stats = dataclasses.replace(stats, backfilled=counts.recovered, rest_requests=counts.requests,
+                                        rest_failures=counts.failures, rest_rate_limited=counts.rate_limited,
+                                        gaps=counts.gaps)
+            self.connector.metrics.sync_backfill(
+                counts.recovered, counts.requests - counts.failures - counts.rate_limited, counts.failures,
+                counts.rate_limited, dict(counts.gap_reasons or {}))
         now = time.monotonic()
         if self.start.supervisor is None:
             return
@@ -317,6 +434,29 @@ class ConnectorActor(ServiceActor):
         if self.connector is None:
             return SubscriptionReport(connection_id, {})
         return SubscriptionReport(connection_id, self.connector.subscription_report(), self.connector.ticket_report())
+
+    # --- the market list changed -------------------------------------------------------------
+    def receiveMsg_UpdateCodes(self, msg: UpdateCodes, sender: Any) -> ThespianWatch | None:
+        if self.connector is None or self.stopped or self.start is None:
+            return self._watch()
+        before = set(self.connector.codes)
+        self.start = dataclasses.replace(self.start, exchange_config=dataclasses.replace(
+            self.start.exchange_config, markets=tuple(msg.codes)))
+        wait = self.connector.set_codes(msg.codes)
+        now = set(self.connector.codes)
+        if self.events is not None:  # the connection's later events name the codes it carries now
+            self.events.codes = tuple(self.connector.codes)
+        connector_log().info("%s: now %d codes (+%d, -%d)%s", self.start.connection_id, len(now),
+                             len(now - before), len(before - now),
+                             f"; the new subscription waits {wait:.2f} s for the request limits" if wait else "")
+        self._arm_resubscribe(wait)
+        self._send_stats(force=True)
+        return self._watch()
+
+    def _arm_resubscribe(self, wait: float) -> None:
+        if wait > 0 and not self.resubscribe_armed:
+            self.resubscribe_armed = True
+            self.wakeupAfter(wait, RESUBSCRIBE)
 
     # --- queries and stop --------------------------------------------------------------------
     def receiveMsg_SubscriptionQuery(self, msg: SubscriptionQuery, sender: Any) -> ThespianWatch | None:
@@ -337,6 +477,11 @@ class ConnectorActor(ServiceActor):
         if self.stopped or self.connector is None:
             return
         self._drain(STOP_DRAIN_FRAMES)
+        if self.backfill is not None and self.backfill.active:
+            self.backfill.abandon(REASON_STOPPED)  # what was fetched is handed on; the rest is a gap
+            self._publish_outcomes()
+        if self.rest is not None:
+            self.rest.close()
         self._flush(force=True)
         channel = self.channel
         if channel is None or not channel.flush_blocking(STOP_WRITE_TIMEOUT_S):

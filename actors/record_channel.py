@@ -17,7 +17,8 @@ Wire format, one frame after another on the stream::
     CREDIT  body = n:u32le                       (producer -> buffer: n more records welcome)
     DRAINED body = empty                         (buffer -> producer: the stop's drain is complete)
     record  = received_us:i64le sequential_id:i64le raw_data_len:u32le
-              exchange_len:u8 data_type_len:u8 code_len:u8 exchange data_type code raw_data
+              exchange_len:u8 data_type_len:u8 code_len:u8 source_len:u8
+              exchange data_type code source raw_data      (source: "" streamed, "rest" backfilled)
 
 The framing (``encode_*``, ``FrameDecoder``) is pure; ``ChannelEnd`` and ``ChannelListener`` own
 the sockets. Nothing here unpickles anything: a peer can only send records, credits and roles.
@@ -37,7 +38,7 @@ from domain.market_data import MarketDataMessage
 HELLO, RECORDS, CREDIT, DRAINED = 1, 2, 3, 4
 _KINDS = frozenset((HELLO, RECORDS, CREDIT, DRAINED))
 _FRAME_HEAD = struct.Struct("<IB")
-_RECORD_HEAD = struct.Struct("<qqIBBB")
+_RECORD_HEAD = struct.Struct("<qqIBBBB")
 _U32 = struct.Struct("<I")
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # a longer length prefix can only be corruption
 MAX_RECORDS_FRAME_BYTES = 1024 * 1024  # writers split record batches at about this size
@@ -70,8 +71,10 @@ def encode_records(records: Iterable[MarketDataMessage]) -> list[bytes]:
     pack = _RECORD_HEAD.pack
     for r in records:
         exchange, data_type, code = r.exchange.encode(), r.data_type.encode(), r.code.encode()
+        source = r.source.encode() if r.source else b""
         part = b"".join((pack(r.received_time_us, r.sequential_id, len(r.raw_data), len(exchange),
-                              len(data_type), len(code)), exchange, data_type, code, r.raw_data))
+                              len(data_type), len(code), len(source)), exchange, data_type, code, source,
+                         r.raw_data))
         if parts and size + len(part) > MAX_RECORDS_FRAME_BYTES:
             frames.append(encode_frame(RECORDS, b"".join(parts)))
             parts, size = [], 0
@@ -90,19 +93,22 @@ def decode_records(body: bytes | memoryview) -> list[MarketDataMessage]:
     strings: dict[bytes, str] = {}  # exchange and data-type names repeat: decode each once
     try:
         while pos < end:
-            received_us, seq, raw_len, ex_len, dt_len, code_len = unpack(view, pos)
+            received_us, seq, raw_len, ex_len, dt_len, code_len, src_len = unpack(view, pos)
             pos += head
             ex_end = pos + ex_len
             dt_end = ex_end + dt_len
             code_end = dt_end + code_len
-            stop = code_end + raw_len
+            src_end = code_end + src_len
+            stop = src_end + raw_len
             if stop > end:
                 raise ChannelError("a record runs past the end of its frame")
             ex_raw, dt_raw = bytes(view[pos:ex_end]), bytes(view[ex_end:dt_end])
             exchange = strings.get(ex_raw) or strings.setdefault(ex_raw, ex_raw.decode())
             data_type = strings.get(dt_raw) or strings.setdefault(dt_raw, dt_raw.decode())
+            source = "" if not src_len else (strings.get(src_raw := bytes(view[code_end:src_end]))
+                                             or strings.setdefault(src_raw, src_raw.decode()))
             out.append(MarketDataMessage(exchange, data_type, bytes(view[dt_end:code_end]).decode(),
-                                         bytes(view[code_end:stop]), received_us, seq))
+                                         bytes(view[src_end:stop]), received_us, seq, source))
             pos = stop
     except (struct.error, UnicodeDecodeError) as err:
         raise ChannelError(f"malformed record: {err}") from err

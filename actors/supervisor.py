@@ -1,7 +1,9 @@
 """The supervisor: the single top-level actor (globalName ``krwfeed-supervisor``).
 
 It creates every other actor, so no actor that owns threads ever forks (kafka-python runs an I/O
-thread), and it has no threads itself. The actor classes come from the composition root in
+thread). Its own only threads are the REST clients' workers of ``markets: all``, and it never forks
+while one of them is inside a request (``_spawn`` waits for them: a fork then could hand the child
+a lock held by that thread). The actor classes come from the composition root in
 ``StartService``.
 
 * Start: connectors and the buffer they feed first; the publishing side (one producer per data
@@ -21,12 +23,20 @@ thread), and it has no threads itself. The actor classes come from the compositi
   the connectors (each gets its address in ``StartConnector.events``) and started with the
   publishing side; its ``EventsReport`` goes into the status. ``publish_event`` hands it an event
   of the supervisor's own. Restarted, its new address goes to every connector (``EventsRoute``).
+* Markets: an exchange configured with ``markets: all`` has its list read from ``GET
+  /v1/market/all`` (a ``RestClient`` per exchange, its answers watched, never waited for), at start
+  and every ``markets_refresh_s``; until the first list arrives that exchange has no connections and
+  the request is retried with a backoff. A changed list sends each affected connector its complete
+  new code list (``UpdateCodes``), starts connections when the others are full and stops those left
+  without codes (``supervision.market_discovery``). A failed refresh keeps the last list; it is
+  counted and logged, and the status shows each exchange's counts.
 * Stop: connectors stop -> the buffer drains into the producers -> the producers (and the events producer) flush ->
   ``ServiceStopped`` (``supervision.stop_sequence`` decides what comes next; a second
   ``StopService`` joins the running sequence and gets the same answer).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -39,14 +49,19 @@ from thespian.actors import (
     ActorExitRequest,
     ChildActorExited,
     PoisonMessage,
+    ThespianWatch,
     WakeupMessage,
+    WatchMessage,
 )
 
 from actors.service_actor import ServiceActor
 from connectors.connection_events import lost_process_event
+from connectors.rest_client import RestClient
 from domain.clock import utc_now_us
-from domain.records import ConnectionEventRecord, Exchange
+from domain.config import ExchangeConfig
+from domain.records import ConnectionEventKind, ConnectionEventRecord, Exchange
 from domain.settings import Settings
+from exchanges.rest import MARKET_ALL_PATH
 from messages import (
     ActorProcess,
     BufferDrained,
@@ -75,14 +90,26 @@ from messages import (
     StopConnector,
     StopService,
     SubscriptionReport,
+    UpdateCodes,
 )
+from monitoring.metrics import MARKET_LIST_CHANGES, MARKET_LIST_REFRESHES
 from publishers.kafka_batching import connector_window_s
 from supervision.connect_pacer import ConnectPacer
 from supervision.connection_plan import plan_connections
+from supervision.market_discovery import (
+    ExchangeDiscovery,
+    change_line,
+    connection_changes,
+    connection_room,
+    read_listing,
+    record_exchange,
+    regroup,
+)
 from supervision.progress_meter import ProgressMeter
 from supervision.restart_backoff import RestartBackoff
 from supervision.status_book import StatusBook
 from supervision.stop_sequence import StopSequence
+from tape.markets import MarketSelection
 
 GLOBAL_NAME = "krwfeed-supervisor"
 EVENTS = "events"  # the events producer's child name and kind
@@ -92,6 +119,9 @@ START_PUBLISHING = "start-publishing"
 PUBLISHING_WAIT_S = 10.0
 STOP_TICK = "stop-tick"
 STOP_TICK_S = 0.1
+REFRESH_MARKETS = "refresh-markets"
+SPAWN_DEFERRED = "spawn-deferred"
+SPAWN_RETRY_S = 0.05
 
 
 def supervisor_log() -> logging.Logger:  # at call time: module-level loggers bypass Thespian's forwarding
@@ -159,6 +189,20 @@ class Supervisor(ServiceActor):
         self.awaiting_init: set[str] = set()  # connectors whose first message has not arrived yet
         self.publishing_started = False
         self.start_began = 0.0
+        self.discovery: dict[str, ExchangeDiscovery] = {}  # exchanges configured with markets: all
+        self.rest: dict[str, RestClient] = {}
+        self.exchange_configs: dict[str, ExchangeConfig] = {}
+        self.next_index: dict[str, int] = {}  # the number of the next connection of an exchange
+        self.retired: set[str] = set()  # connections stopped for having no codes left: never restarted
+        self.closing: list[RestClient] = []  # closed REST clients whose last request may still run
+        self.deferred: list[str] = []  # children to create once no REST request is under way
+        self._spawn_armed = False
+
+    def receiveMessage(self, message: Any, sender: Any) -> Any:
+        # The transport replaces the watch list after every message: every handler's answer is the watch.
+        super().receiveMessage(message, sender)
+        fds = [client.fileno() for client in self.rest.values()]
+        return ThespianWatch(fds) if fds else None
 
     # --- start and restarts ----------------------------------------------------------------
     def receiveMsg_StartService(self, msg: StartService, sender: Any) -> None:
@@ -257,6 +301,106 @@ class Supervisor(ServiceActor):
             name = EVENTS if msg.data_type == EVENTS else f"producer-{msg.data_type}"
             self._advance(self.stop.producer_flushed(name, msg.pending))
 
+    # --- the market lists ------------------------------------------------------------------
+    def receiveMsg_WatchMessage(self, msg: WatchMessage, sender: Any) -> None:
+        for exchange, client in list(self.rest.items()):
+            if client.fileno() in msg.ready:
+                for answer in client.collect():
+                    self._listing_answer(exchange, answer.status, answer.body, answer.error)
+
+    def _ask_listing(self, exchange: str) -> None:
+        client = self.rest.get(exchange)
+        if client is None or self.stop is not None:
+            return
+        if not client.submit((REFRESH_MARKETS, exchange), MARKET_ALL_PATH):
+            self._listing_answer(exchange, None, b"", "the REST client refused the request")
+
+    def _listing_answer(self, exchange: str, status: int | None, body: bytes, error: str) -> None:
+        found = self.discovery[exchange]
+        listing, why = read_listing(exchange, status, body, error, found.selection.quotes)
+        first = not found.listed
+        result = found.apply(listing, why, utc_now_us())
+        self.book.on_discovery(exchange, found.status())
+        MARKET_LIST_REFRESHES.labels(exchange, "failed" if result.failed else "ok").inc()
+        if not first:
+            MARKET_LIST_CHANGES.labels(exchange, "added").inc(len(result.added))
+            MARKET_LIST_CHANGES.labels(exchange, "removed").inc(len(result.removed))
+        wait = found.next_request_in_s()
+        if result.failed and first:
+            supervisor_log().warning("%s: the market list is unavailable (%s); its connections start once it "
+                                     "answers; attempt %d failed, retrying in %.1f s", exchange, why,
+                                     found.failures_in_row, wait)
+        elif result.failed:
+            supervisor_log().warning("%s: market list refresh failed (%s); keeping the last list of %d markets "
+                                     "(%d refreshes failed so far)", exchange, why, len(found.markets),
+                                     found.refreshes_failed)
+        elif first:
+            supervisor_log().info("%s: following %d markets of the market list", exchange, len(result.markets))
+        elif result.changed:
+            supervisor_log().info(change_line(exchange, result))
+        if not result.failed and (first or result.changed):
+            self._follow(exchange, result.markets, announce=not first)  # the first list is the start
+        if self.stop is None:
+            self.wakeupAfter(timedelta(seconds=wait), payload=(REFRESH_MARKETS, exchange))
+
+    def _follow(self, exchange: str, markets: tuple[str, ...], announce: bool) -> None:
+        """Move the exchange's connections to carry exactly ``markets``; with ``announce``, one
+        MARKETS_CHANGED event per connection touched."""
+        cfg = self.exchange_configs[exchange]
+        current = {c.name: c.start.markets for c in self.children.of_kind("connector")
+                   if c.exchange == exchange and c.name not in self.retired}
+        plan = regroup(exchange, current, markets, cfg.markets_per_connection, self.next_index.get(exchange, 0))
+        running = [c for c in self.children.of_kind("connector") if c.name not in self.retired]
+        room = connection_room(len(current) - len(plan.stopped), len(running) - len(plan.stopped),
+                               len(self.children.of_kind("producer")))
+        new = dict(list(plan.new.items())[:room])
+        if len(new) < len(plan.new):
+            supervisor_log().error("%s: %d more connections would exceed the limits on connections and actor "
+                                   "processes; %d markets are not followed (raise markets_per_connection)",
+                                   exchange, len(plan.new) - len(new),
+                                   sum(len(codes) for cid, codes in plan.new.items() if cid not in new))
+            plan = dataclasses.replace(plan, new=new)
+        for name, codes in plan.updates.items():
+            child = self.children.by_name[name]
+            child.start = dataclasses.replace(child.start, markets=codes)  # a restart gets the new list
+            self.book.set_codes(name, codes)
+            if child.address is not None:
+                self.send(child.address, UpdateCodes(codes))
+        for name in plan.stopped:
+            self._retire(name)
+        for name, codes in new.items():
+            child = Child(name, "connector", dataclasses.replace(cfg, markets=codes), exchange=exchange)
+            self.children.add(child)
+            self.book.expect_connection(name, exchange, codes, utc_now_us())
+            self._spawn(child)
+            self.next_index[exchange] = int(name.rsplit("-", 1)[1]) + 1
+            supervisor_log().info("%s: new connection %s for %d codes", exchange, name, len(codes))
+        self.book.keep_markets(exchange, markets)
+        if announce:
+            now_us = utc_now_us()
+            for change in connection_changes(current, plan):
+                self.publish_event(ConnectionEventRecord(
+                    exchange=record_exchange(exchange), connection_id=change.connection_id,
+                    kind=ConnectionEventKind.MARKETS_CHANGED, event_time_us=now_us, codes=change.codes,
+                    added_codes=change.added, removed_codes=change.removed, reason="market list refreshed"))
+
+    def _retire(self, name: str) -> None:
+        """A connection left without codes: stopped for good (its counts stay in the totals)."""
+        self.retired.add(name)
+        child = self.children.by_name[name]
+        supervisor_log().info("%s: no codes left; stopping the connection", name)
+        if child.address is not None:
+            self.send(child.address, StopConnector())
+            self.send(child.address, ActorExitRequest())
+        else:
+            self.book.retire(name)
+
+    def _close_rest(self) -> None:
+        for client in self.rest.values():
+            client.close()
+        self.closing += self.rest.values()  # a request under way still runs until its timeout
+        self.rest.clear()
+
     # --- timers and exit -----------------------------------------------------------------
     def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender: Any) -> None:
         if msg.payload == _PACE:
@@ -267,11 +411,16 @@ class Supervisor(ServiceActor):
             self._stop_tick()
         elif msg.payload == START_PUBLISHING:
             self._start_publishing()
+        elif msg.payload == SPAWN_DEFERRED:
+            self._spawn_deferred()
         elif isinstance(msg.payload, tuple) and msg.payload[0] == RESTART:
             self._restart(msg.payload[1])
+        elif isinstance(msg.payload, tuple) and msg.payload[0] == REFRESH_MARKETS:
+            self._ask_listing(msg.payload[1])
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: Any) -> None:
         # The actor system is shutting down: children get their own exit requests; never restart them.
+        self._close_rest()
         if self.stop is None:
             self.stop = StopSequence(set(), set(), deadline_s=0.0, now_s=time.monotonic())
 
@@ -286,6 +435,7 @@ class Supervisor(ServiceActor):
             self._start_children(msg.settings)
         except Exception as exc:  # answer instead of letting Thespian retry a half-done start
             supervisor_log().exception("the service could not start")
+            self._close_rest()
             for child in self.children.by_name.values():
                 if child.address is not None:
                     self.send(child.address, ActorExitRequest())
@@ -323,6 +473,7 @@ class Supervisor(ServiceActor):
             self._create(child)
         for child in ingestion:
             self.send(child.address, self._start_message(child))
+        self._start_discovery(settings.exchanges)  # after the forks above: its requests run on threads
         self.awaiting_init = {c.name for c in self.children.of_kind("connector")}
         self.publishing_started = False
         self.start_began = time.monotonic()
@@ -331,6 +482,20 @@ class Supervisor(ServiceActor):
         self.wakeupAfter(timedelta(seconds=PUBLISHING_WAIT_S), payload=START_PUBLISHING)
         if not self.awaiting_init:
             self._start_publishing()
+
+    def _start_discovery(self, exchanges: tuple[ExchangeConfig, ...] | list[ExchangeConfig]) -> None:
+        """Ask each ``markets: all`` exchange for its market list; its connections follow the answer."""
+        for cfg in exchanges:
+            self.exchange_configs[cfg.name] = cfg
+            if not cfg.markets_all:
+                continue
+            self.discovery[cfg.name] = ExchangeDiscovery(
+                cfg.name, MarketSelection.of("all", cfg.exclude, cfg.quote_currencies), cfg.markets_refresh_s)
+            self.book.on_discovery(cfg.name, self.discovery[cfg.name].status())
+            self.rest[cfg.name] = RestClient(cfg.rest_url, timeout_s=cfg.connect_timeout_s)
+            supervisor_log().info("%s: markets: all; asking %s%s for the market list (then every %g s)",
+                                  cfg.name, cfg.rest_url, MARKET_ALL_PATH, cfg.markets_refresh_s)
+            self._ask_listing(cfg.name)
 
     def _connector_initialised(self, name: str) -> None:
         """A connector's first message: it has built its connection and asks to connect."""
@@ -346,8 +511,7 @@ class Supervisor(ServiceActor):
         self.publishing_started = True
         producers = self.children.of_kind("producer")
         for child in producers:
-            self._create(child)
-            self.send(child.address, self._start_message(child))
+            self._spawn(child)
         for child in self.children.of_kind(EVENTS):
             if child.address is not None:
                 self.send(child.address, self._start_message(child))
@@ -357,6 +521,32 @@ class Supervisor(ServiceActor):
                               f"; not initialised yet: {', '.join(waiting)}" if waiting else
                               ": every connector initialised")
 
+    def _spawn(self, child: Child) -> None:
+        """Create and start ``child``; while a market-list request runs on a REST worker thread, as
+        soon as none does: a fork then could leave the child holding a lock that thread held (TLS,
+        name lookup), and the child would hang on its first use of it."""
+        if self._rest_busy():
+            if child.name not in self.deferred:
+                self.deferred.append(child.name)
+            if not self._spawn_armed:
+                self._spawn_armed = True
+                self.wakeupAfter(timedelta(seconds=SPAWN_RETRY_S), payload=SPAWN_DEFERRED)
+            return
+        self._create(child)
+        self.send(child.address, self._start_message(child))
+
+    def _spawn_deferred(self) -> None:
+        self._spawn_armed = False
+        names, self.deferred = self.deferred, []
+        for name in names:
+            child = self.children.by_name.get(name)
+            if child is not None and child.address is None and name not in self.retired and self.stop is None:
+                self._spawn(child)
+
+    def _rest_busy(self) -> bool:
+        self.closing = [client for client in self.closing if client.in_flight]
+        return any(client.in_flight for client in (*self.rest.values(), *self.closing))
+
     def _create(self, child: Child) -> None:
         self.children.placed(child.name, self.createActor(self.actor_classes[child.kind]))
         self.restarts.started(child.name, time.monotonic())
@@ -364,11 +554,12 @@ class Supervisor(ServiceActor):
     def _start_message(self, child: Child) -> Any:
         channel = self.channel_path
         if child.kind == "connector":
+            siblings = sum(1 for c in self.children.of_kind("connector") if c.exchange == child.exchange)
             return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka),
-                                  self.children.address(EVENTS))
+                                  self.children.address(EVENTS), rest_share=1.0 / max(1, siblings))
         if child.kind == EVENTS:
-            return StartEvents(self._kafka, self.myAddress, tuple(sorted({c.exchange for c in self.children.of_kind(
-                "connector")})))
+            # every configured exchange, including a markets: all one whose connections come later
+            return StartEvents(self._kafka, self.myAddress, tuple(sorted(self.exchange_configs)))
         if child.kind == "buffer":
             return StartBuffer(child.start, self.myAddress, channel)
         return StartProducer(child.start, self._kafka, channel, self.myAddress)
@@ -376,6 +567,13 @@ class Supervisor(ServiceActor):
     def _child_exited(self, msg: ChildActorExited) -> None:
         child = self.children.gone(msg.childAddress)
         if child is None:
+            return
+        if child.name in self.retired:
+            del self.children.by_name[child.name]
+            self.book.retire(child.name)
+            self.pacer.forget(child.name)
+            if self.stop is not None:
+                self._advance(self.stop.child_gone(child.name))
             return
         if child.kind == "connector":
             now_us = utc_now_us()
@@ -404,8 +602,7 @@ class Supervisor(ServiceActor):
                 self._create(child)
                 self._route_events(child.address)
             return
-        self._create(child)
-        self.send(child.address, self._start_message(child))
+        self._spawn(child)
         supervisor_log().info("%s restarted", name)
         # A restarted buffer listens on the same channel path: connectors and producers reconnect to it.
         if child.kind == EVENTS:
@@ -422,8 +619,9 @@ class Supervisor(ServiceActor):
         if self.stop is not None:  # idempotent: later callers get the same answer
             self._advance(self.stop.add_waiter(sender))
             return
+        self._close_rest()
         connectors = {c.name for c in self.children.of_kind("connector") if c.address is not None
-                      and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
+                      and c.name not in self.retired and self.book.connections.get(c.name, {}).get("state") not in ("DISCONNECTED", "FAILED")}
         producers = {c.name for c in self.children.of_kind("producer") + self.children.of_kind(EVENTS)
                      if c.address is not None}
         self.stop = StopSequence(connectors, producers, deadline_s=msg.deadline_s, now_s=time.monotonic(),

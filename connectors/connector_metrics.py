@@ -13,6 +13,9 @@ from __future__ import annotations
 from connectors.frame_pipeline import FrameCounters
 from domain.state import ConnectionState
 from monitoring.metrics import (
+    BACKFILL_GAPS,
+    BACKFILL_REQUESTS,
+    BACKFILLED_TRADES,
     CONNECTION_STATE,
     MALFORMED_FRAMES,
     MARKET_MESSAGES,
@@ -43,6 +46,7 @@ class ConnectorMetrics:
         self._malformed = 0
         self._reconnects = 0
         self._by_market: dict[str, int] = {}
+        self._backfill: dict[tuple[str, str], int] = {}
 
     def sync(self, counters: FrameCounters, reconnects: int) -> None:
         self._sync_markets(counters)
@@ -62,6 +66,25 @@ class ConnectorMetrics:
         if reconnects > self._reconnects:
             RECONNECTS.labels(self.exchange).inc(reconnects - self._reconnects)
             self._reconnects = reconnects
+
+    def sync_backfill(self, recovered: int, ok: int, failed: int, rate_limited: int,
+                      gap_reasons: dict[str, int]) -> None:
+        """The REST backfill's cumulative counts -> the Prometheus counters (growth only)."""
+        totals = {("trades", ""): recovered, ("requests", "ok"): ok, ("requests", "failed"): failed,
+                  ("requests", "rate_limited"): rate_limited,
+                  **{("gaps", reason): n for reason, n in gap_reasons.items()}}
+        for key, total in totals.items():
+            grown = total - self._backfill.get(key, 0)
+            if grown <= 0:
+                continue
+            self._backfill[key] = total
+            kind, label = key
+            if kind == "trades":
+                BACKFILLED_TRADES.labels(self.exchange).inc(grown)
+            elif kind == "requests":
+                BACKFILL_REQUESTS.labels(self.exchange, label).inc(grown)
+            else:
+                BACKFILL_GAPS.labels(self.exchange, label).inc(grown)
 
     def _sync_markets(self, counters: FrameCounters) -> None:
         stamps = counters.last_message_us

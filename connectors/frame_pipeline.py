@@ -16,11 +16,11 @@ time (with the number left out since); the caller writes out ``notices.take()``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from domain.exceptions import ValidationException
-from domain.market_data import MarketDataMessage, validate_record
-from domain.records import MarketRecord, TradeRecord
+from domain.market_data import SOURCE_REST, MarketDataMessage, validate_record
+from domain.records import DataType, MarketRecord, TradeRecord
 from domain.trade_dedupe import TradeDedupe
 from exchanges.base import DecodedFrame, ExchangeAdapter, FrameKind
 
@@ -111,6 +111,9 @@ class FramePipeline:
         self.dedupe = dedupe or TradeDedupe()
         self.counters = FrameCounters()
         self.notices = Notices()
+        # code -> (trade time, id) of the latest trade admitted, by trade time (ids are not ordered):
+        # where the REST backfill starts after a drop.
+        self.last_trades: dict[str, tuple[int, int]] = {}
         self.codes: frozenset[str] = frozenset()
         self.quote_currencies: tuple[str, ...] = ()
         self.set_codes(codes)
@@ -159,9 +162,24 @@ class FramePipeline:
             return FrameOutcome(FrameKind.IGNORED.value, detail=decoded.ignored_type)
         return FrameOutcome(FrameKind.DATA.value, tuple(self._admit(decoded.records, received_time_us)))
 
+    def admit_backfill(self, records: Iterable[TradeRecord], rejected: int, now_us: int) -> list[MarketDataMessage]:
+        """Trades recovered over REST: the same checks and dedupe as streamed ones (a trade the
+        stream also delivers goes out once, whichever came first), marked ``source`` = rest.
+        ``rejected`` ticks could not be read at all: counted as invalid trades."""
+        if rejected:
+            self.counters.invalid += rejected
+            key = (DataType.TRADE.value, INVALID)
+            self.counters.dropped[key] = self.counters.dropped.get(key, 0) + rejected
+        return [replace(message, source=SOURCE_REST) for message in self._admit(tuple(records), now_us)]
+
+    def seen(self, code: str, sequential_id: int) -> bool:
+        """Whether the trade was already forwarded (recently enough to be remembered)."""
+        return self.dedupe.seen(code, sequential_id)
+
     def _admit(self, records: tuple[MarketRecord, ...], now_us: int) -> list[MarketDataMessage]:
         counters = self.counters
         codes, quotes, encode = self.codes, self.quote_currencies, self.encode
+        last_trades = self.last_trades
         out: list[MarketDataMessage] = []
         for record in records:
             data_type = record.data_type.value
@@ -176,10 +194,14 @@ class FramePipeline:
                 counters.drop(data_type, INVALID)
                 self.notices.note(INVALID, now_us, f"{self.exchange}: refused invalid {data_type} record: {err}")
                 continue
-            if type(record) is TradeRecord and self.dedupe.is_duplicate(record.code, record.sequential_id):
-                counters.duplicates += 1
-                counters.drop(data_type, "duplicate")
-                continue
+            if type(record) is TradeRecord:
+                if self.dedupe.is_duplicate(record.code, record.sequential_id):
+                    counters.duplicates += 1
+                    counters.drop(data_type, "duplicate")
+                    continue
+                latest = last_trades.get(record.code)
+                if latest is None or record.trade_time_us >= latest[0]:
+                    last_trades[record.code] = (record.trade_time_us, record.sequential_id)
             try:
                 encoded = encode(record)
             except Exception:  # noqa: BLE001 - one record the wire contract cannot carry; the rest go on

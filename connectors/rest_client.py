@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -56,17 +57,20 @@ class RestClient:
 
     def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_pending: int = DEFAULT_MAX_PENDING,
-                 workers: int = 1) -> None:
+                 workers: int = 1, ca_file: str | None = None) -> None:
         if timeout_s <= 0 or max_body_bytes <= 0 or max_pending <= 0 or workers <= 0:
             raise ValueError("timeout_s, max_body_bytes, max_pending and workers must be positive")
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.max_pending = max_pending
+        # ``ca_file`` replaces the system trust store for https (as ``tls_ca_file`` does for wss).
+        self._tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
         self._requests: queue.Queue[tuple[Hashable, str] | None] = queue.Queue()
         self._answers: deque[RestAnswer] = deque()
         self._lock = threading.Lock()
         self._pending = 0
+        self._in_flight = 0  # requests submitted and not finished (queued or running)
         self._closed = False
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
@@ -85,6 +89,14 @@ class RestClient:
         """Requests submitted and not yet collected."""
         return self._pending
 
+    @property
+    def in_flight(self) -> int:
+        """Requests submitted and not finished, queued or running, also after ``close()`` until each
+        ends. An owner that forks waits for 0: a thread inside a request may hold locks (TLS, name
+        lookup) that a forked child would inherit held."""
+        with self._lock:
+            return self._in_flight
+
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
 
@@ -94,6 +106,7 @@ class RestClient:
             if self._closed or self._pending >= self.max_pending:
                 return False
             self._pending += 1
+            self._in_flight += 1
         self._requests.put((tag, self.url(path, query)))
         return True
 
@@ -114,6 +127,14 @@ class RestClient:
             if self._closed:
                 return
             self._closed = True
+        while True:  # requests not started yet never will be
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                with self._lock:
+                    self._in_flight -= 1
         for _ in self._threads:
             self._requests.put(None)
         for sock in (self._wake_read, self._wake_write):
@@ -126,7 +147,11 @@ class RestClient:
             if item is None:  # close()
                 return
             tag, url = item
-            answer = self._get(tag, url)
+            try:
+                answer = self._get(tag, url)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
             with self._lock:
                 if self._closed:
                     return
@@ -141,7 +166,7 @@ class RestClient:
         retry_after: float | None = None
         try:
             try:
-                response = urllib.request.urlopen(request, timeout=self.timeout_s)  # noqa: S310 (https/http only, checked in config)
+                response = urllib.request.urlopen(request, timeout=self.timeout_s, context=self._tls)  # noqa: S310 (https/http only, checked in config)
             except urllib.error.HTTPError as err:
                 response = err
             with response:

@@ -46,6 +46,8 @@ from connectors.backoff import Backoff
 from connectors.connector_metrics import ConnectorMetrics
 from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
 from connectors.liveness import Liveness
+from connectors.subscribe_pacer import SubscribePacer
+from domain.capabilities import CAPABILITIES
 from domain.clock import utc_now_us
 from domain.config import ExchangeConfig
 from domain.exceptions import ConnectionException, ConnectionFailedException
@@ -186,8 +188,9 @@ class SubscriptionTickets:
     """Recent subscription requests of one connection, oldest first, at most ``KEPT_TICKETS``,
     each with its codes, data types, the time it was sent and the time data first came under it.
 
-    Records read after a request was sent belong to it: a connection carries one request, and a
-    new request goes out only on a new socket, once the old one's frames are all read. Noting
+    Records read after a request was sent belong to it: a new request replaces the connection's
+    whole subscription, whether it goes out on a new socket or on the open one when the codes
+    change (``WebSocketConnector.set_codes``). Noting
     data costs one attribute test per drain once every subscribed data type has arrived, so the
     frame path pays nothing for it. ``version`` changes whenever the report would.
     """
@@ -414,6 +417,9 @@ class WebSocketConnector:
         self.backoff = backoff or Backoff.from_config(config)
         self.liveness = Liveness(config.ping_interval_s, config.pong_timeout_s, config.stale_timeout_s)
         self.tickets = SubscriptionTickets(now_us)
+        caps = CAPABILITIES[config.name]
+        self.subscribe_pacer = SubscribePacer(caps.requests_per_s, caps.requests_per_min)
+        self.resubscribe_pending = False  # new codes wait for the request limits of the open socket
         self.next_retry_s: float | None = None
         self.reconnects = 0
         self.last_reason = ""
@@ -516,6 +522,9 @@ class WebSocketConnector:
             self._ws = ws
             now = self._clock()
             self.liveness.start(now)
+            self.subscribe_pacer.reset()
+            self.subscribe_pacer.sent(now)  # the opening subscription counts against the limits
+            self.resubscribe_pending = False  # it carried the current codes
             self.backoff.connected(now)
             self.next_retry_s = None
             if self._was_connected:
@@ -582,6 +591,44 @@ class WebSocketConnector:
         if ws is not None:
             close(ws, self._close_timeout_s)
         self._log.flush()
+
+    # --- changing the codes ------------------------------------------------------------------
+    def set_codes(self, codes: Iterable[str]) -> float:
+        """Follow exactly ``codes`` from now on (the market list changed).
+
+        Records of a dropped code are refused from now on (counted as unsubscribed until the
+        exchange applies the new request). On an open socket the complete new list is sent as one
+        request, as soon as the request limits allow: returns 0 when sent (or when there is no open
+        socket, the next connect subscribing to the new list), else the seconds after which
+        ``resubscribe()`` should be called.
+        """
+        self.codes = tuple(dict.fromkeys(codes))
+        self.pipeline.set_codes(self.codes)
+        self.resubscribe_pending = True
+        return self.resubscribe()
+
+    def resubscribe(self) -> float:
+        """Send the pending code list on the open socket if the limits allow (see ``set_codes``)."""
+        ws = self._ws
+        if not self.resubscribe_pending or ws is None or self.state is not S.CONNECTED:
+            return 0.0
+        now = self._clock()
+        wait = self.subscribe_pacer.wait_s(now)
+        if wait > 0:
+            return wait
+        request = self.adapter.subscription_request(
+            self.codes, self.config.data_types, fmt=self.config.format, depth=self.config.orderbook_depth)
+        try:
+            ws.send(request.text)
+        except (*WOULD_BLOCK, websocket.WebSocketException, OSError) as err:
+            # Part of the request may be on the wire: only a new socket is sure to carry the new list.
+            self._lose(f"resubscribe failed: {type(err).__name__}: {err}")
+            self._log.flush()
+            return 0.0
+        self.subscribe_pacer.sent(now)
+        self.resubscribe_pending = False
+        self.tickets.remember(request.ticket, request.codes, self.config.data_types)
+        return 0.0
 
     # --- reading -----------------------------------------------------------------------------
     def drain(self, max_frames: int = 500) -> DrainResult:

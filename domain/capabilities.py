@@ -29,6 +29,11 @@ class Capabilities:
     # No exchange documents a limit on codes in one subscription; this is the largest subscription
     # seen working on one socket (855 codes on Upbit, 493 on Bithumb), rounded up.
     max_codes_per_connection: int
+    # Subscription requests on one open connection: each one replaces the whole subscription.
+    # Upbit allows 5 a second and 100 a minute per connection; Bithumb documents no limit of its
+    # own, so Upbit's is applied to it too.
+    requests_per_s: int = 5
+    requests_per_min: int = 100
 
     def depths_text(self) -> str:
         if not self.orderbook_depths:
@@ -54,6 +59,11 @@ EXCHANGE_NAMES: tuple[str, ...] = tuple(CAPABILITIES)
 # generated file, a YAML alias gone wrong) is refused instead of starting thousands of processes.
 MAX_MARKETS_PER_EXCHANGE = 2000
 MAX_CONNECTIONS_PER_EXCHANGE = 50
+# ``markets: all``: how often ``GET /v1/market/all`` is asked again. A listing changes a few times a
+# month; faster than every second would only load the exchange's REST API.
+DEFAULT_MARKETS_REFRESH_S = 300.0
+MIN_MARKETS_REFRESH_S, MAX_MARKETS_REFRESH_S = 1.0, 86_400.0
+MARKETS_ALL = "all"
 
 
 def capabilities(name: str) -> Capabilities:

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from domain.capabilities import DATA_TYPES, EXCHANGE_NAMES, capabilities, config_problems
+from domain.capabilities import (
+    DATA_TYPES,
+    DEFAULT_MARKETS_REFRESH_S,
+    EXCHANGE_NAMES,
+    MAX_MARKETS_REFRESH_S,
+    MIN_MARKETS_REFRESH_S,
+    capabilities,
+    config_problems,
+)
 from domain.exceptions import ValidationException
 from domain.market_data import normalise_code
 
@@ -25,6 +33,8 @@ MIN_FRAME_BYTES, MAX_FRAME_BYTES = 64 * 1024, 64 * 1024 * 1024  # accepted range
 
 
 ALL_ON_ONE_CONNECTION = -1  # the default of ExchangeConfig.markets_per_connection
+DEFAULT_BACKFILL_BUDGET = 2000  # REST requests per reconnect and connection: 8 pages for each of 250 markets
+MAX_BACKFILL_BUDGET = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,16 @@ class ExchangeConfig:
     # The largest WebSocket message read (a frame, or a fragmented message in total); a larger one
     # is counted as malformed and dropped as "oversized", and the connection is reconnected.
     max_frame_bytes: int = 4 * 1024 * 1024
+    # After a reconnect, fetch the trades the connection's markets made while it was away from REST
+    # (``/v1/trades/ticks``), at most ``backfill_budget`` requests per reconnect and connection.
+    backfill: bool = True
+    backfill_budget: int = DEFAULT_BACKFILL_BUDGET
+    # ``markets: all``: follow every listed market of ``quote_currencies`` from ``GET /v1/market/all``,
+    # asked at start and every ``markets_refresh_s``; ``markets`` then holds the codes followed so far
+    # (empty until the first listing arrives). With a list, ``markets`` is that list and no listing is read.
+    markets_all: bool = False
+    exclude: tuple[str, ...] = ()  # never followed, whichever way the markets are chosen
+    markets_refresh_s: float = DEFAULT_MARKETS_REFRESH_S
 
     def __post_init__(self) -> None:
         name = str(self.name).strip().lower()
@@ -70,8 +90,16 @@ class ExchangeConfig:
         self._set("quote_currencies", quotes)
         self._set("ws_url", _checked_url(self.ws_url, "ws_url", ("wss",), ("ws",), name))
         self._set("rest_url", _checked_url(self.rest_url, "rest_url", ("https",), ("http",), name))
-        markets = tuple(dict.fromkeys(normalise_code(m, quotes) for m in _as_tuple(self.markets)))
-        _require(bool(markets), "subscribed markets must not be empty", name, self.markets)
+        _require(isinstance(self.markets_all, bool), "markets_all must be true or false", name, self.markets_all)
+        exclude = tuple(dict.fromkeys(normalise_code(m, quotes) for m in _as_tuple(self.exclude)))
+        self._set("exclude", exclude)
+        markets = tuple(c for c in dict.fromkeys(normalise_code(m, quotes) for m in _as_tuple(self.markets))
+                        if c not in exclude)
+        _require(bool(markets) or self.markets_all, "subscribed markets must not be empty", name, self.markets)
+        _require(_is_number(self.markets_refresh_s)
+                 and MIN_MARKETS_REFRESH_S <= self.markets_refresh_s <= MAX_MARKETS_REFRESH_S,
+                 f"markets_refresh_s must be seconds from {MIN_MARKETS_REFRESH_S:g} to {MAX_MARKETS_REFRESH_S:g}",
+                 name, self.markets_refresh_s)
         self._set("markets", markets)
         data_types = tuple(dict.fromkeys(str(t).strip().lower() for t in _as_tuple(self.data_types)))
         self._set("data_types", data_types)
@@ -92,6 +120,9 @@ class ExchangeConfig:
                  self.max_frame_bytes)
         _require(self.tls_ca_file is None or isinstance(self.tls_ca_file, str) and bool(self.tls_ca_file.strip()),
                  "tls_ca_file must be a file path or unset", name, self.tls_ca_file)
+        _require(type(self.backfill) is bool, "backfill must be true or false", name, self.backfill)
+        _require(_is_int(self.backfill_budget) and 0 <= self.backfill_budget <= MAX_BACKFILL_BUDGET,
+                 f"backfill_budget must be an integer from 0 to {MAX_BACKFILL_BUDGET}", name, self.backfill_budget)
         self._check_timing(name)
 
     def _check_timing(self, name: str) -> None:

@@ -33,6 +33,8 @@ from domain.records import (
 )
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
+SOURCE_STREAM = ""  # the source of a streamed record: no ``source`` header
+SOURCE_REST = "rest"  # the source of a trade recovered over REST after a reconnect
 DATA_TYPES: frozenset[str] = frozenset(t.value for t in DataType)
 EXCHANGES: frozenset[str] = frozenset(e.value for e in Exchange)
 
@@ -87,6 +89,9 @@ class MarketDataMessage:
     raw_data: bytes  # the record as published: serialised krwfeed.v1 Trade or Orderbook
     received_time_us: int  # when krwfeed read the frame; drives the TTL and the latency metric
     sequential_id: int = 0  # trades only; lets tests and dedupe name a trade
+    # How krwfeed got the record: "" from the exchange's stream, SOURCE_REST ("rest") recovered by
+    # the REST backfill after a reconnect. Published as the Kafka header ``source`` when set.
+    source: str = ""
 
     @property
     def received_timestamp(self) -> datetime:
@@ -112,7 +117,8 @@ class MarketDataMessage:
 
     def __repr__(self) -> str:  # the bytes would make logs and actor traces unreadable
         return (f"MarketDataMessage({self.exchange}:{self.code} {self.data_type} "
-                f"#{self.sequential_id} {len(self.raw_data)} B @{self.received_time_us}us)")
+                f"#{self.sequential_id} {len(self.raw_data)} B @{self.received_time_us}us"
+                f"{' via ' + self.source if self.source else ''})")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

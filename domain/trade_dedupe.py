@@ -36,6 +36,11 @@ class TradeDedupe:
             ids.popitem(last=False)
         return False
 
+    def seen(self, code: str, sequential_id: int) -> bool:
+        """Whether this trade is remembered, without remembering it (id 0 is never seen)."""
+        ids = self._seen.get(code)
+        return sequential_id != 0 and ids is not None and sequential_id in ids
+
     def forget_codes_except(self, codes: frozenset[str]) -> None:
         """Drop the memory of codes no longer subscribed."""
         for code in [c for c in self._seen if c not in codes]:

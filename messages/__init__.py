@@ -28,6 +28,7 @@ from messages.connector import (
     SubscriptionQuery,
     SubscriptionReport,
     TicketReport,
+    UpdateCodes,
 )
 from messages.events import EventsReport, EventsRoute, PublishEvent, StartEvents
 from messages.producer import (
@@ -66,6 +67,7 @@ __all__ = [
     "SubscriptionQuery",
     "SubscriptionReport",
     "TicketReport",
+    "UpdateCodes",
     "StartBuffer",
     "BufferStats",
     "DrainBuffer",

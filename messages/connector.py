@@ -15,6 +15,9 @@ class StartConnector:
     supervisor: Any  # ActorAddress of the supervisor
     batch_window_s: float = 0.005  # one channel write per this long at most (pipeline.kafka_batching)
     events: Any = None  # ActorAddress of the events producer (PublishEvent), None when events are off
+    # This connection's share of its exchange's per-IP REST rate (1 / the exchange's connections),
+    # so the backfills of all of an exchange's connections together stay under the limit.
+    rest_share: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,13 @@ class ConnectorStats:
     reconnects: int
     last_message_us: dict[str, int] = field(default_factory=dict)  # per code
     undeliverable: int = 0  # records that could not be handed to the buffer (counted as dropped)
+    # The REST backfill after reconnects: trades recovered (published), requests answered, of those
+    # failed and answered 429, and markets that ended with a gap (something may be missing).
+    backfilled: int = 0
+    rest_requests: int = 0
+    rest_failures: int = 0
+    rest_rate_limited: int = 0
+    gaps: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +102,11 @@ class SubscriptionReport:
     connection_id: str
     tickets: dict[str, tuple[str, ...]]  # ticket -> subscribed codes (active ticket last)
     entries: tuple[TicketReport, ...] = ()  # the same tickets with their times
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCodes:
+    """Supervisor -> connector: the market list changed; follow exactly ``codes`` from now on (the
+    complete list: a subscription request replaces the connection's whole subscription)."""
+
+    codes: tuple[str, ...]

@@ -46,3 +46,6 @@ class StatusSnapshot:
     processes: tuple[dict[str, Any], ...] = ()  # {name, role, pid} of the supervisor and every child
     events: dict[str, Any] = field(default_factory=dict)
     rate_history: dict[str, Any] = field(default_factory=dict)
+    # exchange -> {state, markets, refresh_s, refreshes_ok, refreshes_failed, markets_added,
+    # markets_removed, last_error, last_refresh_us} for each exchange configured with ``markets: all``
+    discovery: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -80,6 +80,7 @@ def evaluate(snapshot: StatusSnapshot | None, now_us: int, settings: Settings) -
         return HealthReport(HealthStatus.UNHEALTHY, {"service": down}, checked_at_us=now_us)
     components: dict[str, ComponentHealth] = {"service": _service(snapshot)}
     components.update(_connections(snapshot))
+    components.update(_discovery(snapshot))
     components["kafka"] = _kafka(snapshot)
     markets = market_freshness(snapshot, now_us, settings.web.stale_after_s)
     components["freshness"] = _freshness(markets, settings.web.stale_after_s)
@@ -104,6 +105,26 @@ def _connections(snapshot: StatusSnapshot) -> dict[str, ComponentHealth]:
         else:
             why = info.get("reason") or "no reason given"
             result[f"connection:{connection_id}"] = ComponentHealth(HealthStatus.UNHEALTHY, f"{state}: {why}")
+    return result
+
+
+def _discovery(snapshot: StatusSnapshot) -> dict[str, ComponentHealth]:
+    """``markets: all`` exchanges: unhealthy until the first market list, degraded while refreshes fail
+    (the last list is still followed)."""
+    result: dict[str, ComponentHealth] = {}
+    for exchange, info in sorted(snapshot.discovery.items()):
+        error = info.get("last_error") or ""
+        if info.get("state") != "following":
+            why = f"; last attempt: {error}" if error else ""
+            result[f"markets:{exchange}"] = ComponentHealth(
+                HealthStatus.UNHEALTHY, f"waiting for the market list, retrying{why}")
+        elif error:
+            result[f"markets:{exchange}"] = ComponentHealth(
+                HealthStatus.DEGRADED, f"market list refresh failed ({error}); following the last list of "
+                f"{info.get('markets', 0)} markets")
+        else:
+            result[f"markets:{exchange}"] = ComponentHealth(
+                HealthStatus.HEALTHY, f"following {info.get('markets', 0)} markets")
     return result
 
 

@@ -114,13 +114,30 @@ EVENTS_FAILED = Counter(
     "Connection and gap events that could not be published (serialisation, delivery, given up at stop)",
     ["exchange"],
 )
-GAPS = Counter(
-    "ingestion_gaps_total",
-    "GAP events: stretches of trades that could not be recovered",
-    ["exchange"],
-)
 BACKFILLED_TRADES = Counter(
     "ingestion_backfilled_trades_total",
-    "Trades recovered from REST after a drop (trades_recovered of BACKFILLED and GAP events)",
+    "Trades recovered over REST after a reconnect and handed on (source: rest)",
     ["exchange"],
+)
+BACKFILL_REQUESTS = Counter(
+    "ingestion_backfill_requests_total",
+    "REST backfill requests answered, by outcome: ok, failed (5xx, timeout, unreadable), rate_limited (429)",
+    ["exchange", "outcome"],
+)
+BACKFILL_GAPS = Counter(
+    "ingestion_backfill_gaps_total",
+    "Markets whose backfill after a reconnect ended with trades possibly missing, by reason "
+    "(horizon, budget, rest_failed, rejected, interrupted)",
+    ["exchange", "reason"],
+)
+MARKET_LIST_REFRESHES = Counter(
+    "ingestion_market_list_refreshes_total",
+    "Answers of GET /v1/market/all for exchanges configured with markets: all, by outcome (ok, or "
+    "failed: the last list is kept)",
+    ["exchange", "outcome"],
+)
+MARKET_LIST_CHANGES = Counter(
+    "ingestion_market_list_changes_total",
+    "Markets started or stopped being followed after a market list refresh, by change (added, removed)",
+    ["exchange", "change"],
 )

@@ -14,6 +14,9 @@ from messages import StatusSnapshot
 from monitoring import metrics
 
 _US = 1_000_000
+# Connections set by this process: one that left the snapshot (stopped when its markets were
+# delisted) gets 0 for every state, so it does not stay CONNECTED on the dashboards.
+_shown_connections: dict[str, str] = {}
 
 
 def update_from_snapshot(
@@ -32,6 +35,11 @@ def update_from_snapshot(
             metrics.CONNECTION_STATE.labels(
                 connection=connection_id, exchange=str(info.get("exchange", "")), state=state.value
             ).set(1 if state.value == current else 0)
+    for connection_id in [c for c in _shown_connections if c not in snapshot.connections]:
+        exchange = _shown_connections.pop(connection_id)
+        for state in ConnectionState:
+            metrics.CONNECTION_STATE.labels(connection=connection_id, exchange=exchange, state=state.value).set(0)
+    _shown_connections.update({cid: str(info.get("exchange", "")) for cid, info in snapshot.connections.items()})
     for data_type, info in snapshot.producers.items():
         metrics.CONSECUTIVE_ERRORS.labels(data_type=data_type).set(int(info.get("consecutive_failures", 0)))
     if include_buffer_depth:
@@ -42,4 +50,6 @@ def update_from_snapshot(
 def set_service_info(settings: Settings, version: str) -> None:
     exchanges = ",".join(sorted({e.name for e in settings.exchanges}))
     markets = str(sum(len(e.markets) for e in settings.exchanges))
+    if any(e.markets_all for e in settings.exchanges):  # the rest is known once the market lists answer
+        markets = f"{markets}+all"
     metrics.SERVICE_INFO.labels(version=version, exchanges=exchanges, markets=markets).set(1)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from domain import market_data
 from domain.exceptions import SerializationException
 from domain.market_data import MarketDataMessage
 from domain.records import (
@@ -48,7 +49,7 @@ KIND_TO_PB: dict[ConnectionEventKind, int] = {
 _KIND_NAMES = {v: k for k, v in KIND_TO_PB.items()}
 # The source header marks records that did not come from the stream (backfilled from REST).
 SOURCE_HEADER = "source"
-SOURCE_REST = "rest"
+SOURCE_REST = market_data.SOURCE_REST
 
 
 def _string_tag(number: int) -> str:

@@ -4,7 +4,8 @@ delivery accounting, metrics and failure logging.
 One ``DeliveryBook`` per publisher. Each record goes keyed by its market code (both clients
 partition keys with murmur2, so one code stays on one partition in order, ready for Flink's
 ``keyBy``) to the topic the settings name for its exchange and data type, with the headers
-``proto.serializer.kafka_headers`` defines. Outcomes go to the ``PublishTracker`` (counts and the
+``proto.serializer.kafka_headers`` defines (a trade recovered by the REST backfill also carries
+``source: rest``; a streamed record carries no ``source`` header). Outcomes go to the ``PublishTracker`` (counts and the
 fatal rule) and the Prometheus metrics, both lock-protected, so the callbacks may run on a client's
 own thread. One log line per ``publish()`` call that had failures, once all its records are
 resolved, names every failed record (exchange:code and sequential id, up to a limit) and every
@@ -68,7 +69,7 @@ class DeliveryBook:
         self.observer = observer
         self._wall_us = wall_clock_us
         self.tracker = PublishTracker(settings.max_consecutive_failures, settings.max_outage_s, monotonic)
-        self._routes: dict[tuple[str, str], tuple[str, Headers]] = {}
+        self._routes: dict[tuple[str, str, str], tuple[str, Headers]] = {}
         self._keys: dict[str, bytes] = {}
         self._published_metric: dict[str, Any] = {}
         self._ack_latency = KAFKA_PUBLISH_LATENCY.labels(data_type)
@@ -77,14 +78,15 @@ class DeliveryBook:
     # --- routing (computed once per exchange and data type, once per code) ---------------
     def route(self, record: MarketDataMessage) -> tuple[str, Headers]:
         """(topic, headers) for ``record``."""
-        key = (record.exchange, record.data_type)
+        key = (record.exchange, record.data_type, record.source)
         route = self._routes.get(key)
         if route is None:
             if record.data_type == EVENT_DATA_TYPE:  # connection and gap events: the events topic
                 route = (self.settings.events_topic(record.exchange), event_headers(record.exchange))
             else:
+                # A backfilled record goes to the same topic as a streamed one, with a ``source`` header.
                 route = (self.settings.topic_for(record.exchange, record.data_type),
-                         kafka_headers(record.exchange, record.data_type))
+                         kafka_headers(record.exchange, record.data_type, record.source or None))
             self._routes[key] = route
         return route
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from domain.market_data import MarketDataMessage
 from domain.records import ConnectionEventKind, ConnectionEventRecord
-from monitoring.metrics import BACKFILLED_TRADES, EVENTS_FAILED, EVENTS_PUBLISHED, GAPS
+from monitoring.metrics import BACKFILLED_TRADES, EVENTS_FAILED, EVENTS_PUBLISHED
 from proto.serializer import EVENT_DATA_TYPE, serialize_event
 
 RECENT_EVENTS = 200  # kept for the status (the dashboard marks them on its chart)
@@ -75,7 +75,7 @@ class EventTally:
         """Every exchange's counters exist from the start (at 0), so queries and rates work before
         its first event, gap or failure."""
         for exchange in exchanges:
-            for metric in (EVENTS_PUBLISHED, EVENTS_FAILED, GAPS, BACKFILLED_TRADES):
+            for metric in (EVENTS_PUBLISHED, EVENTS_FAILED, BACKFILLED_TRADES):
                 metric.labels(exchange)
 
     # --- what arrives ------------------------------------------------------------------------
@@ -85,10 +85,8 @@ class EventTally:
         with self._lock:
             if event.kind is ConnectionEventKind.GAP:
                 self._gaps[exchange] += 1
-                GAPS.labels(exchange).inc()
             if event.kind in _RECOVERING and event.trades_recovered > 0:
                 self._backfilled[exchange] += event.trades_recovered
-                BACKFILLED_TRADES.labels(exchange).inc(event.trades_recovered)
             self._recent.append(event_row(event))
             self.version += 1
 

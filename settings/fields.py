@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 from marshmallow import ValidationError, fields, validate
 
+from domain.capabilities import MARKETS_ALL
+
 
 def _messages(allowed: str) -> dict[str, Any]:
     return {"required": f"required; {allowed}", "null": f"must not be empty; {allowed}", "invalid": allowed}
@@ -52,6 +54,26 @@ class UpperString(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return str(super()._deserialize(value, attr, data, **kwargs)).strip().upper()
+
+
+class Markets(fields.Field):  # type: ignore[type-arg]
+    """``markets``: the word ``all`` (every listed market of the quote currencies) or a list of codes."""
+
+    def __init__(self, max_codes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.codes = fields.List(UpperString(error_messages={"invalid": "a market code QUOTE-BASE such as KRW-BTC"}),
+                                 validate=validate.Length(min=1, max=max_codes, error=(
+                                     f"'all' or a non-empty list of at most {max_codes} market codes "
+                                     "such as [KRW-BTC]")))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().lower() == MARKETS_ALL:
+                return MARKETS_ALL
+            raise ValidationError("'all' or a list of market codes such as [KRW-BTC, KRW-ETH]")
+        if not isinstance(value, list | tuple):
+            raise ValidationError("'all' or a list of market codes such as [KRW-BTC, KRW-ETH]")
+        return self.codes.deserialize(list(value), attr, data, **kwargs)
 
 
 class HostPort(fields.String):

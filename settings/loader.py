@@ -9,6 +9,7 @@ import yaml
 from marshmallow import ValidationError
 
 from buffering.buffer_queue import keep_at_capacity_for, ttl_for_delivery
+from domain.capabilities import MARKETS_ALL
 from domain.config import ExchangeConfig
 from domain.settings import BufferSettings, KafkaSettings, LogSettings, Secret, Settings, WebSettings
 from publishers.kafka_config import delivery
@@ -28,7 +29,7 @@ from settings.secrets import (
 from supervision.connection_plan import process_limit_problem
 
 _SECRET_KEYS = frozenset({"sasl_password", "ssl_password"})  # wrapped in Secret: masked in repr and logs
-_TUPLE_KEYS = {"markets", "data_types", "quote_currencies", "bootstrap_servers", "api_version"}
+_TUPLE_KEYS = {"exclude", "data_types", "quote_currencies", "bootstrap_servers", "api_version"}
 
 
 def load_settings(path: str | Path, overrides: Overrides | None = None, *,
@@ -146,7 +147,12 @@ def _build(source: str, data: dict[str, Any], secrets: dict[str, str], kafka_env
     exchanges = []
     for i, raw in enumerate(data["exchanges"]):
         fields = _tuples(raw)
-        fields["markets"] = tuple(dict.fromkeys(fields["markets"]))  # duplicates removed
+        if "exclude_codes" in fields:
+            fields["exclude"] = tuple(fields.pop("exclude_codes"))
+        if fields["markets"] == MARKETS_ALL:  # the codes come from the exchange's market list
+            fields.update(markets=(), markets_all=True)
+        else:
+            fields["markets"] = tuple(dict.fromkeys(fields["markets"]))  # duplicates removed
         try:
             exchanges.append(ExchangeConfig(**fields))
         except Exception as exc:  # the config's own validation; report it against the field it names

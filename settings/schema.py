@@ -8,8 +8,17 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from domain.capabilities import DATA_TYPES, EXCHANGE_NAMES, MAX_MARKETS_PER_EXCHANGE, config_problems
+from domain.capabilities import (
+    DATA_TYPES,
+    EXCHANGE_NAMES,
+    MARKETS_ALL,
+    MAX_MARKETS_PER_EXCHANGE,
+    MAX_MARKETS_REFRESH_S,
+    MIN_MARKETS_REFRESH_S,
+    config_problems,
+)
 from domain.config import (
+    MAX_BACKFILL_BUDGET,
     MAX_BACKOFF_S,
     MAX_FRAME_BYTES,
     MIN_FRAME_BYTES,
@@ -19,7 +28,7 @@ from domain.config import (
 )
 from domain.exceptions import ValidationException
 from domain.market_data import normalise_code
-from settings.fields import HostPort, Scalar, UpperString, flag, number, text, url
+from settings.fields import HostPort, Markets, Scalar, UpperString, flag, number, text, url
 
 EXCHANGES_TEXT = "one of: " + ", ".join(EXCHANGE_NAMES)
 _CONFIG_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ExchangeConfig)}
@@ -35,14 +44,13 @@ class ExchangeSchema(_Strict):
     name = text(EXCHANGES_TEXT, required=True, choices=EXCHANGE_NAMES)
     ws_url = url(("ws", "wss"))
     rest_url = url(("http", "https"))
-    markets = fields.List(
-        UpperString(error_messages={"invalid": "a market code QUOTE-BASE such as KRW-BTC"}),
-        required=True,
-        validate=validate.Length(min=1, max=MAX_MARKETS_PER_EXCHANGE, error=(
-            f"a non-empty list of at most {MAX_MARKETS_PER_EXCHANGE} market codes such as [KRW-BTC]")),
-        error_messages={"required": "required; a non-empty list of market codes such as [KRW-BTC]",
-                        "invalid": "a list of market codes such as [KRW-BTC, KRW-ETH]"},
-    )
+    markets = Markets(MAX_MARKETS_PER_EXCHANGE, required=True, error_messages={
+        "required": "required; 'all' or a non-empty list of market codes such as [KRW-BTC]"})
+    # "exclude" is a name Schema itself uses: the field reads the key under another attribute name.
+    exclude_codes = fields.List(UpperString(error_messages={"invalid": "a market code QUOTE-BASE such as KRW-BTC"}),
+                          data_key="exclude", error_messages={"invalid": "a list of market codes never to follow, e.g. [KRW-XRP]"})
+    markets_refresh_s = number(f"seconds from {MIN_MARKETS_REFRESH_S:g} to {MAX_MARKETS_REFRESH_S:g}",
+                               lo=MIN_MARKETS_REFRESH_S, hi=MAX_MARKETS_REFRESH_S)
     data_types = fields.List(
         text("trade or orderbook", choices=DATA_TYPES),
         validate=validate.Length(min=1, error="a non-empty list drawn from: trade, orderbook"),
@@ -67,6 +75,9 @@ class ExchangeSchema(_Strict):
     quote_currencies = fields.List(UpperString(), validate=validate.Length(min=1))
     max_frame_bytes = number(f"bytes, an integer from {MIN_FRAME_BYTES} to {MAX_FRAME_BYTES}", lo=MIN_FRAME_BYTES,
                              hi=MAX_FRAME_BYTES, integer=True)
+    backfill = flag()
+    backfill_budget = number(f"an integer from 0 to {MAX_BACKFILL_BUDGET} (REST requests per reconnect)", lo=0,
+                             hi=MAX_BACKFILL_BUDGET, integer=True)
     # A CA bundle that replaces the system trust store for this exchange (private TLS proxies).
     tls_ca_file = fields.String(allow_none=True, validate=validate.Length(
         min=1, error="null or the path of a PEM CA bundle"))
@@ -75,18 +86,16 @@ class ExchangeSchema(_Strict):
     def _check(self, data: dict[str, Any], **_: Any) -> None:
         errors: dict[str, Any] = {}
         quotes = tuple(data.get("quote_currencies", ("KRW",)))
-        bad: dict[int, list[str]] = {}
-        for i, code in enumerate(data["markets"]):
-            try:
-                normalise_code(code, quotes)
-            except ValidationException as exc:
-                bad[i] = [f"a market code QUOTE-BASE with QUOTE in {', '.join(quotes)}, e.g. KRW-BTC "
-                          f"({exc.message})"]
-        if bad:
-            errors["markets"] = bad
+        listed = data["markets"] != MARKETS_ALL
+        for key, attr in (("markets", "markets"), ("exclude", "exclude_codes"))[0 if listed else 1:]:
+            bad = _bad_codes(data.get(attr, ()), quotes)
+            if bad:
+                errors[key] = bad
+        if listed and not errors and not set(data["markets"]) - set(data.get("exclude_codes", ())):
+            errors["exclude"] = ["codes to leave out of markets; it must leave at least one"]
         problems = config_problems(
             data["name"], data_types=data.get("data_types"), fmt=data.get("format"),
-            orderbook_depth=data.get("orderbook_depth"), markets=len(set(data["markets"])),
+            orderbook_depth=data.get("orderbook_depth"), markets=len(set(data["markets"])) if listed else None,
             markets_per_connection=data.get("markets_per_connection"))  # unset: the exchange's own limit
         for key, allowed in problems.items():
             errors.setdefault(key, [allowed])
@@ -96,6 +105,17 @@ class ExchangeSchema(_Strict):
             errors[key] = [allowed]
         if errors:
             raise ValidationError(errors)
+
+
+def _bad_codes(codes: list[str], quotes: tuple[str, ...]) -> dict[int, list[str]]:
+    bad: dict[int, list[str]] = {}
+    for i, code in enumerate(codes):
+        try:
+            normalise_code(code, quotes)
+        except ValidationException as exc:
+            bad[i] = [f"a market code QUOTE-BASE with QUOTE in {', '.join(quotes)}, e.g. KRW-BTC "
+                      f"({exc.message})"]
+    return bad
 
 
 class KafkaSchema(_Strict):

@@ -24,7 +24,7 @@ from supervision.rate_history import RateHistory
 from supervision.ticket_states import ticket_rows
 
 _CONNECTOR_COUNTERS = ("received", "malformed", "duplicates", "unsubscribed", "ignored_types", "reconnects",
-                       "undeliverable")
+                       "undeliverable", "backfilled", "rest_requests", "rest_failures", "rest_rate_limited", "gaps")
 _PRODUCER_COUNTERS = ("succeeded", "failed")
 _EVENT_COUNTERS = ("published", "failed", "gaps", "backfilled_trades")
 
@@ -60,6 +60,9 @@ class StatusBook:
         self.events: dict[str, Any] = {"enabled": False, "by_exchange": {}, "consecutive_failures": 0,
                                        "last_error": "", "cause": "", "in_flight": 0, "recent": []}
         self.rates = RateHistory()
+        # Connections stopped for having no codes left: out of the status, their counts still in the totals.
+        self.retired: dict[str, dict[str, Any]] = {}
+        self.discovery: dict[str, dict[str, Any]] = {}  # exchange -> its market list's counts (markets: all)
 
     def _counter(self, owner: str, name: str) -> _Cumulative:
         return self._counters.setdefault((owner, name), _Cumulative())
@@ -106,7 +109,30 @@ class StatusBook:
             conn.update(state=ConnectionState.DISCONNECTED.value, since_us=now_us,
                         reason="connector process exited; restarting")
 
+    def on_discovery(self, exchange: str, status: dict[str, Any]) -> None:
+        self.discovery[exchange] = dict(status)
+
+    def set_codes(self, connection_id: str, codes: Iterable[str]) -> None:
+        conn = self.connections.get(connection_id)
+        if conn is not None:
+            conn["codes"] = tuple(codes)
+
+    def keep_markets(self, exchange: str, codes: Iterable[str]) -> None:
+        """The exchange follows exactly ``codes`` now: a delisted market's last-message time goes."""
+        kept = {f"{exchange}:{code}" for code in codes}
+        for key in [k for k in self.markets if k.startswith(f"{exchange}:") and k not in kept]:
+            del self.markets[key]
+
+    def retire(self, connection_id: str) -> None:
+        conn = self.connections.pop(connection_id, None)
+        self.tickets.pop(connection_id, None)
+        if conn is not None:
+            conn.update(state=ConnectionState.DISCONNECTED.value, reason="no codes left", codes=())
+            self.retired[connection_id] = conn
+
     def on_state(self, msg: StateChanged) -> None:
+        if msg.connection_id in self.retired:
+            return
         conn = self.connections.get(msg.connection_id)
         if conn is None:
             self.expect_connection(msg.connection_id, msg.exchange, (), msg.at_us)
@@ -116,12 +142,14 @@ class StatusBook:
 
     def on_connector_stats(self, msg: ConnectorStats) -> int:
         """Apply the stats; return how many messages are new since this connection's last report."""
-        self.expect_connection(msg.connection_id, msg.exchange, msg.codes, 0)
-        conn = self.connections[msg.connection_id]
+        conn = self.retired.get(msg.connection_id)  # its final counts may come after it was stopped
+        if conn is None:
+            self.expect_connection(msg.connection_id, msg.exchange, msg.codes, 0)
+            conn = self.connections[msg.connection_id]
         before = self._counter(msg.connection_id, "received").value
         for name in _CONNECTOR_COUNTERS:
             conn[name] = self._counter(msg.connection_id, name).update(int(getattr(msg, name)))
-        if msg.codes:
+        if msg.codes and msg.connection_id not in self.retired:
             conn["codes"] = tuple(msg.codes)
         for code, at_us in msg.last_message_us.items():
             key = f"{msg.exchange}:{code}"
@@ -154,8 +182,11 @@ class StatusBook:
         if msg.last_error:
             prod["last_error"] = msg.last_error
 
+    def _all_connections(self) -> list[dict[str, Any]]:
+        return [*self.connections.values(), *self.retired.values()]
+
     def total_received(self) -> int:
-        return sum(int(c["received"]) for c in self.connections.values())
+        return sum(int(c["received"]) for c in self._all_connections())
 
     def total_published(self) -> int:
         return sum(int(p["succeeded"]) for p in self.producers.values())
@@ -163,10 +194,10 @@ class StatusBook:
     def accounted(self) -> bool:
         """Every record the connectors forwarded is published, dropped by the buffer or a failed publish."""
         forwarded = sum(int(c["received"]) - int(c["duplicates"]) - int(c["unsubscribed"])
-                        for c in self.connections.values())
+                        for c in self._all_connections())
         settled = self.total_published() + sum(int(p["failed"]) for p in self.producers.values()) + \
             sum(int(n) for n in self.buffer["dropped"].values()) + \
-            sum(int(c["undeliverable"]) for c in self.connections.values())
+            sum(int(c["undeliverable"]) for c in self._all_connections())
         return settled >= forwarded
 
     def snapshot(self, now_us: int, running: bool) -> StatusSnapshot:
@@ -181,4 +212,5 @@ class StatusBook:
             events={**self.events, "by_exchange": {k: dict(v) for k, v in self.events["by_exchange"].items()},
                     "recent": [dict(r) for r in self.events["recent"]]},
             rate_history={"bucket_s": self.rates.bucket_us / 1e6, "points": self.rates.points(now_us)},
+            discovery={k: dict(v) for k, v in self.discovery.items()},
         )

@@ -1,8 +1,8 @@
 """Each subscription ticket of a connection mapped to the state of its subscription (seed S2.2-l).
 
 A connection carries one subscription request at a time: the newest ticket is the live one while
-the connection is CONNECTED, and every older ticket was replaced by a resubscription on a new
-socket. Pure: the status book calls it with the connector's last ticket report and the
+the connection is CONNECTED, and every older ticket was replaced by a resubscription, on a new
+socket after a reconnect or on the open one when the market list changed its codes. Pure: the status book calls it with the connector's last ticket report and the
 connection's current state, so a lost connection shows at once, without a new report.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from messages import TicketReport
 AWAITING_DATA = "awaiting_data"  # live: sent on the connected socket, no record under it yet
 STREAMING = "streaming"  # live: records have arrived under it
 LOST = "lost"  # the newest ticket, its connection no longer connected (a resubscription follows)
-REPLACED = "replaced"  # a newer ticket was sent on a later socket
+REPLACED = "replaced"  # a newer ticket was sent since (on a later socket, or with new codes)
 
 
 def utc_text(us: int) -> str | None:

@@ -100,6 +100,15 @@ class BackfillScheduler:
             self._collect(plan)
         self._turns.clear()
 
+    def abandon_all(self, reason: str) -> None:
+        """End every market still open now with a gap of ``reason`` (answers still in flight for
+        them are then ignored by the caller): a new reconnect replaces this one."""
+        for plan in self._plans.values():
+            plan.abandon(reason)
+            self._collect(plan)
+        self._turns.clear()
+        self._in_flight.clear()
+
     # ---- answers ---------------------------------------------------------------
     def on_page(self, code: str, records: Sequence[TradeRecord], rejected: int = 0) -> None:
         plan = self._answered(code)

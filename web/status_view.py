@@ -63,7 +63,10 @@ def build(window: list[Observation], report: HealthReport) -> dict[str, Any]:
         "started_us": snap.started_us,
         "now_us": snap.now_us,
         "running": snap.running,
-        "totals": {"received": snap.total_received, "published": snap.total_published},
+        "totals": {"received": snap.total_received, "published": snap.total_published,
+                   # the REST backfill after reconnects: trades recovered, markets left with a gap
+                   "backfilled": sum(int(c.get("backfilled", 0)) for c in snap.connections.values()),
+                   "gaps": sum(int(c.get("gaps", 0)) for c in snap.connections.values())},
         "rates": {
             "received_per_s": _per_s(snap.total_received, old.total_received, seconds),
             "published_per_s": _per_s(snap.total_published, old.total_published, seconds),
@@ -81,6 +84,7 @@ def build(window: list[Observation], report: HealthReport) -> dict[str, Any]:
         "processes": [dict(p) for p in snap.processes],
         "events": events_view(snap.events),
         "chart": chart_view(snap.rate_history, snap.events, snap.now_us),
+        "discovery": _plain(snap.discovery),
     }
 
 

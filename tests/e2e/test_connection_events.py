@@ -50,7 +50,7 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     assert code == 200
     text = metrics.decode()
     assert 'ingestion_events_published_total{exchange="upbit"} 3.0' in text, text[:500]
-    for name in ("ingestion_events_failed_total", "ingestion_gaps_total", "ingestion_backfilled_trades_total"):
+    for name in ("ingestion_events_failed_total", "ingestion_backfilled_trades_total"):
         for exchange in ("upbit", "bithumb"):
             assert f'{name}{{exchange="{exchange}"}} 0.0' in text, (name, exchange)
     rc, _ = service.terminate()

@@ -76,3 +76,49 @@ def test_a_body_over_the_cap_is_an_error_and_pending_is_bounded(simulator_factor
     finally:
         client.close()
     assert not client.submit("e", MARKET_ALL_PATH)
+
+
+def test_https_with_the_exchange_s_own_ca_file(simulator_factory: Any) -> None:
+    sim = simulator_factory(market_count=2, rate=10, tls=True)
+    trusting, default = RestClient(sim.upbit_rest, ca_file=sim.ca_file), RestClient(sim.upbit_rest)
+    try:
+        assert trusting.submit("markets", MARKET_ALL_PATH) and default.submit("markets", MARKET_ALL_PATH)
+        (answer,) = _collect(trusting, 1)
+        assert answer.ok and parse_market_list(answer.body, Exchange.UPBIT)
+        (refused,) = _collect(default, 1)  # the throwaway CA is not in the system's trust store
+        assert refused.status is None and "CERTIFICATE" in refused.error.upper(), refused
+    finally:
+        trusting.close()
+        default.close()
+def test_in_flight_counts_queued_and_running_requests_until_each_ends_even_after_close() -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = RestClient(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_s=1.0)
+        assert client.in_flight == 0
+        assert client.submit("a", MARKET_ALL_PATH) and client.submit("b", MARKET_ALL_PATH)
+        assert client.in_flight == 2
+        silent.settimeout(5)
+        held, _ = silent.accept()  # the worker is inside the first request now
+        client.close()  # the queued one never starts; the running one ends at its timeout
+        assert client.in_flight == 1
+        deadline = time.monotonic() + 5
+        while client.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.in_flight == 0
+        held.close()
+
+
+def test_in_flight_is_zero_once_every_answer_is_in(simulator_factory: Any) -> None:
+    sim = simulator_factory(market_count=3, rate=10)
+    client = RestClient(sim.upbit_rest)
+    try:
+        for n in range(3):
+            assert client.submit(n, MARKET_ALL_PATH)
+        assert client.in_flight >= 1
+        assert len(_collect(client, 3)) == 3
+        assert client.in_flight == 0
+    finally:
+        client.close()

@@ -11,6 +11,12 @@ stopped). Otherwise the project's broker is started with scripts/kafka.sh on ``K
 A broker that cannot be started skips the tests that need it, with the reason; under
 ``KRWFEED_REQUIRE_REAL_PARTS=1`` (CI) it fails them instead.
 
+A broker this session starts (or restarts after a fault test) is warmed before any test uses it:
+a just-started JVM answers its first produce requests in hundreds of milliseconds, above the
+seed's 500 ms request timeout once the service's own start-up competes for the CPU, so a test
+that asserts no loss would fail on the broker's start-up rather than on krwfeed. ``warm_up``
+produces to a topic of its own until acknowledgements come back at steady-state latency.
+
 ``read_all`` reads a whole topic back; other tests import it from here.
 """
 from __future__ import annotations
@@ -36,6 +42,10 @@ KAFKA_SH = REPO_ROOT / "scripts" / "kafka.sh"
 CLIENT_ID = "krwfeed-tests"
 # Fetching the jars (first run) plus the broker's own 90 s readiness limit.
 START_LIMIT_S = 300.0
+WARMUP_TOPIC = "krwfeed-tests-warmup"
+WARMUP_LIMIT_S = 60.0
+WARM_MAX_ACK_MS = 100.0  # every acknowledgement of a round within this: the broker is warm
+WARM_ROUNDS = 3  # consecutive warm rounds needed
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +132,52 @@ class KafkaSession:
     topics: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class WarmUp:
+    rounds: int
+    seconds: float
+    first_max_ack_ms: float
+    last_max_ack_ms: float
+    warm: bool
+
+
+def warm_up(bootstrap: str, records_per_round: int = 600) -> WarmUp:
+    """Produce rounds of records (acks=all, as the service) until ``WARM_ROUNDS`` rounds in a row
+    have every acknowledgement within ``WARM_MAX_ACK_MS``, or ``WARMUP_LIMIT_S`` pass."""
+    from kafka import KafkaProducer
+    from kafka.errors import TopicAlreadyExistsError
+
+    with contextlib.suppress(TopicAlreadyExistsError):
+        create_topic(bootstrap, WARMUP_TOPIC, 6)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=CLIENT_ID, acks="all", retries=0,
+                             linger_ms=5, request_timeout_ms=30_000)
+    started = time.monotonic()
+    rounds = warm_in_a_row = 0
+    first = last = 0.0
+    try:
+        while warm_in_a_row < WARM_ROUNDS and time.monotonic() - started < WARMUP_LIMIT_S:
+            acks: list[float] = []
+            futures = []
+            for i in range(records_per_round):
+                sent = time.monotonic()
+                future = producer.send(WARMUP_TOPIC, key=str(i % 60).encode(), value=b"w" * 300)
+                future.add_callback(lambda _meta, sent=sent, acks=acks: acks.append(time.monotonic() - sent))
+                futures.append(future)
+                if i % 50 == 49:
+                    time.sleep(0.02)  # a steady trickle, as a feed sends, not one burst
+            producer.flush(timeout=30)
+            failed = sum(1 for f in futures if f.failed())
+            last = max(acks, default=float("inf")) * 1000 if not failed else float("inf")
+            first = first or last
+            rounds += 1
+            warm_in_a_row = warm_in_a_row + 1 if last <= WARM_MAX_ACK_MS else 0
+    finally:
+        producer.close(timeout=5)
+    result = WarmUp(rounds, time.monotonic() - started, first, last, warm_in_a_row >= WARM_ROUNDS)
+    log.info("broker warm-up on %s: %s", bootstrap, result)
+    return result
+
+
 def start_local_broker(port: int) -> KafkaSession:
     broker = LocalBroker(port)
     problem = missing_prerequisite()
@@ -136,7 +192,10 @@ def start_local_broker(port: int) -> KafkaSession:
     if done.returncode != 0:
         unavailable(f"no Kafka broker: scripts/kafka.sh start failed:\n{done.stderr.strip()[-3000:]}")
     # "already running" means a concurrent session won the start; that session owns it.
-    return KafkaSession(broker.bootstrap, broker, owned="started (pid" in done.stdout)
+    owned = "started (pid" in done.stdout
+    if owned:
+        warm_up(broker.bootstrap)
+    return KafkaSession(broker.bootstrap, broker, owned=owned)
 
 
 def delete_topics(bootstrap: str, topics: list[str]) -> None:
@@ -276,6 +335,7 @@ class KafkaControl:
             self.resume()
         elif status.returncode != 0:
             self.start()
+            warm_up(self.bootstrap)  # the next test meets a warm broker, as the first one did
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def book(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> OrderbookR
 def test_S1_2_a_market_data_message_is_frozen() -> None:
     msg = message()
     assert [f.name for f in dataclasses.fields(msg)] == ["exchange", "data_type", "code", "raw_data",
-                                                         "received_time_us", "sequential_id"]
+                                                         "received_time_us", "sequential_id", "source"]
     assert (msg.exchange, msg.data_type, msg.code, msg.raw_data, msg.received_timestamp) == (
         "upbit", "trade", "KRW-BTC", b'{"type":"trade"}', NOW)
     assert not hasattr(msg, "__dict__")  # slotted: it is built for every record

@@ -28,8 +28,11 @@ EXPECTED = {
     "ingestion_actor_messages_sent_total": ("counter", ("role",)),
     "ingestion_events_published_total": ("counter", ("exchange",)),
     "ingestion_events_failed_total": ("counter", ("exchange",)),
-    "ingestion_gaps_total": ("counter", ("exchange",)),
     "ingestion_backfilled_trades_total": ("counter", ("exchange",)),
+    "ingestion_backfill_requests_total": ("counter", ("exchange", "outcome")),
+    "ingestion_backfill_gaps_total": ("counter", ("exchange", "reason")),
+    "ingestion_market_list_refreshes_total": ("counter", ("exchange", "outcome")),
+    "ingestion_market_list_changes_total": ("counter", ("exchange", "change")),
 }
 
 
