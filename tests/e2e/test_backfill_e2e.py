@@ -12,6 +12,9 @@ compared with the tape, by trade id:
   asserts that some are, so it can see a loss at all;
 * with a REST horizon shorter than the outage (``rest_history``) the backfill ends with gaps
   (counted) and whatever is in Kafka is a trade the simulator made: nothing invented.
+
+Each disconnect also shows on the exchange's events topic: DISCONNECTED and RESUBSCRIBED per
+connection, then per market BACKFILLED (or GAP, beyond the horizon) with the trades recovered.
 """
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from typing import Any
 
 import pytest
 
+from domain.records import ConnectionEventKind, ConnectionEventRecord
 from proto.krwfeed.v1 import market_data_pb2 as pb
+from proto.serializer import event_to_record
 from tests.e2e.kafka_readback import Read, create_topics, read_topic
 from tests.e2e.service_process import ServiceProcess, service_config
 from tests.e2e.test_service_e2e import decode_trades, quiesce, topics
@@ -42,7 +47,7 @@ def start(simulator_factory: Any, service_factory: Any, bootstrap: str, ports: t
     sim = simulator_factory(market_count=markets, rate=rate, **sim_options)
     _, body = sim.get_json(f"{sim.rest('upbit')}/v1/market/all")
     codes = [m["market"] for m in body][:markets]
-    create_topics(bootstrap, topics(prefix))
+    create_topics(bootstrap, topics(prefix) + [f"{prefix}.{e}.events" for e in EXCHANGES])
     admin, web = ports
     cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=sim.url("bithumb"), markets=codes,
                          bootstrap=bootstrap, admin_port=admin, topic_prefix=prefix, markets_per_connection=50,
@@ -107,6 +112,32 @@ def lost_per_drop(missing: list[int], dropped_at: list[float]) -> list[int]:
     return counts
 
 
+def kafka_events(bootstrap: str, prefix: str, exchange: str) -> list[ConnectionEventRecord]:
+    return [event_to_record(pb.ConnectionEvent.FromString(r.value))
+            for r in read_topic(bootstrap, f"{prefix}.{exchange}.events")]
+
+
+def check_drop_events(events: list[ConnectionEventRecord], conns: dict[str, Any], drops: int,
+                      outcome: ConnectionEventKind) -> int:
+    """Every connection's drops are DISCONNECTED + RESUBSCRIBED events, and each of its markets has
+    one ``outcome`` event (BACKFILLED or GAP) per reconnect; returns the trades the events recovered."""
+    for cid, conn in conns.items():
+        mine = [e for e in events if e.connection_id == cid]
+        kinds = Counter(e.kind for e in mine)
+        # the stop adds one DISCONNECTED of its own
+        assert kinds[ConnectionEventKind.RESUBSCRIBED] == drops, (cid, kinds)
+        assert kinds[ConnectionEventKind.DISCONNECTED] == drops + 1, (cid, kinds)
+        per_market = Counter(e.codes for e in mine if e.kind in (ConnectionEventKind.BACKFILLED,
+                                                                  ConnectionEventKind.GAP))
+        assert per_market == Counter({(code,): drops for code in conn["codes"]}), (cid, per_market)
+        assert all(e.kind is outcome for e in mine if e.kind in (ConnectionEventKind.BACKFILLED,
+                                                                  ConnectionEventKind.GAP)), cid
+        assert all(e.gap_closed == (outcome is ConnectionEventKind.BACKFILLED) for e in mine
+                   if e.kind is outcome)
+    return sum(e.trades_recovered for e in events if e.kind in (ConnectionEventKind.BACKFILLED,
+                                                                ConnectionEventKind.GAP))
+
+
 def settle_and_stop(sim: Any, service: ServiceProcess) -> dict[str, Any]:
     status = quiesce(sim, service, EXCHANGES, settle_s=30.0)
     rc, _ = service.terminate()
@@ -146,6 +177,9 @@ def test_S2_4_a_with_backfill_every_trade_made_during_three_disconnects_is_in_ka
         backfilled = sum(int(c["backfilled"]) for c in conns.values())
         assert rest and len(rest) == backfilled, (len(rest), backfilled)
         assert sum(int(c["gaps"]) for c in conns.values()) == 0
+        recovered = check_drop_events(kafka_events(kafka_bootstrap, topic_prefix, exchange), conns,
+                                      len(DROPS_AT_S), ConnectionEventKind.BACKFILLED)
+        assert recovered == backfilled, (recovered, backfilled)
         requests = sum(int(c["rest_requests"]) for c in conns.values())
         limited = sum(int(c["rest_rate_limited"]) for c in conns.values())
         print(f"\n{exchange}: {len(made)} trades made, {sum(len(v) for v in want.values())} expected, "
@@ -180,6 +214,13 @@ def test_S2_4_b_without_backfill_the_same_disconnects_lose_trades(
         assert not any(r.headers.get("source") for r in reads)
         assert all(int(c["backfilled"]) == 0 and int(c["rest_requests"]) == 0
                    for c in final["connections"].values())
+        # the drops are still told on the events topic, with no backfill outcome after them
+        events = kafka_events(kafka_bootstrap, topic_prefix, exchange)
+        for cid, conn in final["connections"].items():
+            if conn["exchange"] == exchange:
+                kinds = Counter(e.kind for e in events if e.connection_id == cid)
+                assert kinds[ConnectionEventKind.RESUBSCRIBED] == len(DROPS_AT_S), (cid, kinds)
+        assert not [e for e in events if e.kind in (ConnectionEventKind.BACKFILLED, ConnectionEventKind.GAP)]
         print(f"\n{exchange} without backfill: {len(missing)} of {sum(len(v) for v in want.values())} trades lost; "
               f"per disconnect {per_drop}")
         lost_total += len(missing)
@@ -202,9 +243,15 @@ def test_S2_4_c_a_gap_beyond_the_rest_horizon_is_counted_and_nothing_is_invented
         ids = Counter((code, t.sequential_id) for code, trades in got.items() for t in trades)
         assert not [key for key, n in ids.items() if n > 1]
         assert not [key for key in ids if key not in made], "a trade the simulator never made"
-        conns = [c for c in final["connections"].values() if c["exchange"] == exchange]
+        conns_by_id = {cid: c for cid, c in final["connections"].items() if c["exchange"] == exchange}
+        conns = list(conns_by_id.values())
         gaps = sum(int(c["gaps"]) for c in conns)
         assert gaps == 10, f"{exchange}: {gaps} gaps, want one per market"
+        events = kafka_events(kafka_bootstrap, topic_prefix, exchange)
+        check_drop_events(events, conns_by_id, 1, ConnectionEventKind.GAP)
+        gap_events = [e for e in events if e.kind is ConnectionEventKind.GAP]
+        assert all(e.reason == "horizon" and e.from_time_us and e.to_time_us and e.from_time_us < e.to_time_us
+                   for e in gap_events), gap_events[:3]
         missing = [sid for code, sids in expected_ids(tape, got).items() for sid in sids if (code, sid) not in ids]
         rest = sum(1 for r in reads if r.headers.get("source") == b"rest")
         print(f"\n{exchange} beyond the horizon: {gaps} gaps, {rest} trades still recovered over REST, "

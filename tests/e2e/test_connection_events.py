@@ -61,12 +61,18 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     assert {r.key for r in reads} == {b"upbit-0"}, "keyed by the connection"
     assert all(r.headers == {"schema": b"krwfeed.v1.ConnectionEvent", "exchange": b"upbit", "data_type": b"event"}
                for r in reads), reads[0].headers
-    events = [pb.ConnectionEvent.FromString(r.value) for r in reads]
+    everything = [pb.ConnectionEvent.FromString(r.value) for r in reads]
+    # after the return, each market's backfill outcome (BACKFILLED: the stretch away was filled)
+    outcomes = [event_to_record(e) for e in everything if e.kind in (KIND.Value("BACKFILLED"), KIND.Value("GAP"))]
+    assert sorted(e.codes for e in outcomes) == sorted((code,) for code in codes), outcomes
+    assert all(e.kind.value == "BACKFILLED" and e.gap_closed for e in outcomes), outcomes
+    events = [e for e in everything if e.kind not in (KIND.Value("BACKFILLED"), KIND.Value("GAP"))]
     kinds = [e.kind for e in events]
     # the stop is a disconnect too: the stream ends there
     assert kinds == [KIND.Value("CONNECTED"), KIND.Value("DISCONNECTED"), KIND.Value("RESUBSCRIBED"),
                      KIND.Value("DISCONNECTED")], [KIND.Name(k) for k in kinds]
     connected, dropped, back, stopped = (event_to_record(e) for e in events)
+    assert all(back.to_time_us <= e.event_time_us for e in outcomes)  # type: ignore[operator]
     for event in (connected, dropped, back, stopped):
         assert event.exchange.value == "upbit" and event.connection_id == "upbit-0"
         assert sorted(event.codes) == sorted(codes)
@@ -86,7 +92,7 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
                                                                                            events_topics[1])]
     assert [e.kind.value for e in bithumb] == ["CONNECTED", "DISCONNECTED"]
     assert {e.connection_id for e in bithumb} == {"bithumb-0"}
-    print(f"FIGURES connection-events: upbit away {(back.to_time_us - dropped.from_time_us) / 1e6:.3f} s "  # type: ignore[operator]
+    print(f"FIGURES connection-events: upbit away {(back.to_time_us - dropped.from_time_us) / 1e6:.3f} s "
           f"(drop noticed {(dropped.to_time_us - dropped.from_time_us) / 1e6:.3f} s after the last data); "
           f"events producer RSS {events_rss_mb:.0f} MB")
 
