@@ -419,6 +419,7 @@ class ConnectorActor(ServiceActor):
             self.connector.metrics.sync_backfill(
                 counts.recovered, counts.requests - counts.failures - counts.rate_limited, counts.failures,
                 counts.rate_limited, dict(counts.gap_reasons or {}))
+            self.connector.sync_metrics()
         now = time.monotonic()
         if self.start.supervisor is None:
             return

@@ -437,6 +437,11 @@ class WebSocketConnector:
         self._log = StateLog(self._on_transition)
         self.metrics.state(self._log.state)
 
+    def sync_metrics(self) -> None:
+        """Bring the Prometheus counters up to the pipeline's, for records that came other than by a
+        read (the backfill's), which the read path's sync would only carry with the next frame."""
+        self.metrics.sync(self.pipeline.counters, self.reconnects)
+
     def _on_transition(self, old: S, new: S, reason: str, attempt: int) -> None:
         self.metrics.state(new)
         self.metrics.sync(self.pipeline.counters, self.reconnects)

@@ -38,7 +38,7 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     service.wait_for(lambda s: s["connections"]["upbit-0"]["reconnects"] >= 1
                      and s["connections"]["upbit-0"]["state"] == "CONNECTED", 30, "upbit-0 reconnected")
     status = service.wait_for(
-        lambda s: s["events"]["by_exchange"]["upbit"]["published"] >= 3
+        lambda s: s["events"]["by_exchange"]["upbit"]["published"] >= 3 + len(codes)  # + BACKFILLED per market
         and s["events"]["by_exchange"]["bithumb"]["published"] >= 1, 20, "the events acknowledged")
     assert status["events"]["enabled"] is True
     assert status["events"]["by_exchange"]["upbit"]["failed"] == 0
@@ -49,10 +49,11 @@ def test_a_forced_drop_is_published_as_connected_disconnected_resubscribed_on_th
     code, metrics = service.http("/metrics")
     assert code == 200
     text = metrics.decode()
-    assert 'ingestion_events_published_total{exchange="upbit"} 3.0' in text, text[:500]
-    for name in ("ingestion_events_failed_total", "ingestion_backfilled_trades_total"):
-        for exchange in ("upbit", "bithumb"):
-            assert f'{name}{{exchange="{exchange}"}} 0.0' in text, (name, exchange)
+    assert f'ingestion_events_published_total{{exchange="upbit"}} {3 + len(codes)}.0' in text, text[:500]
+    for exchange in ("upbit", "bithumb"):  # present from the start, for every exchange
+        assert f'ingestion_events_failed_total{{exchange="{exchange}"}} 0.0' in text, exchange
+    assert 'ingestion_backfilled_trades_total{exchange="bithumb"} 0.0' in text  # bithumb never dropped
+    assert 'ingestion_backfilled_trades_total{exchange="upbit"}' in text
     rc, _ = service.terminate()
     assert rc == 0, service.logs()[-3000:]
     ended_us = time.time_ns() // 1000

@@ -50,7 +50,8 @@ class Account:
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> records, copy reasons included
     ambiguous: int = 0
     unread: int = 0
-    extra: int = 0  # in Kafka but never sent
+    extra: int = 0  # in Kafka but never sent (nor, for trades, ever made by the simulator)
+    recovered: int = 0  # trades never sent on the socket, made by the simulator, fetched over REST
     unaccounted: int = 0
     overcounted: int = 0  # counted as dropped (not publish_failed) yet in Kafka
 
@@ -60,25 +61,37 @@ class Account:
 
 
 def _settle(data_type: str, sent: int, delivered: int, duplicates: int, extra: int,
-            counters: KrwfeedCounters, allow_unread: bool) -> Account:
+            counters: KrwfeedCounters, allow_unread: bool, recovered: int = 0, rest_received: int = 0,
+            rest_sent: int = 0) -> Account:
     dropped = {reason: n for (dt, reason), n in counters.dropped.items() if dt == data_type and n}
     counted = sum(n for reason, n in dropped.items() if reason not in COPY_REASONS)
     failed = dropped.get(PUBLISH_FAILED, 0)
     missing = sent - delivered
     received = counters.received.get(data_type)
-    unread = max(0, sent - received) if (allow_unread and received is not None) else 0
+    if received is not None:
+        # What the socket delivered: the backfill's records count as received too. A frame left unread
+        # at a drop whose trade the backfill then fetched over REST (``rest_sent``) is not lost.
+        received -= rest_received
+    unread = max(0, sent - received - rest_sent) if (allow_unread and received is not None) else 0
     # What krwfeed says it lost (plus what it never read) against what is really missing.
     excess = counted + unread - missing
     ambiguous = min(max(excess, 0), failed)
     return Account(
         data_type=data_type, sent=sent, delivered=delivered, duplicates=duplicates, dropped=dropped,
-        ambiguous=ambiguous, unread=unread, extra=extra,
+        ambiguous=ambiguous, unread=unread, extra=extra, recovered=recovered,
         unaccounted=max(-excess, 0), overcounted=max(excess, 0) - ambiguous,
     )
 
 
 def account_trades(sent_logs: Iterable[Mapping[str, Any]], kafka_trades: Iterable[TradeKey],
-                   counters: KrwfeedCounters, allow_unread: bool = False) -> Account:
+                   counters: KrwfeedCounters, allow_unread: bool = False,
+                   made: Iterable[TradeKey] = (), rest_trades: Iterable[TradeKey] = ()) -> Account:
+    """``made``: every trade the simulator's markets made (its tape), sent or not; ``rest_trades``:
+    the trade records in Kafka that the backfill fetched over REST (header ``source: rest``).
+
+    A trade in Kafka that was never sent on a socket is accounted as recovered when the simulator
+    made it (the backfill after a reconnect found it over REST), and as extra (invented) when not.
+    A trade sent, missed on the socket and then recovered over REST is simply delivered."""
     sent: set[TradeKey] = set()
     for log in sent_logs:
         exchange = str(log["exchange"])
@@ -86,8 +99,12 @@ def account_trades(sent_logs: Iterable[Mapping[str, Any]], kafka_trades: Iterabl
             sent.update((exchange, code, int(sid)) for sid in sids)
     seen = Counter(kafka_trades)
     found = set(seen)
+    never_sent = found - sent
+    recovered = never_sent & set(made)
+    rest = list(rest_trades)
     return _settle(TRADE, len(sent), len(found & sent), sum(seen.values()) - len(seen),
-                   len(found - sent), counters, allow_unread)
+                   len(never_sent - recovered), counters, allow_unread, len(recovered), len(rest),
+                   len(set(rest) & sent))
 
 
 def account_orderbooks(sent_logs: Iterable[Mapping[str, Any]], kafka_books: Mapping[BookKey, int],
@@ -112,7 +129,8 @@ def table_rows(scenario: str, accounts: Iterable[Account]) -> list[tuple[str, ..
     rows: list[tuple[str, ...]] = []
     for a in accounts:
         reasons = ", ".join(f"{r}={n}" for r, n in sorted(a.dropped.items())) or "-"
-        dup = str(a.duplicates) + (f" (+{a.extra} not in the sent log)" if a.extra else "")
+        dup = (str(a.duplicates) + (f" (+{a.extra} not in the sent log)" if a.extra else "")
+               + (f" (+{a.recovered} recovered over REST)" if a.recovered else ""))
         bad = str(a.unaccounted) + (f" (+{a.overcounted} over-counted)" if a.overcounted else "")
         rows.append((scenario, a.data_type, str(a.sent), str(a.delivered), dup, reasons, str(a.ambiguous),
                      str(a.unread), bad))

@@ -65,7 +65,7 @@ class Rig:
         self.bootstrap = bootstrap
         self.prefix = "faults-" + uuid.uuid4().hex[:10]
         for exchange in EXCHANGES:
-            for data_type in DATA_TYPES:
+            for data_type in (*DATA_TYPES, "events"):
                 create_topic(bootstrap, f"{self.prefix}.{exchange}.{data_type}", 6)
         self.sim: SimulatorProcess = start_simulator(market_count=markets, rate=rate, idle_timeout=0)
         _, body = self.sim.get_json(f"{self.sim.rest('upbit')}/v1/market/all")
@@ -112,6 +112,8 @@ class Rig:
         logs = [self.sim.sent_log(e) for e in EXCHANGES]
         counters = krwfeed_counters(self.service.workdir / "prometheus")
         trades: list[tuple[str, str, int]] = []
+        made: set[tuple[str, str, int]] = set()
+        rest_trades: list[tuple[str, str, int]] = []
         books: Counter[tuple[str, str]] = Counter()
         seen_books: set[bytes] = set()
         book_copies = 0
@@ -120,6 +122,10 @@ class Rig:
                 trade = pb.Trade.FromString(r.value or b"")
                 assert r.key == trade.code.encode(), "the Kafka key is the market code"
                 trades.append((exchange, trade.code, int(trade.sequential_id)))
+                if dict(r.headers or ()).get("source") == b"rest":
+                    rest_trades.append(trades[-1])
+            tape = self.sim.control("tape", exchange)["trades"]
+            made.update((exchange, code, int(sid)) for code, sids in tape.items() for sid in sids)
             for r in read_all(self.bootstrap, f"{self.prefix}.{exchange}.orderbook", 60):
                 book = pb.Orderbook.FromString(r.value or b"")
                 book.ClearField("received_time")  # the same frame read twice differs only here
@@ -129,7 +135,7 @@ class Rig:
                     continue
                 seen_books.add(identity)
                 books[(exchange, book.code)] += 1
-        return [account_trades(logs, trades, counters, allow_unread),
+        return [account_trades(logs, trades, counters, allow_unread, made, rest_trades),
                 account_orderbooks(logs, books, counters, allow_unread, book_copies)]
 
     def cross_check(self) -> str:
@@ -147,4 +153,4 @@ class Rig:
         finally:
             self.sim.stop()
             # Fewer partitions keep the broker's restart after a SIGKILL short (each one is recovered).
-            delete_topics(self.bootstrap, [f"{self.prefix}.{e}.{t}" for e in EXCHANGES for t in DATA_TYPES])
+            delete_topics(self.bootstrap, [f"{self.prefix}.{e}.{t}" for e in EXCHANGES for t in (*DATA_TYPES, "events")])

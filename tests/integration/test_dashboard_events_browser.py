@@ -61,7 +61,8 @@ def test_the_chart_draws_each_exchanges_rate_and_marks_a_drop_and_the_events_tab
             x = float(drop.get_attribute("x1") or "nan")
             assert 44 < x <= 900, x  # within the chart's time axis, near its right end
             upbit = events.locator("tr[data-exchange=upbit]")
-            expect(upbit.locator("td.published")).to_have_text("3", timeout=10_000)  # + DISCONNECTED, RESUBSCRIBED
+            # + DISCONNECTED, RESUBSCRIBED, then the backfill's BACKFILLED for each of its 4 markets
+            expect(upbit.locator("td.published")).to_have_text("7", timeout=15_000)
             expect(upbit.locator("td.gaps")).to_have_text("0")
             expect(events.locator("tr[data-exchange=bithumb] td.published")).to_have_text("1")
             assert page.evaluate("() => window.__sameDocument") == marker  # redrawn, never reloaded
