@@ -10,6 +10,7 @@ also counts the stamps per code. The market label stays bounded: only subscribed
 """
 from __future__ import annotations
 
+from connectors.backfill import REASON_INTERRUPTED
 from connectors.frame_pipeline import FrameCounters
 from domain.state import ConnectionState
 from monitoring.metrics import (
@@ -23,6 +24,9 @@ from monitoring.metrics import (
     MESSAGES_RECEIVED,
     RECONNECTS,
 )
+from tape.backfill import REASON_BUDGET, REASON_HORIZON, REASON_REJECTED, REASON_REST_FAILED
+
+GAP_REASONS = (REASON_HORIZON, REASON_BUDGET, REASON_REST_FAILED, REASON_REJECTED, REASON_INTERRUPTED)
 
 
 class StampCountingDict(dict[str, int]):
@@ -47,6 +51,11 @@ class ConnectorMetrics:
         self._reconnects = 0
         self._by_market: dict[str, int] = {}
         self._backfill: dict[tuple[str, str], int] = {}
+        # Present at 0 from the start, so a dashboard's gap and backfill panels have data before the
+        # first reconnect.
+        BACKFILLED_TRADES.labels(exchange)
+        for reason in GAP_REASONS:
+            BACKFILL_GAPS.labels(exchange, reason)
 
     def sync(self, counters: FrameCounters, reconnects: int) -> None:
         self._sync_markets(counters)
