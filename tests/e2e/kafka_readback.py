@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import KafkaAdminClient, NewTopic, OffsetSpec
 
 from tests.e2e.service_process import REPO_ROOT
 
@@ -30,9 +30,15 @@ def create_topics(bootstrap: str, topics: list[str], partitions: int = 6) -> Non
         while time.monotonic() < deadline:
             described = admin.describe_topics(topics)
             if all(len(d.get("partitions", [])) == partitions and
-                   all(p.get("leader", -1) >= 0 for p in d["partitions"]) for d in described):
+                   all(p.get("leader_id", -1) >= 0 for p in d["partitions"]) for d in described):
                 break
             time.sleep(0.2)
+        else:
+            raise AssertionError(f"topics without a leader on every partition after 30 s: {topics}")
+        # Metadata can name a leader a moment before it serves the partition; ListOffsets is answered
+        # by the leader itself and is retried until it does.
+        admin.list_partition_offsets({TopicPartition(t, p): OffsetSpec.LATEST for t in topics for p in range(partitions)},
+                                     timeout_ms=10_000)
     finally:
         admin.close()
 

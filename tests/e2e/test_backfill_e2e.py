@@ -40,8 +40,8 @@ DROPS_AT_S = (8.0, 26.0, 44.0)  # three forced disconnects within 60 s
 REFUSE_S = 3.0
 RUN_S = 60.0
 # Without backfill the loss per disconnect is the figure wanted; the same three disconnects, closer together.
-QUICK_DROPS_AT_S = (5.0, 13.0, 21.0)
-QUICK_RUN_S = 27.0
+QUICK_DROPS_AT_S = (4.0, 9.0, 14.0)
+QUICK_RUN_S = 18.0
 
 
 def start(simulator_factory: Any, service_factory: Any, bootstrap: str, ports: tuple[int, int], prefix: str,
