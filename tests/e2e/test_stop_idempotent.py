@@ -30,9 +30,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 STOP_TWICE = """
 import json, sys, time
 from thespian.actors import ActorSystem
+from actors.loopback_transport import CAPABILITIES, bind_to_loopback
 from actors.supervisor import GLOBAL_NAME, Supervisor
 from messages import ServiceStopped, StopService
-asys = ActorSystem("multiprocTCPBase", {"Admin Port": int(sys.argv[1])}, transientUnique=True)
+bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
+asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": int(sys.argv[1])}, transientUnique=True)
 supervisor = asys.createActor(Supervisor, globalName=GLOBAL_NAME)
 asys.tell(supervisor, StopService(deadline_s=8.0))
 asys.tell(supervisor, StopService(deadline_s=8.0))
