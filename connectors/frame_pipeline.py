@@ -123,6 +123,8 @@ class FramePipeline:
         # Records must name a subscribed code anyway; validation accepts the quotes those codes use.
         self.quote_currencies = tuple(sorted({code.split("-", 1)[0] for code in self.codes}))
         self.dedupe.forget_codes_except(self.codes)
+        # A market no longer carried has nothing to backfill; relisted later, it starts afresh.
+        self.last_trades = {code: last for code, last in self.last_trades.items() if code in self.codes}
 
     def process(self, frame: bytes | str, received_time_us: int) -> FrameOutcome:
         """Decode one frame and filter its records. Never raises for bad input."""

@@ -190,6 +190,13 @@ def test_the_pipeline_keeps_each_code_s_latest_trade_by_trade_time() -> None:
     assert p.last_trades == {"KRW-BTC": (T0 + 9, 3)}  # ids are not ordered: time decides
 
 
+def test_a_market_no_longer_carried_leaves_the_pipeline_s_last_trades() -> None:
+    p = FramePipeline(FakeAdapter(), ["KRW-BTC", "KRW-ETH"], encode)
+    p.admit_backfill([rest_trade("KRW-BTC", 7, T0 + 5), rest_trade("KRW-ETH", 3, T0 + 9)], 0, T0)
+    p.set_codes(["KRW-ETH"])
+    assert p.last_trades == {"KRW-ETH": (T0 + 9, 3)}
+
+
 def test_recovered_trades_are_marked_rest_and_deduped_against_the_stream() -> None:
     p = FramePipeline(FakeAdapter(), ["KRW-BTC"], encode)
     assert [r.source for r in p.process(trade("KRW-BTC", 5), 1).records] == [""]
