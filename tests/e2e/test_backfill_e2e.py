@@ -54,7 +54,8 @@ def start(simulator_factory: Any, service_factory: Any, bootstrap: str, ports: t
     admin, web = ports
     cfg = service_config(upbit_url=sim.url("upbit"), bithumb_url=sim.url("bithumb"), markets=codes,
                          bootstrap=bootstrap, admin_port=admin, topic_prefix=prefix, markets_per_connection=50,
-                         buffer={"ttl_s": {"trade": 30.0}},
+                         # the mode that promises no loss to Kafka; the loss under test is the exchange's
+                         kafka={"delivery": "at_least_once"},
                          upbit=dict(exchange_extra), bithumb=dict(exchange_extra))
     service = service_factory(cfg, web_port=web)
     service.wait_connected(60)

@@ -113,8 +113,12 @@ def start_streaming(simulator_factory: Any, service_factory: Any, bootstrap: str
 def test_S2_3_b_100_markets_for_10_s_every_trade_in_kafka_exactly_once(
         simulator_factory: Any, service_factory: Any, kafka_bootstrap: str, ports: tuple[int, int],
         topic_prefix: str) -> None:
+    """No loss is the promise of ``kafka.delivery: at_least_once``, so that is the mode under test. The
+    shipped ``at_most_once`` (retries=0, request.timeout.ms=500) loses, and counts, every record in
+    flight when the broker takes longer than 500 ms to answer, which a busy two-core machine does now
+    and then; what that mode promises (every failure counted) the fault suite proves."""
     sim, service, codes = start_streaming(simulator_factory, service_factory, kafka_bootstrap, ports, topic_prefix,
-                                          markets=100, rate=400, buffer={"ttl_s": {"trade": 10.0}})
+                                          markets=100, rate=400, kafka={"delivery": "at_least_once"})
     assert len(codes) == 100
     began = time.monotonic()
     time.sleep(10)
@@ -124,7 +128,7 @@ def test_S2_3_b_100_markets_for_10_s_every_trade_in_kafka_exactly_once(
     assert rc == 0, service.logs()[-3000:]
     final = service.status() or status
     failed = {t: p["failed"] for t, p in final["producers"].items()}
-    assert not any(failed.values()), f"Kafka publish failures (retries=0 loses these records): {failed}"
+    assert not any(failed.values()), f"Kafka publish failures: {failed}"
     bootstrap = kafka_bootstrap
     total = 0
     for exchange in ("upbit", "bithumb"):
