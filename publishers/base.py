@@ -34,5 +34,6 @@ class MessagePublisher(ABC):
         """Cumulative delivery counts and the outage state (failed attempts, cause, fatal)."""
 
     def poll(self) -> None:  # noqa: B027 - a no-op by default on purpose
-        """Let the client deliver the outcomes it has; never blocks. Clients that report on their
-        own thread (kafka-python) need nothing here; librdkafka serves its callbacks only here."""
+        """Let the client deliver the outcomes it has, and write the metrics gathered since the last
+        poll; never blocks. The owner calls it a few times a second whatever the load (librdkafka
+        serves its callbacks only here; kafka-python reports on its own thread)."""

@@ -101,6 +101,7 @@ class ConfluentPublisher(MessagePublisher):
     def poll(self) -> None:
         if not self._closed:
             self._producer.poll(0)
+        self._book.sync_metrics()
 
     def flush(self, timeout_s: float) -> int:
         try:
@@ -111,6 +112,7 @@ class ConfluentPublisher(MessagePublisher):
         if left:
             publisher_log().warning("kafka flush for %s incomplete after %.1f s: %d records unresolved",
                                     self.data_type, timeout_s, left)
+        self._book.sync_metrics()
         return self._book.tracker.in_flight
 
     def close(self, timeout_s: float) -> None:
@@ -127,6 +129,7 @@ class ConfluentPublisher(MessagePublisher):
                                     self.data_type, self._book.tracker.in_flight, type(err).__name__, err)
             self._book.give_up("the producer was closed")
         self._closed = True
+        self._book.sync_metrics()
 
     def give_up(self) -> int:
         if self._closed:

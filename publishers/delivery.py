@@ -7,7 +7,9 @@ partition keys with murmur2, so one code stays on one partition in order, ready 
 ``proto.serializer.kafka_headers`` defines (a trade recovered by the REST backfill also carries
 ``source: rest``; a streamed record carries no ``source`` header). Outcomes go to the ``PublishTracker`` (counts and the
 fatal rule) and the Prometheus metrics, both lock-protected, so the callbacks may run on a client's
-own thread. One log line per ``publish()`` call that had failures, once all its records are
+own thread. The per-record metrics (both latencies, the published count) gather in the process and
+reach Prometheus at each ``sync_metrics()`` (``monitoring.metric_batch``: one record's worth of
+multiprocess metric writes cost as much as handing it to librdkafka). One log line per ``publish()`` call that had failures, once all its records are
 resolved, names every failed record (exchange:code and sequential id, up to a limit) and every
 distinct error.
 """
@@ -16,11 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from domain.clock import utc_now_us
 from domain.market_data import MarketDataMessage
 from domain.settings import KafkaSettings
+from monitoring.metric_batch import CounterBatch, HistogramBatch
 from monitoring.metrics import (
     KAFKA_PUBLISH_LATENCY,
     MESSAGES_PUBLISHED,
@@ -71,9 +74,16 @@ class DeliveryBook:
         self.tracker = PublishTracker(settings.max_consecutive_failures, settings.max_outage_s, monotonic)
         self._routes: dict[tuple[str, str, str], tuple[str, Headers]] = {}
         self._keys: dict[str, bytes] = {}
-        self._published_metric: dict[str, Any] = {}
-        self._ack_latency = KAFKA_PUBLISH_LATENCY.labels(data_type)
-        self._processing_latency = PROCESSING_LATENCY.labels(data_type)
+        self._published_metric: dict[str, CounterBatch] = {}
+        self._ack_latency = HistogramBatch(KAFKA_PUBLISH_LATENCY.labels(data_type))
+        self._processing_latency = HistogramBatch(PROCESSING_LATENCY.labels(data_type))
+
+    def sync_metrics(self) -> None:
+        """Writes the gathered latencies and counts to Prometheus (the producer's tick, a flush)."""
+        self._ack_latency.sync()
+        self._processing_latency.sync()
+        for counter in list(self._published_metric.values()):
+            counter.sync()
 
     # --- routing (computed once per exchange and data type, once per code) ---------------
     def route(self, record: MarketDataMessage) -> tuple[str, Headers]:
@@ -129,9 +139,7 @@ class DeliveryBook:
     def observe_handed(self, records: Sequence[MarketDataMessage]) -> None:
         """Receive -> handed to the client latency, with one clock read for the whole call."""
         now_us = self._wall_us()
-        observe = self._processing_latency.observe
-        for record in records:
-            observe(max(0, now_us - record.received_time_us) / 1e6)
+        self._processing_latency.observe_many([max(0, now_us - r.received_time_us) / 1e6 for r in records])
 
     def succeeded(self, attempt: PublishAttempt, record: MarketDataMessage, sent_at: float) -> None:
         self._ack_latency.observe(self.monotonic() - sent_at)
@@ -142,9 +150,9 @@ class DeliveryBook:
             return
         metric = self._published_metric.get(record.exchange)
         if metric is None:
-            metric = self._published_metric[record.exchange] = MESSAGES_PUBLISHED.labels(
+            metric = self._published_metric[record.exchange] = CounterBatch(MESSAGES_PUBLISHED.labels(
                 record.exchange, self.data_type
-            )
+            ))
         metric.inc()
         if self.tracker.succeeded(attempt) and attempt.errors:
             self.log_failures(attempt)

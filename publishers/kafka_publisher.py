@@ -82,11 +82,15 @@ class KafkaPublisher(MessagePublisher):
         future.add_both(self._on_done, attempt, record, sent_at)
         return None
 
+    def poll(self) -> None:
+        self._book.sync_metrics()
+
     def flush(self, timeout_s: float) -> int:
         try:
             self._producer.flush(timeout=timeout_s)
         except Exception as err:  # KafkaTimeoutError: something still unresolved at the deadline
             publisher_log().warning("kafka flush for %s incomplete after %.1f s: %s", self.data_type, timeout_s, err)
+        self._book.sync_metrics()
         return self._book.tracker.in_flight
 
     def close(self, timeout_s: float) -> None:
@@ -104,6 +108,7 @@ class KafkaPublisher(MessagePublisher):
                 self.data_type, self._book.tracker.in_flight, type(err).__name__, err,
             )
         self._book.give_up("the producer was closed")
+        self._book.sync_metrics()
 
     def give_up(self) -> int:
         return self._book.give_up("no more time to wait for them")
