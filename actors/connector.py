@@ -7,7 +7,7 @@ the buffer (``actors.record_channel``), which only ever says the buffer went awa
 (``wakeupAfter``) drive pings, stall checks, batch flushes, stats and reconnects.
 
 Records leave in batches on the record channel: a batch goes when it is full or the start
-message's ``batch_window_s`` (``linger.ms``, at most 5 ms: ``publishers.kafka_batching``) after the
+message's ``batch_window_s`` (``buffer.linger_ms``: ``publishers.kafka_batching``) after the
 previous one, so the number of writes follows the data, not the frames. What cannot be handed to the buffer (the channel down or its queue full beyond its
 bound) is counted as dropped with reason ``channel_unavailable``, never lost silently.
 
@@ -63,7 +63,7 @@ from messages import (
     UpdateCodes,
 )
 from monitoring.metrics import DATA_PATH_MESSAGES, MESSAGES_DROPPED
-from publishers.kafka_batching import MAX_WINDOW_RECORDS, MAX_WINDOW_S
+from publishers.kafka_batching import MAX_WINDOW_RECORDS
 from tape.backfill import BackfillOutcome
 
 MAX_FRAMES_PER_DRAIN = 500  # then yield to other messages and continue with a DrainSocket to self
@@ -97,7 +97,7 @@ class ConnectorActor(ServiceActor):
         self.start: StartConnector | None = None
         self.connector: WebSocketConnector | None = None
         self.channel: ChannelEnd | None = None
-        self.window = BatchWindow(MAX_WINDOW_RECORDS, MAX_WINDOW_S)
+        self.window = BatchWindow(MAX_WINDOW_RECORDS)
         self.undeliverable: Counter[str] = Counter()  # data type -> records that could not be handed on
         self.stopped = False
         self.awaiting_permit = 0  # the permit request's number, 0 when not waiting

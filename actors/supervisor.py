@@ -60,7 +60,7 @@ from connectors.rest_client import RestClient
 from domain.clock import utc_now_us
 from domain.config import ExchangeConfig
 from domain.records import ConnectionEventKind, ConnectionEventRecord, Exchange
-from domain.settings import Settings
+from domain.settings import BufferSettings, Settings
 from exchanges.rest import MARKET_ALL_PATH
 from messages import (
     ActorProcess,
@@ -184,6 +184,7 @@ class Supervisor(ServiceActor):
         self.stop: StopSequence | None = None
         self.fatal = ""
         self._kafka: Any = None
+        self._buffer = BufferSettings()
         self.channel_path = ""
         self._pace_armed = False
         self.awaiting_init: set[str] = set()  # connectors whose first message has not arrived yet
@@ -453,6 +454,7 @@ class Supervisor(ServiceActor):
         self.book = StatusBook(utc_now_us())
         self.book.on_process(ActorProcess("supervisor", self.role, os.getpid()))
         self._kafka = settings.kafka
+        self._buffer = settings.buffer
         events = settings.kafka.events and EVENTS in self.actor_classes
         if events:
             # Created before the connectors, which need its address; started (its Kafka client
@@ -555,7 +557,7 @@ class Supervisor(ServiceActor):
         channel = self.channel_path
         if child.kind == "connector":
             siblings = sum(1 for c in self.children.of_kind("connector") if c.exchange == child.exchange)
-            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._kafka),
+            return StartConnector(child.name, child.start, channel, self.myAddress, connector_window_s(self._buffer),
                                   self.children.address(EVENTS), rest_share=1.0 / max(1, siblings))
         if child.kind == EVENTS:
             # every configured exchange, including a markets: all one whose connections come later

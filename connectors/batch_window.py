@@ -16,7 +16,7 @@ from domain.market_data import MarketDataMessage
 @dataclass(slots=True)
 class BatchWindow:
     max_records: int = 500
-    min_interval_s: float = 0.005
+    min_interval_s: float = 0.01
     pending: list[MarketDataMessage] = field(default_factory=list)
     last_sent_at: float = float("-inf")
 

@@ -171,6 +171,7 @@ class KafkaSchema(_Strict):
 
 class BufferSchema(_Strict):
     capacity = number("an integer from 100 to 10000000", lo=100, hi=10_000_000, integer=True)
+    linger_ms = number("milliseconds from 1 to 100", lo=1, hi=100)
     ttl_s = fields.Dict(
         keys=fields.String(validate=validate.OneOf(DATA_TYPES, error="trade or orderbook")),
         values=number("seconds, more than 0 and at most 60", lo=0, hi=60, min_inclusive=False),

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.settings import KafkaSettings
+from domain.settings import BufferSettings, KafkaSettings
 from exchanges.registry import get_adapter
 from proto.serializer import serialize
 from publishers.kafka_batching import (
     IN_FLIGHT_STEPS,
-    MAX_WINDOW_S,
-    MIN_WINDOW_S,
     RECORD_BYTES,
     connector_window_s,
     credit_plan,
@@ -68,10 +66,11 @@ def test_S2_6_d_an_explicit_pull_batch_size_replaces_the_derived_step() -> None:
         assert (plan.step, plan.cap) == (250, 250 * IN_FLIGHT_STEPS)
 
 
-@pytest.mark.parametrize(("linger_ms", "window_s"), [(0, MIN_WINDOW_S), (1, 0.001), (3, 0.003), (5, 0.005),
-                                                      (50, MAX_WINDOW_S), (1000, MAX_WINDOW_S)])
-def test_S2_6_d_the_connector_batches_within_one_linger(linger_ms: int, window_s: float) -> None:
-    assert connector_window_s(kafka(linger_ms=linger_ms)) == pytest.approx(window_s)
+def test_S2_6_d_the_connector_batches_within_the_data_path_linger() -> None:
+    assert connector_window_s(BufferSettings()) == pytest.approx(0.010)
+    assert connector_window_s(BufferSettings(linger_ms=2.5)) == pytest.approx(0.0025)
+    # the Kafka client's own linger does not move it
+    assert connector_window_s(dataclasses.replace(BufferSettings(), linger_ms=20)) == pytest.approx(0.020)
 
 
 def _kafka_bytes(exchange: str, fixture: str) -> list[int]:

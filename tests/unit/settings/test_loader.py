@@ -71,6 +71,7 @@ def test_S4_1_a_S4_2_a_yaml_values_reach_the_settings_exactly(tmp_path: Path) ->
     assert s.kafka.bootstrap_servers == ("10.0.0.5:9093", "10.0.0.6:9093")
     assert (s.kafka.linger_ms, s.kafka.pull_batch_size) == (7, 250)
     assert s.buffer.capacity == 5000 and s.buffer.ttl_s == {"orderbook": 1.0, "trade": 2.5}
+    assert s.buffer.linger_ms == 10.0  # the default
     assert s.web.port == 9999
     assert (s.log.level, s.log.file, s.log.file_max_bytes, s.log.file_backups) == ("DEBUG", "/tmp/krwfeed.log",
                                                                                   20000, 3)
@@ -123,6 +124,7 @@ def test_shipped_configs_are_valid() -> None:
     ("admin_port: 19876", "admin_port = 80", "a TCP port from 1024"),
     ("level: debug", "log.level = 'LOUD'", "DEBUG, INFO"),
     ("capacity: 5000", "buffer.capacity = 'many'", "an integer"),
+    ("ttl_s: {trade: 2.5}", "buffer.linger_ms = 500", "milliseconds from 1 to 100"),
 ])
 def test_S4_1_c_S4_2_d_error_names_file_key_value_and_what_is_allowed(
         tmp_path: Path, replace: str, key: str, allowed: str) -> None:
@@ -134,7 +136,8 @@ def test_S4_1_c_S4_2_d_error_names_file_key_value_and_what_is_allowed(
            "[10.0.0.5:9093, 10.0.0.6:9093]": "[localhost]",
            "admin_port: 19876": "admin_port: 80",
            "level: debug": "level: LOUD",
-           "capacity: 5000": "capacity: many"}[replace]
+           "capacity: 5000": "capacity: many",
+           "ttl_s: {trade: 2.5}": "ttl_s: {trade: 2.5}, linger_ms: 500"}[replace]
     message = error_of(tmp_path, BASE.replace(replace, bad))
     line = next(x for x in message.splitlines() if key in x)
     assert str(tmp_path / "conf.yaml") in line and allowed in line
