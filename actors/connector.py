@@ -3,8 +3,10 @@
 It never blocks on a socket. Thespian watches two descriptors for it (``ThespianWatch`` is
 returned from every handler, since the transport replaces the watch list after each message):
 the exchange's socket, which ``drain()`` reads until it would block, and its record channel to
-the buffer (``actors.record_channel``), which only ever says the buffer went away. Timers
-(``wakeupAfter``) drive pings, stall checks, batch flushes, stats and reconnects.
+the buffer (``actors.record_channel``), which only ever says the buffer went away. While frames
+flow the exchange's socket is not watched but read by a ``poll`` timer once per batch window
+(``connectors.batch_window``: one wake-up per window, not one per frame). Timers
+(``wakeupAfter``) drive pings, stall checks, batch flushes, polls, stats and reconnects.
 
 Records leave in batches on the record channel: a batch goes when it is full or the start
 message's ``batch_window_s`` (``buffer.linger_ms``: ``publishers.kafka_batching``) after the
@@ -104,6 +106,7 @@ class ConnectorActor(ServiceActor):
         self.permit_requests = 0
         self.retry_armed = False
         self.flush_armed = False
+        self.poll_armed = False
         self.tick_s = 1.0
         self.last_stats: ConnectorStats | None = None
         self.last_stats_at = 0.0
@@ -124,7 +127,7 @@ class ConnectorActor(ServiceActor):
         fds = []
         if self.connector is not None and not self.stopped:
             fd = self.connector.fileno()
-            if fd is not None:
+            if fd is not None and not self.window.polling:  # polling: a timer reads it (BatchWindow)
                 fds.append(fd)
             channel_fd = self.channel.fileno() if self.channel is not None else None
             if channel_fd is not None:
@@ -323,6 +326,11 @@ class ConnectorActor(ServiceActor):
         if result.more:
             self.send(self.myAddress, DrainSocket())
         self._flush(force=False)
+        if not result.more:
+            next_read_s = self.window.after_read(result.frames, time.monotonic())
+            if next_read_s is not None and not self.poll_armed:
+                self.poll_armed = True
+                self.wakeupAfter(next_read_s, "poll")
         self._arm_retry()
 
     def _flush(self, force: bool) -> None:
@@ -330,7 +338,7 @@ class ConnectorActor(ServiceActor):
         while self.window.pending and (force or self.window.due(now)):
             if not self._hand_on(self.window.take(now)):
                 break
-        if self.window.pending and not self.flush_armed:
+        if self.window.pending and not self.flush_armed and not self.window.polling:
             self.flush_armed = True
             self.wakeupAfter(max(self.window.wait_s(now), self.window.min_interval_s), "flush")
 
@@ -391,6 +399,9 @@ class ConnectorActor(ServiceActor):
         elif payload == "flush":
             self.flush_armed = False
             self._flush(force=False)
+        elif payload == "poll":
+            self.poll_armed = False
+            self._drain(MAX_FRAMES_PER_DRAIN)
         elif payload == BACKFILL_TIMER:
             self.backfill_armed = False
             self._pump_backfill()
@@ -419,7 +430,7 @@ class ConnectorActor(ServiceActor):
             self.connector.metrics.sync_backfill(
                 counts.recovered, counts.requests - counts.failures - counts.rate_limited, counts.failures,
                 counts.rate_limited, dict(counts.gap_reasons or {}))
-            self.connector.sync_metrics()
+        self.connector.sync_metrics()
         now = time.monotonic()
         if self.start.supervisor is None:
             return

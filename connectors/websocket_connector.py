@@ -438,8 +438,9 @@ class WebSocketConnector:
         self.metrics.state(self._log.state)
 
     def sync_metrics(self) -> None:
-        """Bring the Prometheus counters up to the pipeline's, for records that came other than by a
-        read (the backfill's), which the read path's sync would only carry with the next frame."""
+        """Bring the Prometheus counters up to the pipeline's. The owner calls it a few times a
+        second (the connector actor's stats timer), not per read: each counter written is a
+        multiprocess metric write, and a read carries a few frames."""
         self.metrics.sync(self.pipeline.counters, self.reconnects)
 
     def _on_transition(self, old: S, new: S, reason: str, attempt: int) -> None:
@@ -646,8 +647,6 @@ class WebSocketConnector:
         )
         if records and self.tickets.waiting:
             self.tickets.data(records)
-        if frames:
-            self.metrics.sync(self.pipeline.counters, self.reconnects)
         if lost:
             self._lose(lost)
             self._log.flush()
@@ -687,6 +686,8 @@ class WebSocketConnector:
                 state = self.state
                 if state is S.CONNECTED:
                     result = self.drain(max_frames)
+                    if result.frames:
+                        self.sync_metrics()
                     yield from result.records
                     if result.lost or result.more or self.tick():
                         continue

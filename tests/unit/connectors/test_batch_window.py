@@ -39,3 +39,22 @@ def test_full_batch_is_due_immediately_and_capped() -> None:
 
 def test_empty_window_is_never_due() -> None:
     assert not BatchWindow().due(100.0)
+
+
+def test_reads_follow_the_window_while_frames_flow_and_the_socket_is_watched_again_when_idle() -> None:
+    window = BatchWindow(max_records=500, min_interval_s=0.01)
+    assert not window.polling
+    # a first frame after a quiet spell: its records go at once, the next read is one window later
+    window.add(records(1))
+    assert window.due(100.0)
+    window.take(100.0)
+    assert window.after_read(1, 100.0) == pytest.approx(0.01) and window.polling
+    # records read before their window ends: the next read comes when they fall due
+    window.add(records(1))
+    assert not window.due(100.004)
+    assert window.after_read(3, 100.004) == pytest.approx(0.006) and window.polling
+    # a read that finds nothing: back to watching, no timer
+    assert window.after_read(0, 100.010) is None and not window.polling
+    # never a busy loop: a read that is already late still waits a moment
+    window.add(records(1))
+    assert window.after_read(2, 200.0) == pytest.approx(0.001)
