@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import islice
 from operator import attrgetter, gt, lt
 
 from domain.exceptions import ValidationException
@@ -25,6 +25,7 @@ from domain.records import (
     PLAIN_CHARS,
     DataType,
     Exchange,
+    Levels,
     MarketRecord,
     OrderbookRecord,
     PriceLevel,
@@ -155,18 +156,20 @@ def _exact(text: object, field: str, record: MarketRecord) -> Decimal:
 
 
 def _check_book(record: OrderbookRecord) -> None:
-    """Both sides at once (one join, one float pass): the common case costs a few C-level passes."""
+    """Both sides at once, column by column (one join, one length pass, one float pass per column):
+    the common case costs a few C-level passes and builds no per-level object."""
     asks, bids = record.asks, record.bids
-    flat = list(chain(chain.from_iterable(asks), chain.from_iterable(bids)))  # price, size, price, ...
-    if flat:
+    ask_prices, bid_prices = asks.prices, bids.prices
+    sizes = asks.sizes + bids.sizes
+    texts = ask_prices + bid_prices + sizes
+    if texts:
         try:
-            if only_plain_chars("".join(flat)) and max(map(len, flat)) <= MAX_NUMBER_CHARS:
-                numbers = list(map(float, flat))  # refuses "", "." and "1.2.3"
-                split = 2 * len(asks)
-                ask_prices, bid_prices = numbers[0:split:2], numbers[split::2]
-                asks_ok = not asks or ask_prices[0] > 0.0 and all(map(lt, ask_prices, islice(ask_prices, 1, None)))
-                bids_ok = not bids or bid_prices[-1] > 0.0 and all(map(gt, bid_prices, islice(bid_prices, 1, None)))
-                if asks_ok and bids_ok and min(numbers[1::2]) > 0.0:  # sizes
+            if only_plain_chars("".join(texts)) and max(map(len, texts)) <= MAX_NUMBER_CHARS:
+                # float() refuses "", "." and "1.2.3"
+                ap, bp = list(map(float, ask_prices)), list(map(float, bid_prices))
+                asks_ok = not ap or ap[0] > 0.0 and all(map(lt, ap, islice(ap, 1, None)))
+                bids_ok = not bp or bp[-1] > 0.0 and all(map(gt, bp, islice(bp, 1, None)))
+                if asks_ok and bids_ok and min(map(float, sizes)) > 0.0:
                     return
         except (TypeError, ValueError):  # not texts, or not decimals: the exact check names the field
             pass
@@ -174,7 +177,7 @@ def _check_book(record: OrderbookRecord) -> None:
     _check_levels_exactly(bids, "bid", False, record)
 
 
-def _check_levels_exactly(levels: tuple[PriceLevel, ...], side: str, ascending: bool,
+def _check_levels_exactly(levels: Levels, side: str, ascending: bool,
                           record: OrderbookRecord) -> None:
     previous: Decimal | None = None
     for index, (price_text, size_text) in enumerate(levels):

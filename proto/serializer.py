@@ -20,9 +20,9 @@ from domain.records import (
     ConnectionEventRecord,
     DataType,
     Exchange,
+    Levels,
     MarketRecord,
     OrderbookRecord,
-    PriceLevel,
     TradeRecord,
 )
 from proto.krwfeed.v1 import market_data_pb2 as pb
@@ -247,8 +247,8 @@ def to_record(msg: pb.Trade | pb.Orderbook) -> MarketRecord:
                            _dec(msg.best_ask_size), _dec(msg.best_bid_price), _dec(msg.best_bid_size))
     return OrderbookRecord(
         exchange, msg.code,
-        tuple(PriceLevel(level.price, level.size) for level in msg.asks),
-        tuple(PriceLevel(level.price, level.size) for level in msg.bids),
+        Levels(tuple(level.price for level in msg.asks), tuple(level.size for level in msg.asks)),
+        Levels(tuple(level.price for level in msg.bids), tuple(level.size for level in msg.bids)),
         msg.total_ask_size, msg.total_bid_size, _time_us(msg.event_time),
         _time_us(msg.received_time), _STREAM_NAMES.get(msg.stream_type, ""), _dec(msg.level))
 
