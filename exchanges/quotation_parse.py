@@ -129,24 +129,25 @@ def parse_trade(obj: dict[str, Any], keys: TradeKeys, exchange: Exchange, date_z
     sequential_id = obj[keys.sequential_id]
     if type(sequential_id) is not int or not 0 <= sequential_id <= _UINT64_MAX:
         raise ValueError(f"sequential_id must be an unsigned 64-bit integer, got {sequential_id!r}")
+    # Positional, in the fields' order (binding 17 keywords costs a third of the construction).
     return TradeRecord(
-        exchange=exchange,
-        code=_code(obj[keys.code]),
-        price=decimal_text(obj[keys.price]),
-        volume=decimal_text(obj[keys.volume]),
-        side=_text(get(keys.side)),
-        trade_time_us=trade_time_us,
-        event_time_us=epoch_to_us(obj[keys.timestamp]),
-        received_time_us=received_time_us,
-        sequential_id=sequential_id,
-        stream_type=_text(get(keys.stream_type)),
-        prev_closing_price=optional_text(get(keys.prev_closing_price)),
-        change=_text(get(keys.change)),
-        change_price=optional_text(get(keys.change_price)),
-        best_ask_price=optional_text(get(keys.best_ask_price)),
-        best_ask_size=optional_text(get(keys.best_ask_size)),
-        best_bid_price=optional_text(get(keys.best_bid_price)),
-        best_bid_size=optional_text(get(keys.best_bid_size)),
+        exchange,
+        _code(obj[keys.code]),
+        decimal_text(obj[keys.price]),
+        decimal_text(obj[keys.volume]),
+        _text(get(keys.side)),
+        trade_time_us,
+        epoch_to_us(obj[keys.timestamp]),  # event_time_us
+        received_time_us,
+        sequential_id,
+        _text(get(keys.stream_type)),
+        optional_text(get(keys.prev_closing_price)),
+        _text(get(keys.change)),
+        optional_text(get(keys.change_price)),
+        optional_text(get(keys.best_ask_price)),
+        optional_text(get(keys.best_ask_size)),
+        optional_text(get(keys.best_bid_price)),
+        optional_text(get(keys.best_bid_size)),
     )
 
 
@@ -170,15 +171,15 @@ def parse_orderbook(obj: dict[str, Any], keys: OrderbookKeys, exchange: Exchange
     else:
         asks = bids = _NO_LEVELS
     level = obj.get(keys.level)
-    return OrderbookRecord(
-        exchange=exchange,
-        code=_code(obj[keys.code]),
-        asks=asks,
-        bids=bids,
-        total_ask_size=decimal_text(obj[keys.total_ask_size]),
-        total_bid_size=decimal_text(obj[keys.total_bid_size]),
-        event_time_us=epoch_to_us(obj[keys.timestamp]),
-        received_time_us=received_time_us,
-        stream_type=_text(obj.get(keys.stream_type)),
-        level=None if level is None else decimal_text(level),
+    return OrderbookRecord(  # positional, in the fields' order
+        exchange,
+        _code(obj[keys.code]),
+        asks,
+        bids,
+        decimal_text(obj[keys.total_ask_size]),
+        decimal_text(obj[keys.total_bid_size]),
+        epoch_to_us(obj[keys.timestamp]),  # event_time_us
+        received_time_us,
+        _text(obj.get(keys.stream_type)),
+        None if level is None else decimal_text(level),
     )

@@ -42,6 +42,7 @@ _SIDE_NAMES = {v: k for k, v in SIDE_TO_PB.items()}
 _CHANGE_NAMES = {v: k for k, v in CHANGE_TO_PB.items()}
 _STREAM_NAMES = {v: k for k, v in STREAM_TO_PB.items()}
 _UINT64_MAX = 2**64 - 1
+_TRADE, _ORDERBOOK = DataType.TRADE.value, DataType.ORDERBOOK.value
 EVENT_SCHEMA = pb.ConnectionEvent.DESCRIPTOR.full_name  # "krwfeed.v1.ConnectionEvent"
 EVENT_DATA_TYPE = "event"  # the data_type header of events
 KIND_TO_PB: dict[ConnectionEventKind, int] = {
@@ -133,10 +134,11 @@ def serialize(record: MarketRecord) -> bytes:
     """Record -> krwfeed.v1 Trade/Orderbook bytes; missing code, exchange or prices raise."""
     if not record.code or not isinstance(record.code, str):
         raise _missing(record, "code is required")
-    if record.exchange not in EXCHANGE_TO_PB:
+    exchange = EXCHANGE_TO_PB.get(record.exchange)  # one lookup: hashing an Enum runs Python code
+    if exchange is None:
         raise _missing(record, "exchange is required")
     try:
-        head = _head(EXCHANGE_TO_PB[record.exchange], record.code)
+        head = _head(exchange, record.code)
         if type(record) is TradeRecord:
             return _serialize_trade(record, head)
         if type(record) is OrderbookRecord:
@@ -211,9 +213,12 @@ def event_headers(exchange: str) -> list[tuple[str, bytes]]:
 
 def encode_record(record: MarketRecord) -> MarketDataMessage:
     """A record as it travels to Kafka: key = market code, payload = Protobuf bytes."""
-    sequential_id = record.sequential_id if type(record) is TradeRecord else 0
-    return MarketDataMessage(record.exchange.value, record.data_type.value, record.code, serialize(record),
-                             record.received_time_us, sequential_id)
+    payload = serialize(record)
+    # The enum members' values read directly: Enum.value is a Python-level descriptor.
+    if type(record) is TradeRecord:
+        return MarketDataMessage(record.exchange._value_, _TRADE, record.code, payload, record.received_time_us,
+                                 record.sequential_id)
+    return MarketDataMessage(record.exchange._value_, _ORDERBOOK, record.code, payload, record.received_time_us)
 
 
 def parse(data_type: str, payload: bytes) -> pb.Trade | pb.Orderbook:
