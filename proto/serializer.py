@@ -82,6 +82,15 @@ def _enum(tag: str, value: int) -> str:
     return f"{tag}{chr(value)}" if value else ""  # proto3 leaves out zero values
 
 
+# Each enum field's wire form per record value, looked up whole (unknown values are the zero member,
+# which proto3 leaves out): Trade.side (5), Trade.stream_type (10), Trade.change (12) and
+# Orderbook.stream_type (9).
+_SIDE_WIRE = {name: _enum("\x28", value) for name, value in SIDE_TO_PB.items()}
+_TRADE_STREAM_WIRE = {name: _enum("\x50", value) for name, value in STREAM_TO_PB.items()}
+_CHANGE_WIRE = {name: _enum("\x60", value) for name, value in CHANGE_TO_PB.items()}
+_BOOK_STREAM_WIRE = {name: _enum("\x48", value) for name, value in STREAM_TO_PB.items()}
+
+
 def _missing(record: MarketRecord, what: str) -> SerializationException:
     return SerializationException(f"cannot serialise {record.data_type.value}: {what}",
                                   exchange=getattr(record.exchange, "value", record.exchange),
@@ -98,14 +107,14 @@ def _serialize_trade(record: TradeRecord, head: str) -> bytes:
         head,
         decimal_field(_PRICE, record.price),
         decimal_field(_VOLUME, record.volume),
-        _enum("\x28", SIDE_TO_PB.get(record.side, pb.SIDE_UNSPECIFIED)),
+        _SIDE_WIRE.get(record.side, ""),
         timestamp_field("\x32", record.trade_time_us),
         timestamp_field("\x3a", record.event_time_us),
         timestamp_field("\x42", record.received_time_us),
         f"\x48{varint(sequential_id)}" if sequential_id else "",
-        _enum("\x50", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
+        _TRADE_STREAM_WIRE.get(record.stream_type, ""),
         decimal_field(_PREV_CLOSING_PRICE, record.prev_closing_price),
-        _enum("\x60", CHANGE_TO_PB.get(record.change, pb.CHANGE_UNSPECIFIED)),
+        _CHANGE_WIRE.get(record.change, ""),
         decimal_field(_CHANGE_PRICE, record.change_price),
         decimal_field(_BEST_ASK_PRICE, record.best_ask_price),
         decimal_field(_BEST_ASK_SIZE, record.best_ask_size),
@@ -125,7 +134,7 @@ def _serialize_orderbook(record: OrderbookRecord, head: str) -> bytes:
         decimal_field(_TOTAL_BID_SIZE, record.total_bid_size),
         timestamp_field("\x3a", record.event_time_us),
         timestamp_field("\x42", record.received_time_us),
-        _enum("\x48", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
+        _BOOK_STREAM_WIRE.get(record.stream_type, ""),
         decimal_field(_LEVEL, record.level),
     )).encode("latin-1")
 
