@@ -1,7 +1,7 @@
 """Benchmark of the hot path: frame -> records (decode) -> validate -> Protobuf bytes.
 
 1,000 frames, a realistic mix from the fixtures: Upbit trades (DEFAULT and SIMPLE), Upbit 30-level
-and 15-level orderbooks (DEFAULT and SIMPLE) and Bithumb 15-level orderbooks with microsecond
+and 15-level orderbooks (DEFAULT and SIMPLE) and Bithumb 3-level orderbooks with microsecond
 timestamps; every trade has its own id. Prints milliseconds per 1,000 messages, microseconds per
 message and messages per second for each stage (best of several rounds, one core), and the load
 average, since other work on the machine slows every figure. "live path" is what a connector
