@@ -60,6 +60,7 @@ MALFORMED = "malformed"
 INVALID = "invalid"  # the drop reason of a record that fails validation
 OVERSIZED = "oversized"  # the drop reason of a message larger than the socket's cap
 LOG_INTERVAL_US = 10_000_000
+_TRADE, _ORDERBOOK = DataType.TRADE.value, DataType.ORDERBOOK.value
 
 
 class Notices:
@@ -184,7 +185,8 @@ class FramePipeline:
         last_trades = self.last_trades
         out: list[MarketDataMessage] = []
         for record in records:
-            data_type = record.data_type.value
+            # record.data_type.value, without the enum's Python-level lookups
+            data_type = _TRADE if type(record) is TradeRecord else _ORDERBOOK
             if record.code not in codes:
                 counters.unsubscribed += 1
                 counters.drop(data_type, "unsubscribed")

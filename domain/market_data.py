@@ -16,20 +16,22 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import islice
 from operator import attrgetter, gt, lt
 
 from domain.exceptions import ValidationException
 from domain.records import (
     MAX_NUMBER_CHARS,
     PLAIN_CHARS,
+    PLAIN_NUMBER,
     DataType,
     Exchange,
+    Levels,
     MarketRecord,
     OrderbookRecord,
     PriceLevel,
     TradeRecord,
-    only_plain_chars,
+    plain_decimals,
 )
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
@@ -124,23 +126,14 @@ class MarketDataMessage:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-# Validation runs on every record, on the hot path, so the rules are checked with floats in C-level
-# passes and confirmed exactly only when floats cannot decide. Floats are exact enough to decide
-# most cases because rounding to the nearest float never reverses an order: float(a) < float(b)
-# implies a < b, and float(a) > 0 implies a > 0. Only ties (equal floats) and zeros (possibly a
-# positive value below the float range) are settled with Decimal, and so is every refusal, which
-# then names the field and its value.
-
-
-def _plain_floats(texts: list[str]) -> list[float] | None:
-    """The float of every text when all are plain decimals (digits, at most one point) of at most
-    MAX_NUMBER_CHARS; else None."""
-    try:
-        if not only_plain_chars("".join(texts)) or max(map(len, texts)) > MAX_NUMBER_CHARS:
-            return None
-        return list(map(float, texts))  # refuses "", "." and "1.2.3"
-    except (TypeError, ValueError):  # not a text at all, or not a decimal
-        return None
+# Validation runs on every record, on the hot path, so each rule is first checked for all of a
+# record's numbers at once in C-level passes and confirmed exactly, text by text with Decimal, only
+# when those cannot decide. Form, length and sign are decided on the texts themselves
+# (domain.records.plain_decimals), exactly. Order is decided with floats: every text is then a
+# plain decimal of at most MAX_NUMBER_CHARS characters, so its float is finite and positive when the
+# value is, and rounding to the nearest float never reverses an order: float(a) < float(b) implies
+# a < b. Only ties (equal floats) are settled with Decimal, and so is every refusal, which then
+# names the field and its value.
 
 
 def _exact(text: object, field: str, record: MarketRecord) -> Decimal:
@@ -148,33 +141,33 @@ def _exact(text: object, field: str, record: MarketRecord) -> Decimal:
     if (type(text) is str and text and not text.strip(PLAIN_CHARS) and text.count(".") <= 1 and text != "."
             and len(text) <= MAX_NUMBER_CHARS):
         return Decimal(text)
-    negative = type(text) is str and text.startswith("-") and _plain_floats([text[1:]]) is not None
+    negative = type(text) is str and text.startswith("-") and plain_decimals((text[1:],))
     raise ValidationException(f"{field} must not be negative" if negative else
                               f"{field} is not a decimal in plain notation", exchange=record.exchange,
                               code=record.code, data_type=record.data_type.value, field=field, value=text)
 
 
 def _check_book(record: OrderbookRecord) -> None:
-    """Both sides at once (one join, one float pass): the common case costs a few C-level passes."""
+    """Both sides and the totals at once, column by column: one pass over all the texts for form,
+    length and sign, one float pass over the prices for order. No per-level object is built.
+
+    The pass asks the totals to be positive too, more than the rule does (a plain decimal, zero
+    allowed), so a book it accepts is valid; a book with a zero total is decided by the exact checks.
+    """
     asks, bids = record.asks, record.bids
-    flat = list(chain(chain.from_iterable(asks), chain.from_iterable(bids)))  # price, size, price, ...
-    if flat:
-        try:
-            if only_plain_chars("".join(flat)) and max(map(len, flat)) <= MAX_NUMBER_CHARS:
-                numbers = list(map(float, flat))  # refuses "", "." and "1.2.3"
-                split = 2 * len(asks)
-                ask_prices, bid_prices = numbers[0:split:2], numbers[split::2]
-                asks_ok = not asks or ask_prices[0] > 0.0 and all(map(lt, ask_prices, islice(ask_prices, 1, None)))
-                bids_ok = not bids or bid_prices[-1] > 0.0 and all(map(gt, bid_prices, islice(bid_prices, 1, None)))
-                if asks_ok and bids_ok and min(numbers[1::2]) > 0.0:  # sizes
-                    return
-        except (TypeError, ValueError):  # not texts, or not decimals: the exact check names the field
-            pass
+    ask_prices, bid_prices = asks.prices, bids.prices
+    if plain_decimals((*ask_prices, *bid_prices, *asks.sizes, *bids.sizes, record.total_ask_size,
+                       record.total_bid_size), positive=True):
+        ap, bp = list(map(float, ask_prices)), list(map(float, bid_prices))
+        if all(map(lt, ap, islice(ap, 1, None))) and all(map(gt, bp, islice(bp, 1, None))):
+            return
     _check_levels_exactly(asks, "ask", True, record)
     _check_levels_exactly(bids, "bid", False, record)
+    _exact(record.total_ask_size, "total_ask_size", record)
+    _exact(record.total_bid_size, "total_bid_size", record)
 
 
-def _check_levels_exactly(levels: tuple[PriceLevel, ...], side: str, ascending: bool,
+def _check_levels_exactly(levels: Levels, side: str, ascending: bool,
                           record: OrderbookRecord) -> None:
     previous: Decimal | None = None
     for index, (price_text, size_text) in enumerate(levels):
@@ -203,14 +196,10 @@ _optional_of = attrgetter(*_TRADE_OPTIONAL)
 def _check_trade(record: TradeRecord) -> None:
     optional = _optional_of(record)
     price, volume = record.price, record.volume
-    texts = [price, volume, *(text for text in optional if text is not None)]
-    try:
-        # every text a plain decimal (so never negative) that parses, and price and volume above zero
-        if (only_plain_chars("".join(texts)) and max(map(len, texts)) <= MAX_NUMBER_CHARS
-                and min(map(float, texts)) >= 0.0 and float(price) > 0.0 and float(volume) > 0.0):
-            return
-    except (TypeError, ValueError):  # not texts, or not decimals: the exact check names the field
-        pass
+    # every text a plain decimal (so never negative), and price and volume above zero
+    if (plain_decimals((price, volume, *(text for text in optional if text is not None)))
+            and price.strip("0.") and volume.strip("0.")):
+        return
     for field in ("price", "volume"):
         if not _exact(getattr(record, field), field, record) > _ZERO:
             raise ValidationException(f"trade {field} must be positive", exchange=record.exchange,
@@ -244,12 +233,10 @@ def _validate(record: MarketRecord, quote_currencies: tuple[str, ...]) -> Market
         times: tuple[int, ...] = (record.trade_time_us, record.event_time_us, record.received_time_us)
     elif type(record) is OrderbookRecord:
         _check_book(record)
-        totals = [record.total_ask_size, record.total_bid_size]
-        if _plain_floats(totals) is None:
-            _exact(record.total_ask_size, "total_ask_size", record)
-            _exact(record.total_bid_size, "total_bid_size", record)
-        if record.level is not None:
-            _exact(record.level, "level", record)
+        level = record.level
+        if level is not None and not (type(level) is str and len(level) <= MAX_NUMBER_CHARS
+                                      and PLAIN_NUMBER.fullmatch(level)):
+            _exact(level, "level", record)
         times = (record.event_time_us, record.received_time_us)
     else:
         raise ValidationException("not a market record", value=type(record).__name__)

@@ -12,9 +12,11 @@ it travels and is published in.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 # The characters of a decimal text in plain notation (with at most one point and one digit at least).
 PLAIN_CHARS = "0123456789."
@@ -22,13 +24,41 @@ PLAIN_CHARS = "0123456789."
 # places). Adapters refuse longer numbers before writing them out; validation refuses longer texts.
 MAX_NUMBER_CHARS = 64
 _PLAIN_BYTES = PLAIN_CHARS.encode()
+# One decimal text in plain notation: ASCII digits with at most one point, one digit at least
+# ("5.", ".5" and "007" are exact too). plain_decimals applies the same rule to many texts at once.
+PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 
-def only_plain_chars(text: str) -> bool:
-    """Whether ``text`` holds nothing but ASCII digits and points (checked on a whole side of a book
-    at once: ``bytes.translate`` deletes them in one fast C pass, ``str.strip(chars)`` is ten times
-    slower)."""
-    return text.isascii() and not text.encode().translate(None, _PLAIN_BYTES)
+_DIGITS = b"0123456789"
+_AS_RUNS = bytes.maketrans(_PLAIN_BYTES, b"x" * len(_PLAIN_BYTES))  # every text becomes a run of x
+_TOO_LONG = b"x" * (MAX_NUMBER_CHARS + 1)
+_PLAIN_OR_COMMA = _PLAIN_BYTES + b","
+
+
+def plain_decimals(texts: Sequence[str], *, positive: bool = False) -> bool:
+    """Whether every item is a decimal text in plain notation (ASCII digits with at most one point
+    and one digit at least) of at most MAX_NUMBER_CHARS characters; with ``positive``, also above
+    zero (a digit other than 0).
+
+    Decided for a whole book at once: the texts are joined by commas and each rule is one C-level
+    pass over those bytes (a translate, a count or a substring search), where a check per text would
+    cost a Python-level call for each of a book's 120 numbers. The commas keep the texts apart: the
+    count proves no text holds one of its own, so each rule holds for every text exactly when the
+    joined form shows no ".." (two points in one text), no empty stretch between commas once the
+    points (and with ``positive`` the zeros) are deleted (a text with no digit, or only zeros), and
+    no run of more than MAX_NUMBER_CHARS characters.
+    """
+    if not texts:
+        return True
+    try:
+        joined = ",".join(texts).encode("ascii")
+    except (TypeError, ValueError):  # an item that is no text, or a non-ASCII character
+        return False
+    return (not joined.translate(None, _PLAIN_OR_COMMA)
+            and joined.count(b",") == len(texts) - 1
+            and b".." not in joined.translate(None, _DIGITS)
+            and b",," not in b"," + joined.translate(None, b"0." if positive else b".") + b","
+            and _TOO_LONG not in joined.translate(_AS_RUNS))
 
 
 class DataType(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
@@ -47,6 +77,75 @@ class PriceLevel(NamedTuple):
 
     price: str  # exact decimal text, plain notation
     size: str
+
+
+class Levels(Sequence[PriceLevel]):
+    """One side of a book: a sequence of ``PriceLevel`` kept as two columns, the prices and the
+    sizes (``prices[i]`` goes with ``sizes[i]``), tuples of exact decimal texts.
+
+    Books carry 30-60 levels and every one of them is parsed, validated and written out: the
+    columns are what the parser reads from the frame, what validation checks in whole-column passes
+    and what the serializer writes out, so no per-level object is ever built on that path. Reading
+    it as levels (``book.asks[0].price``, iteration, ``len``) builds ``PriceLevel`` values on demand.
+    Immutable; equal to another ``Levels`` or to a tuple of the same (price, size) pairs.
+    """
+
+    __slots__ = ("prices", "sizes")
+    prices: tuple[str, ...]
+    sizes: tuple[str, ...]
+
+    def __init__(self, prices: tuple[str, ...] = (), sizes: tuple[str, ...] = ()) -> None:
+        if len(prices) != len(sizes):
+            raise ValueError(f"{len(prices)} prices but {len(sizes)} sizes")
+        object.__setattr__(self, "prices", prices)
+        object.__setattr__(self, "sizes", sizes)
+
+    @classmethod
+    def of(cls, levels: Iterable[tuple[Any, Any]]) -> Levels:
+        """Levels from (price, size) pairs, e.g. a tuple of ``PriceLevel`` (values kept as given)."""
+        if type(levels) is cls:
+            return levels
+        pairs = [(price, size) for price, size in levels]  # each level exactly two values
+        return cls(tuple(p for p, _ in pairs), tuple(s for _, s in pairs))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Levels is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Levels is immutable: cannot delete {name}")
+
+    def __len__(self) -> int:
+        return len(self.prices)
+
+    @overload
+    def __getitem__(self, index: int) -> PriceLevel: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Levels: ...
+
+    def __getitem__(self, index: int | slice) -> PriceLevel | Levels:
+        if isinstance(index, slice):
+            return Levels(self.prices[index], self.sizes[index])
+        return PriceLevel(self.prices[index], self.sizes[index])
+
+    def __iter__(self) -> Iterator[PriceLevel]:
+        return map(PriceLevel, self.prices, self.sizes)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is Levels:
+            return self.prices == other.prices and self.sizes == other.sizes
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))  # as the equal tuple's
+
+    def __repr__(self) -> str:
+        return f"Levels({list(zip(self.prices, self.sizes, strict=True))!r})"
+
+    def __reduce__(self) -> tuple[type[Levels], tuple[tuple[str, ...], tuple[str, ...]]]:
+        return Levels, (self.prices, self.sizes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +177,22 @@ class TradeRecord:
 class OrderbookRecord:
     exchange: Exchange
     code: str
-    asks: tuple[PriceLevel, ...]  # ascending price
-    bids: tuple[PriceLevel, ...]  # descending price
+    # Ascending and descending price. Any sequence of (price, size) pairs may be given (a tuple
+    # of PriceLevel, say); the record keeps it as Levels.
+    asks: Levels
+    bids: Levels
     total_ask_size: str
     total_bid_size: str
     event_time_us: int
     received_time_us: int
     stream_type: str
     level: str | None = None  # price grouping unit; None when the frame has none
+
+    def __post_init__(self) -> None:
+        if type(self.asks) is not Levels:
+            object.__setattr__(self, "asks", Levels.of(self.asks))
+        if type(self.bids) is not Levels:
+            object.__setattr__(self, "bids", Levels.of(self.bids))
 
     @property
     def data_type(self) -> DataType:

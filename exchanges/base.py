@@ -6,7 +6,7 @@ the frame and gets back a ``DecodedFrame``. ``decode`` never raises anything but
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -30,7 +30,7 @@ class DecodedFrame:
     error_name: str = ""
     error_message: str = ""
     ignored_type: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)  # read-only
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import msgspec
 
 from domain.capabilities import DATA_TYPES
 from domain.exceptions import ValidationException
-from domain.records import DataType, Exchange, MarketRecord, OrderbookRecord, PriceLevel, TradeRecord
+from domain.records import DataType, Exchange, Levels, MarketRecord, OrderbookRecord, TradeRecord
 from exchanges.base import DecodedFrame, FrameKind, SubscriptionRequest
 from exchanges.fields import (
     KST,
@@ -53,11 +53,11 @@ def code_to_symbol(code: str) -> str:
     return f"{base}_{quote}"
 
 
-def _levels(pairs: Any) -> tuple[PriceLevel, ...]:
-    return plain_levels([(price, size) for price, size in pairs])  # each pair exactly two values
+def _levels(pairs: Any) -> Levels:
+    return Levels.of(plain_levels([(price, size) for price, size in pairs]))  # each pair exactly two values
 
 
-def _total(levels: tuple[PriceLevel, ...]) -> str:
+def _total(levels: Levels) -> str:
     with localcontext() as context:  # enough digits for any bounded sizes: the sum stays exact
         context.prec = 2 * MAX_NUMBER_CHARS
         return plain(sum((Decimal(level.size) for level in levels), Decimal(0)))

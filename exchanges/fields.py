@@ -5,13 +5,12 @@ All functions raise plain ``ValueError``/``TypeError``; the adapters turn those 
 """
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from domain.records import MAX_NUMBER_CHARS as MAX_NUMBER_CHARS  # part of this module's interface
-from domain.records import PriceLevel
+from domain.records import PLAIN_NUMBER, PriceLevel
 
 UTC = UTC
 # Korea has kept +09:00 without daylight saving since 1988: a fixed offset is exact.
@@ -31,7 +30,7 @@ INT_BOUND = 10**MAX_NUMBER_CHARS
 # Plain notation, the form records carry: ASCII digits with at most one point, no sign, no exponent.
 # JSON numbers of this form are kept as sent; a number sent as a JSON string may also be spelled
 # "5." or ".5" or "007", still exact, and is kept as sent too.
-_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_PLAIN = PLAIN_NUMBER
 
 
 def plain(value: Decimal) -> str:

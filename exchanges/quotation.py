@@ -7,8 +7,9 @@ orderbook depths offered, and the zone of the trade date/time strings.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timezone
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -32,6 +33,9 @@ from exchanges.quotation_parse import (
 PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, ArithmeticError, AttributeError)
 _STATUS_UP = DecodedFrame(FrameKind.STATUS, status="UP")
 _encode = msgspec.json.Encoder().encode
+# The format a data frame was in, shared by all such frames (read-only).
+_DEFAULT: Mapping[str, str] = MappingProxyType({"format": "DEFAULT"})
+_SIMPLE: Mapping[str, str] = MappingProxyType({"format": "SIMPLE"})
 
 
 class QuotationAdapter:
@@ -84,7 +88,7 @@ class QuotationAdapter:
 
     def decode(self, frame: bytes | str, received_time_us: int) -> DecodedFrame:
         try:
-            obj = loads_exact(frame_text(frame))
+            obj = loads_exact(frame if type(frame) is bytes or type(frame) is str else frame_text(frame))
         except (ValueError, TypeError) as err:
             raise ValidationException("frame is not valid UTF-8 JSON", exchange=self.name,
                                       value=frame) from err
@@ -115,7 +119,7 @@ class QuotationAdapter:
             code = obj.get("cd" if simple else "code")
             raise ValidationException(f"cannot read {data_type} frame: {type(err).__name__}: {err}",
                                       exchange=self.name, code=code, data_type=data_type, value=frame) from err
-        return DecodedFrame(FrameKind.DATA, records=(record,), extra={"format": "SIMPLE" if simple else "DEFAULT"})
+        return DecodedFrame(FrameKind.DATA, (record,), extra=_SIMPLE if simple else _DEFAULT)
 
     def _non_data(self, obj: dict[str, Any], data_type: Any, frame: bytes | str) -> DecodedFrame:
         if isinstance(data_type, str) and data_type:

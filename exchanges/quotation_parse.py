@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timezone
-from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from domain.records import Exchange, OrderbookRecord, PriceLevel, TradeRecord
+from domain.records import Exchange, Levels, OrderbookRecord, TradeRecord
 from exchanges.fields import (
     INT_BOUND,
     ZEROS,
@@ -94,6 +93,18 @@ def _converted(column: tuple[Any, ...]) -> tuple[str, ...]:
                   v if type(v) is str and "E" not in v and "e" not in v else decimal_text(v) for v in column])
 
 
+_NO_LEVELS = Levels()
+
+
+def _side(prices: tuple[str, ...], sizes: tuple[str, ...]) -> Levels:
+    """One side's columns as Levels, leaving out the levels with a zero price or size."""
+    zeros = ZEROS
+    if zeros.isdisjoint(prices) and zeros.isdisjoint(sizes):
+        return Levels(prices, sizes)
+    kept = [(p, q) for p, q in zip(prices, sizes, strict=True) if p not in zeros and q not in zeros]
+    return Levels(tuple(p for p, _ in kept), tuple(q for _, q in kept))
+
+
 def _code(value: Any) -> str:
     if type(value) is not str:
         raise TypeError("code must be a string")
@@ -118,24 +129,25 @@ def parse_trade(obj: dict[str, Any], keys: TradeKeys, exchange: Exchange, date_z
     sequential_id = obj[keys.sequential_id]
     if type(sequential_id) is not int or not 0 <= sequential_id <= _UINT64_MAX:
         raise ValueError(f"sequential_id must be an unsigned 64-bit integer, got {sequential_id!r}")
+    # Positional, in the fields' order (binding 17 keywords costs a third of the construction).
     return TradeRecord(
-        exchange=exchange,
-        code=_code(obj[keys.code]),
-        price=decimal_text(obj[keys.price]),
-        volume=decimal_text(obj[keys.volume]),
-        side=_text(get(keys.side)),
-        trade_time_us=trade_time_us,
-        event_time_us=epoch_to_us(obj[keys.timestamp]),
-        received_time_us=received_time_us,
-        sequential_id=sequential_id,
-        stream_type=_text(get(keys.stream_type)),
-        prev_closing_price=optional_text(get(keys.prev_closing_price)),
-        change=_text(get(keys.change)),
-        change_price=optional_text(get(keys.change_price)),
-        best_ask_price=optional_text(get(keys.best_ask_price)),
-        best_ask_size=optional_text(get(keys.best_ask_size)),
-        best_bid_price=optional_text(get(keys.best_bid_price)),
-        best_bid_size=optional_text(get(keys.best_bid_size)),
+        exchange,
+        _code(obj[keys.code]),
+        decimal_text(obj[keys.price]),
+        decimal_text(obj[keys.volume]),
+        _text(get(keys.side)),
+        trade_time_us,
+        epoch_to_us(obj[keys.timestamp]),  # event_time_us
+        received_time_us,
+        sequential_id,
+        _text(get(keys.stream_type)),
+        optional_text(get(keys.prev_closing_price)),
+        _text(get(keys.change)),
+        optional_text(get(keys.change_price)),
+        optional_text(get(keys.best_ask_price)),
+        optional_text(get(keys.best_ask_size)),
+        optional_text(get(keys.best_bid_price)),
+        optional_text(get(keys.best_bid_size)),
     )
 
 
@@ -149,35 +161,25 @@ def parse_orderbook(obj: dict[str, Any], keys: OrderbookKeys, exchange: Exchange
     # text. Non-integer numbers are already their wire texts and stay so; a column holding an
     # exponent form (Upbit writes large prices so) or anything but texts (integers) goes through
     # decimal_text, which is bounded and refuses what is no number. Zero levels are looked for with
-    # set checks and only then filtered. PriceLevel is built with tuple.__new__ (the same object as
-    # its constructor makes, a fraction of the cost). Plain-decimal form is checked by validate_record.
+    # set checks and only then filtered. The columns become the record's Levels as they are: no
+    # per-level object is built. Plain-decimal form is checked by validate_record.
     rows = list(map(_UNIT_GETTERS[keys.units], obj[keys.units]))
     if rows:
-        ask_prices, ask_sizes, bid_prices, bid_sizes = (_plain_column(c) for c in zip(*rows, strict=True))
-        zeros = ZEROS
-        levels = repeat(PriceLevel)
-        if zeros.isdisjoint(ask_prices) and zeros.isdisjoint(ask_sizes):
-            asks = tuple(map(tuple.__new__, levels, zip(ask_prices, ask_sizes, strict=True)))
-        else:
-            asks = tuple(PriceLevel(p, q) for p, q in zip(ask_prices, ask_sizes, strict=True)
-                         if p not in zeros and q not in zeros)
-        if zeros.isdisjoint(bid_prices) and zeros.isdisjoint(bid_sizes):
-            bids = tuple(map(tuple.__new__, levels, zip(bid_prices, bid_sizes, strict=True)))
-        else:
-            bids = tuple(PriceLevel(p, q) for p, q in zip(bid_prices, bid_sizes, strict=True)
-                         if p not in zeros and q not in zeros)
+        ask_prices, ask_sizes, bid_prices, bid_sizes = map(_plain_column, zip(*rows, strict=True))
+        asks = _side(ask_prices, ask_sizes)
+        bids = _side(bid_prices, bid_sizes)
     else:
-        asks = bids = ()
+        asks = bids = _NO_LEVELS
     level = obj.get(keys.level)
-    return OrderbookRecord(
-        exchange=exchange,
-        code=_code(obj[keys.code]),
-        asks=asks,
-        bids=bids,
-        total_ask_size=decimal_text(obj[keys.total_ask_size]),
-        total_bid_size=decimal_text(obj[keys.total_bid_size]),
-        event_time_us=epoch_to_us(obj[keys.timestamp]),
-        received_time_us=received_time_us,
-        stream_type=_text(obj.get(keys.stream_type)),
-        level=None if level is None else decimal_text(level),
+    return OrderbookRecord(  # positional, in the fields' order
+        exchange,
+        _code(obj[keys.code]),
+        asks,
+        bids,
+        decimal_text(obj[keys.total_ask_size]),
+        decimal_text(obj[keys.total_bid_size]),
+        epoch_to_us(obj[keys.timestamp]),  # event_time_us
+        received_time_us,
+        _text(obj.get(keys.stream_type)),
+        None if level is None else decimal_text(level),
     )

@@ -20,9 +20,9 @@ from domain.records import (
     ConnectionEventRecord,
     DataType,
     Exchange,
+    Levels,
     MarketRecord,
     OrderbookRecord,
-    PriceLevel,
     TradeRecord,
 )
 from proto.krwfeed.v1 import market_data_pb2 as pb
@@ -42,6 +42,7 @@ _SIDE_NAMES = {v: k for k, v in SIDE_TO_PB.items()}
 _CHANGE_NAMES = {v: k for k, v in CHANGE_TO_PB.items()}
 _STREAM_NAMES = {v: k for k, v in STREAM_TO_PB.items()}
 _UINT64_MAX = 2**64 - 1
+_TRADE, _ORDERBOOK = DataType.TRADE.value, DataType.ORDERBOOK.value
 EVENT_SCHEMA = pb.ConnectionEvent.DESCRIPTOR.full_name  # "krwfeed.v1.ConnectionEvent"
 EVENT_DATA_TYPE = "event"  # the data_type header of events
 KIND_TO_PB: dict[ConnectionEventKind, int] = {
@@ -81,6 +82,15 @@ def _enum(tag: str, value: int) -> str:
     return f"{tag}{chr(value)}" if value else ""  # proto3 leaves out zero values
 
 
+# Each enum field's wire form per record value, looked up whole (unknown values are the zero member,
+# which proto3 leaves out): Trade.side (5), Trade.stream_type (10), Trade.change (12) and
+# Orderbook.stream_type (9).
+_SIDE_WIRE = {name: _enum("\x28", value) for name, value in SIDE_TO_PB.items()}
+_TRADE_STREAM_WIRE = {name: _enum("\x50", value) for name, value in STREAM_TO_PB.items()}
+_CHANGE_WIRE = {name: _enum("\x60", value) for name, value in CHANGE_TO_PB.items()}
+_BOOK_STREAM_WIRE = {name: _enum("\x48", value) for name, value in STREAM_TO_PB.items()}
+
+
 def _missing(record: MarketRecord, what: str) -> SerializationException:
     return SerializationException(f"cannot serialise {record.data_type.value}: {what}",
                                   exchange=getattr(record.exchange, "value", record.exchange),
@@ -97,14 +107,14 @@ def _serialize_trade(record: TradeRecord, head: str) -> bytes:
         head,
         decimal_field(_PRICE, record.price),
         decimal_field(_VOLUME, record.volume),
-        _enum("\x28", SIDE_TO_PB.get(record.side, pb.SIDE_UNSPECIFIED)),
+        _SIDE_WIRE.get(record.side, ""),
         timestamp_field("\x32", record.trade_time_us),
         timestamp_field("\x3a", record.event_time_us),
         timestamp_field("\x42", record.received_time_us),
         f"\x48{varint(sequential_id)}" if sequential_id else "",
-        _enum("\x50", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
+        _TRADE_STREAM_WIRE.get(record.stream_type, ""),
         decimal_field(_PREV_CLOSING_PRICE, record.prev_closing_price),
-        _enum("\x60", CHANGE_TO_PB.get(record.change, pb.CHANGE_UNSPECIFIED)),
+        _CHANGE_WIRE.get(record.change, ""),
         decimal_field(_CHANGE_PRICE, record.change_price),
         decimal_field(_BEST_ASK_PRICE, record.best_ask_price),
         decimal_field(_BEST_ASK_SIZE, record.best_ask_size),
@@ -124,7 +134,7 @@ def _serialize_orderbook(record: OrderbookRecord, head: str) -> bytes:
         decimal_field(_TOTAL_BID_SIZE, record.total_bid_size),
         timestamp_field("\x3a", record.event_time_us),
         timestamp_field("\x42", record.received_time_us),
-        _enum("\x48", STREAM_TO_PB.get(record.stream_type, pb.STREAM_TYPE_UNSPECIFIED)),
+        _BOOK_STREAM_WIRE.get(record.stream_type, ""),
         decimal_field(_LEVEL, record.level),
     )).encode("latin-1")
 
@@ -133,10 +143,11 @@ def serialize(record: MarketRecord) -> bytes:
     """Record -> krwfeed.v1 Trade/Orderbook bytes; missing code, exchange or prices raise."""
     if not record.code or not isinstance(record.code, str):
         raise _missing(record, "code is required")
-    if record.exchange not in EXCHANGE_TO_PB:
+    exchange = EXCHANGE_TO_PB.get(record.exchange)  # one lookup: hashing an Enum runs Python code
+    if exchange is None:
         raise _missing(record, "exchange is required")
     try:
-        head = _head(EXCHANGE_TO_PB[record.exchange], record.code)
+        head = _head(exchange, record.code)
         if type(record) is TradeRecord:
             return _serialize_trade(record, head)
         if type(record) is OrderbookRecord:
@@ -211,9 +222,12 @@ def event_headers(exchange: str) -> list[tuple[str, bytes]]:
 
 def encode_record(record: MarketRecord) -> MarketDataMessage:
     """A record as it travels to Kafka: key = market code, payload = Protobuf bytes."""
-    sequential_id = record.sequential_id if type(record) is TradeRecord else 0
-    return MarketDataMessage(record.exchange.value, record.data_type.value, record.code, serialize(record),
-                             record.received_time_us, sequential_id)
+    payload = serialize(record)
+    # The enum members' values read directly: Enum.value is a Python-level descriptor.
+    if type(record) is TradeRecord:
+        return MarketDataMessage(record.exchange._value_, _TRADE, record.code, payload, record.received_time_us,
+                                 record.sequential_id)
+    return MarketDataMessage(record.exchange._value_, _ORDERBOOK, record.code, payload, record.received_time_us)
 
 
 def parse(data_type: str, payload: bytes) -> pb.Trade | pb.Orderbook:
@@ -247,8 +261,8 @@ def to_record(msg: pb.Trade | pb.Orderbook) -> MarketRecord:
                            _dec(msg.best_ask_size), _dec(msg.best_bid_price), _dec(msg.best_bid_size))
     return OrderbookRecord(
         exchange, msg.code,
-        tuple(PriceLevel(level.price, level.size) for level in msg.asks),
-        tuple(PriceLevel(level.price, level.size) for level in msg.bids),
+        Levels(tuple(level.price for level in msg.asks), tuple(level.size for level in msg.asks)),
+        Levels(tuple(level.price for level in msg.bids), tuple(level.size for level in msg.bids)),
         msg.total_ask_size, msg.total_bid_size, _time_us(msg.event_time),
         _time_us(msg.received_time), _STREAM_NAMES.get(msg.stream_type, ""), _dec(msg.level))
 

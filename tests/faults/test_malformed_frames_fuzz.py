@@ -183,7 +183,7 @@ def _decimals(record: MarketRecord) -> list[str | None]:
         return [record.price, record.volume, record.prev_closing_price, record.change_price, record.best_ask_price,
                 record.best_ask_size, record.best_bid_price, record.best_bid_size]
     return [record.total_ask_size, record.total_bid_size, record.level,
-            *(text for level in record.asks + record.bids for text in level)]
+            *(text for level in (*record.asks, *record.bids) for text in level)]
 
 
 def _check_record(record: Any, frame: bytes) -> None:
