@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.market_data import MarketDataMessage
+from domain.settings import DATA_PATH_LINGER_MS
 
 MIN_POLL_S = 0.001
 
@@ -27,7 +28,7 @@ MIN_POLL_S = 0.001
 @dataclass(slots=True)
 class BatchWindow:
     max_records: int = 500
-    min_interval_s: float = 0.01
+    min_interval_s: float = DATA_PATH_LINGER_MS / 1000
     pending: list[MarketDataMessage] = field(default_factory=list)
     last_sent_at: float = float("-inf")
     polling: bool = False  # frames are flowing: the socket is read by timer, unwatched meanwhile

@@ -74,12 +74,16 @@ class KafkaSettings:
         return self.topic_template.format(exchange=exchange, data_type=EVENTS_TOPIC_TYPE)
 
 
+# The default of buffer.linger_ms, also the default window of a connector started without settings
+DATA_PATH_LINGER_MS = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class BufferSettings:
     capacity: int = 100_000
     # Records gather in each connector this long (or MAX_WINDOW_RECORDS of them) before one write to
     # the buffer: the data path's own linger (``publishers.kafka_batching``)
-    linger_ms: float = 10.0
+    linger_ms: float = DATA_PATH_LINGER_MS
     ttl_s: dict[str, float] = field(default_factory=lambda: {DataType.ORDERBOOK.value: 1.0, DataType.TRADE.value: 1.0})
     # The data type a full buffer keeps; derived from the delivery choice when the settings load.
     keep_at_capacity: str = DataType.ORDERBOOK.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.settings import DATA_PATH_LINGER_MS
 from domain.state import ConnectionState
 
 
@@ -13,7 +14,7 @@ class StartConnector:
     exchange_config: Any  # domain.config.ExchangeConfig
     channel_path: str  # the buffer's record-channel socket (actors.record_channel)
     supervisor: Any  # ActorAddress of the supervisor
-    batch_window_s: float = 0.01  # one channel write per this long at most (publishers.kafka_batching)
+    batch_window_s: float = DATA_PATH_LINGER_MS / 1000  # one channel write per this long at most (publishers.kafka_batching)
     events: Any = None  # ActorAddress of the events producer (PublishEvent), None when events are off
     # This connection's share of its exchange's per-IP REST rate (1 / the exchange's connections),
     # so the backfills of all of an exchange's connections together stay under the limit.
