@@ -28,6 +28,7 @@ from typing import Any
 
 from actors.loopback_transport import CAPABILITIES, ThespianMismatch, bind_to_loopback
 from actors.process_guard import guard_actor_processes, reap_children
+from actors.thespian_timers import fix_timer_rounding
 from settings.cli import CommandLine, parse_args
 from settings.errors import SettingsError
 from settings.loader import load_settings
@@ -226,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         bind_to_loopback()
+        fix_timer_rounding()
         guard_actor_processes()
         claim = claim_instance(settings.admin_port, web_bind(cli, settings))
     except (SettingsError, ThespianMismatch, InstanceRefused) as exc:

@@ -60,10 +60,15 @@ def broker(port: int) -> Iterator[str]:
             local.stop()
 
 
-def make_topics(bootstrap: str, prefix: str, partitions: int = 6) -> list[str]:
+def make_topics(bootstrap: str, prefix: str, partitions: int = 6, events: bool = False) -> list[str]:
+    """The trade and orderbook topics under ``prefix`` (returned); with ``events`` also each
+    exchange's events topic (created, not returned), since the broker creates no topic on its own
+    and a service with events on would otherwise count every event as a publish failure."""
     names = [f"{prefix}.{e}.{t}" for e in EXCHANGES for t in DATA_TYPES]
     for name in names:
         create_topic(bootstrap, name, partitions, {"message.timestamp.type": "LogAppendTime"})
+    for exchange in EXCHANGES if events else ():
+        create_topic(bootstrap, f"{prefix}.{exchange}.events", 1, {"message.timestamp.type": "LogAppendTime"})
     return names
 
 

@@ -123,7 +123,7 @@ def main() -> int:
     per_process: dict[str, list[float]] = {}
     prefix = "soak-" + uuid.uuid4().hex[:8]
     with broker(args.kafka_port) as bootstrap:
-        make_topics(bootstrap, prefix)
+        make_topics(bootstrap, prefix, events=True)
         sim = simulator(args.markets, 0, idle_timeout=0, load=args.sim_mode == "load")
         service = None
         try:
