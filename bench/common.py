@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from domain.settings import EVENTS_TOPIC_TYPE  # noqa: E402
 from proto.krwfeed.v1 import market_data_pb2 as pb  # noqa: E402
 from tests.e2e.service_process import MARK, ServiceProcess, service_config  # noqa: E402
 from tests.support.kafka_broker import LocalBroker, create_topic  # noqa: E402
@@ -68,7 +69,7 @@ def make_topics(bootstrap: str, prefix: str, partitions: int = 6, events: bool =
     for name in names:
         create_topic(bootstrap, name, partitions, {"message.timestamp.type": "LogAppendTime"})
     for exchange in EXCHANGES if events else ():
-        create_topic(bootstrap, f"{prefix}.{exchange}.events", 1, {"message.timestamp.type": "LogAppendTime"})
+        create_topic(bootstrap, f"{prefix}.{exchange}.{EVENTS_TOPIC_TYPE}", 1, {"message.timestamp.type": "LogAppendTime"})
     return names
 
 
