@@ -31,8 +31,11 @@ Rules
   The producers pull each data type on its own credit, so the capacity is where the two types
   compete for the buffer.
 * **Duplicates.** A trade with a non-zero ``sequential_id`` already seen for its exchange and code
-  (among the last ``dedupe_window`` ones) is dropped, reason ``duplicate``: actor transport is
-  at least once, so a batch can arrive twice.
+  (among the last ``dedupe_window`` ones) is dropped, reason ``duplicate``. Each connector
+  dedupes its own stream and backfill; this catches what crosses a connector's life: a restarted
+  connector starts with an empty memory, and its first subscription's SNAPSHOT repeats the latest
+  trade of every code, which its predecessor may have sent. That repeat is the newest id, so a
+  short window is enough.
 * **Unknown data types** are dropped, reason ``invalid``.
 
 Every drop is counted by (reason, data type) and by (exchange, data type, reason).
@@ -54,6 +57,7 @@ TRADE = DataType.TRADE.value
 PRIORITY: tuple[str, ...] = (ORDERBOOK, TRADE)
 DEFAULT_TTL_S = 1.0
 _COMPACT_MIN_DEAD = 64
+DEDUPE_WINDOW = 64  # ids remembered per code across connector restarts
 
 
 def keep_at_capacity_for(client_retries_for_s: float | None) -> str:
@@ -89,7 +93,7 @@ class _Entry:
 
 class BufferQueue:
     def __init__(
-        self, capacity: int, ttl_s: Mapping[str, float] | None = None, dedupe_window: int = 1024,
+        self, capacity: int, ttl_s: Mapping[str, float] | None = None, dedupe_window: int = DEDUPE_WINDOW,
         keep_at_capacity: str = ORDERBOOK,
     ) -> None:
         if capacity < 1:
