@@ -26,8 +26,9 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from actors.loopback_transport import CAPABILITIES, ThespianMismatch, bind_to_loopback
+from actors.loopback_transport import CAPABILITIES, bind_to_loopback
 from actors.process_guard import guard_actor_processes, reap_children
+from actors.thespian_pins import ThespianMismatch
 from actors.thespian_timers import fix_timer_rounding
 from settings.cli import CommandLine, parse_args
 from settings.errors import SettingsError
