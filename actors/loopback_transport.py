@@ -13,10 +13,11 @@ that checks whether an admin already holds the port); both bind to
 too (by default Thespian advertises the host's outward-facing IP, found by routing towards a public
 address, which a loopback-bound socket would not answer on).
 
-The change lives in the imported modules' memory. Actor processes are forked (``CAPABILITIES``
-names the fork start method rather than leaving Thespian free to fall back to spawning fresh
-interpreters), so every admin, logger and actor process inherits it; nothing needs re-applying in
-them, and the listening-socket test of the running service proves it.
+The change lives in the imported modules' memory. Actor processes are forked (``CAPABILITIES`` in
+``actors.thespian_setup`` names the fork start method rather than leaving Thespian free to fall back
+to spawning fresh interpreters), so every admin, logger and actor process inherits it; nothing needs
+re-applying in them, and the listening-socket test of the running service proves it.
+``actors.thespian_setup.prepare_thespian()`` applies it, with krwfeed's other changes to Thespian.
 
 The patch is tied to the exact Thespian code it was written against: the pinned version and a
 fingerprint of each function involved (``actors.thespian_pins``). Anything else fails loudly at
@@ -30,8 +31,6 @@ from typing import Any
 from actors.thespian_pins import ThespianMismatch, check_thespian
 
 LOOPBACK = "127.0.0.1"
-# The start method matters: only forked processes inherit the patched modules.
-CAPABILITIES: dict[str, Any] = {"Process Startup Method": "fork"}
 
 # sha256 (first 16 hex digits) of inspect.getsource() of each piece of Thespian 4.0.1 this relies on.
 _FINGERPRINTS = {

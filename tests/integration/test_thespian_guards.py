@@ -33,8 +33,8 @@ def test_thespian_alone_listens_on_every_interface_and_advertises_the_host_addre
 def test_bound_actor_system_listens_and_advertises_loopback_only() -> None:
     code = f"ADMIN_PORT = {free_port(19190, 19199)}" + """
 import psutil
-from actors.loopback_transport import CAPABILITIES, bind_to_loopback
-bind_to_loopback()
+from actors.thespian_setup import CAPABILITIES, prepare_thespian
+prepare_thespian()
 from thespian.actors import Actor, ActorSystem
 class Echo(Actor):
     def receiveMessage(self, message, sender):
