@@ -1,8 +1,8 @@
 """krwfeed's composition root: ``python actor_system.py --conf conf/prod.yaml``.
 
 Order matters here: settings are validated first (exit 2 with one clear message); Thespian is
-bound to loopback and its processes are tied to this one (exit 2 if the installed Thespian is not
-the code that was checked); this instance claims its admin port and checks its web port before it
+patched (``prepare_thespian``: loopback binding, timer rounding) and its processes are tied to this
+one (exit 2 if the installed Thespian is not the code that was checked); this instance claims its admin port and checks its web port before it
 touches anything (a second instance is refused with exit 2 and leaves the first alone); the
 Prometheus multiprocess directory is exported before prometheus_client is imported anywhere; an
 actor system left on the admin port by a krwfeed that died is shut down; the actor system is
@@ -26,9 +26,9 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from actors.loopback_transport import CAPABILITIES, ThespianMismatch, bind_to_loopback
 from actors.process_guard import guard_actor_processes, reap_children
-from actors.thespian_timers import fix_timer_rounding
+from actors.thespian_pins import ThespianMismatch
+from actors.thespian_setup import CAPABILITIES, prepare_thespian
 from settings.cli import CommandLine, parse_args
 from settings.errors import SettingsError
 from settings.loader import load_settings
@@ -226,8 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"krwfeed: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        bind_to_loopback()
-        fix_timer_rounding()
+        prepare_thespian()
         guard_actor_processes()
         claim = claim_instance(settings.admin_port, web_bind(cli, settings))
     except (SettingsError, ThespianMismatch, InstanceRefused) as exc:

@@ -13,27 +13,24 @@ that checks whether an admin already holds the port); both bind to
 too (by default Thespian advertises the host's outward-facing IP, found by routing towards a public
 address, which a loopback-bound socket would not answer on).
 
-The change lives in the imported modules' memory. Actor processes are forked (``CAPABILITIES``
-names the fork start method rather than leaving Thespian free to fall back to spawning fresh
-interpreters), so every admin, logger and actor process inherits it; nothing needs re-applying in
-them, and the listening-socket test of the running service proves it.
+The change lives in the imported modules' memory. Actor processes are forked (``CAPABILITIES`` in
+``actors.thespian_setup`` names the fork start method rather than leaving Thespian free to fall back
+to spawning fresh interpreters), so every admin, logger and actor process inherits it; nothing needs
+re-applying in them, and the listening-socket test of the running service proves it.
+``actors.thespian_setup.prepare_thespian()`` applies it, with krwfeed's other changes to Thespian.
 
 The patch is tied to the exact Thespian code it was written against: the pinned version and a
-fingerprint of each function involved. Anything else fails loudly at start
-(``ThespianMismatch``) instead of silently listening on every interface again.
+fingerprint of each function involved (``actors.thespian_pins``). Anything else fails loudly at
+start (``ThespianMismatch``) instead of silently listening on every interface again.
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
 import os
-from importlib import metadata
 from typing import Any
 
+from actors.thespian_pins import ThespianMismatch, check_thespian
+
 LOOPBACK = "127.0.0.1"
-THESPIAN_VERSION = "4.0.1"
-# The start method matters: only forked processes inherit the patched modules.
-CAPABILITIES: dict[str, Any] = {"Process Startup Method": "fork"}
 
 # sha256 (first 16 hex digits) of inspect.getsource() of each piece of Thespian 4.0.1 this relies on.
 _FINGERPRINTS = {
@@ -42,30 +39,6 @@ _FINGERPRINTS = {
     "TCPTransport.__init__": "eabcf02e37125c2a",  # the listening socket: bind(*bindArgs); listen()
     "TCPTransport.probeAdmin": "7e6055f00f33e580",  # the admin-port probe: bind(*bindArgs)
 }
-
-
-class ThespianMismatch(RuntimeError):
-    """The installed Thespian is not the code the loopback binding (or the process guard) was written for."""
-
-
-def fingerprint(obj: Any) -> str:
-    try:
-        source = inspect.getsource(obj)
-    except (OSError, TypeError):  # no source to check (compiled-only install, or not Thespian's code)
-        return "no source"
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
-
-
-def check_thespian(fingerprints: dict[str, str], pieces: dict[str, Any], purpose: str) -> None:
-    """Raise ``ThespianMismatch`` unless Thespian is the pinned version and each piece is unchanged."""
-    installed = metadata.version("thespian")
-    if installed != THESPIAN_VERSION:
-        raise ThespianMismatch(f"thespian {installed} is installed; krwfeed needs thespian=={THESPIAN_VERSION} "
-                               f"({purpose} is written against that version's code)")
-    changed = [name for name, obj in pieces.items() if fingerprint(obj) != fingerprints[name]]
-    if changed:
-        raise ThespianMismatch(f"thespian {installed} differs from the code krwfeed expects in "
-                               f"{', '.join(changed)} ({purpose}); reinstall thespian=={THESPIAN_VERSION}")
 
 
 def _loopback_bind_args(self: Any) -> tuple[tuple[str, int], ...]:

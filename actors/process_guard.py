@@ -20,7 +20,8 @@ to init) and wraps Thespian's process entry points so that:
   nobody above them, and it lets the producers try to hand what they hold to Kafka.
 
 So one death anywhere up the tree takes down everything below it within moments. The wrappers are
-tied to the pinned Thespian code by fingerprints, like the loopback binding.
+tied to the pinned Thespian code by fingerprints (``actors.thespian_pins``), like the loopback
+binding.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.loopback_transport import check_thespian
+from actors.thespian_pins import check_thespian
 
 _PR_SET_PDEATHSIG = 1
 _PR_GET_PDEATHSIG = 2

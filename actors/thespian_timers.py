@@ -12,14 +12,15 @@ CONNECTED, reading nothing, its stall check silent, for minutes at 2,000 msgs/s.
 ``fix_timer_rounding()`` makes ``remaining()`` of a timer that has not expired at least one
 microsecond. Expired timers still report zero, and the transport's loop leaves before computing the
 timeout for those. Like the loopback binding, the change lives in the imported module's memory and
-forked actor processes inherit it; it is tied to the pinned Thespian code by fingerprint.
+forked actor processes inherit it (``actors.thespian_setup.prepare_thespian()`` applies both); it is
+tied to the pinned Thespian code by fingerprint (``actors.thespian_pins``).
 """
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from actors.loopback_transport import check_thespian
+from actors.thespian_pins import check_thespian
 
 _FINGERPRINTS = {
     "ExpirationTimerView.remaining": "5929b3f649d7a461",  # timedelta(seconds=remainingSeconds())

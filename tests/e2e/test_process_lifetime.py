@@ -120,10 +120,10 @@ def test_an_actor_system_left_by_a_dead_krwfeed_is_shut_down_at_start(
     """Only a leftover whose owner is dead (its pid still in var/) is shut down; the new run then streams."""
     from thespian.actors import ActorSystem
 
-    from actors.loopback_transport import CAPABILITIES, bind_to_loopback
+    from actors.thespian_setup import CAPABILITIES, prepare_thespian
 
     admin, _ = ports
-    bind_to_loopback()
+    prepare_thespian()
     ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": admin})  # stands in for the leftover
     leftover = [c.pid for c in psutil.net_connections("inet")
                 if c.status == psutil.CONN_LISTEN and c.laddr.port == admin and c.pid]

@@ -384,9 +384,9 @@ def test_S3_1_b_S3_1_c_sigterm_while_streaming_exits_within_10_s_with_everything
 SECOND_START = """
 import sys
 from thespian.actors import ActorSystem
-from actors.loopback_transport import CAPABILITIES, bind_to_loopback
+from actors.thespian_setup import CAPABILITIES, prepare_thespian
 from messages import ServiceError, StartService
-bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
+prepare_thespian()  # as the service does: its admin listens on, and is reached at, 127.0.0.1 only
 asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": int(sys.argv[1])}, transientUnique=True)
 sup = asys.createActor("actors.supervisor.Supervisor", globalName="krwfeed-supervisor")
 reply = asys.ask(sup, StartService(None), 10)

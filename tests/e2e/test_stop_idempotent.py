@@ -30,10 +30,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 STOP_TWICE = """
 import json, sys, time
 from thespian.actors import ActorSystem
-from actors.loopback_transport import CAPABILITIES, bind_to_loopback
+from actors.thespian_setup import CAPABILITIES, prepare_thespian
 from actors.supervisor import GLOBAL_NAME, Supervisor
 from messages import ServiceStopped, StopService
-bind_to_loopback()  # the service's admin listens on, and is reached at, 127.0.0.1 only
+prepare_thespian()  # as the service does: its admin listens on, and is reached at, 127.0.0.1 only
 asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": int(sys.argv[1])}, transientUnique=True)
 supervisor = asys.createActor(Supervisor, globalName=GLOBAL_NAME)
 asys.tell(supervisor, StopService(deadline_s=8.0))

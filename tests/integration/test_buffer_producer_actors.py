@@ -42,6 +42,7 @@ from tests.integration.test_publisher_kafka import (
     free_port,
     unique_template,
 )
+from tests.support.actor_systems import actor_system
 
 pytestmark = pytest.mark.integration
 
@@ -98,11 +99,8 @@ def channel_path() -> str:
 
 @pytest.fixture
 def asys() -> Iterator[ActorSystem]:
-    system = ActorSystem("multiprocTCPBase", {"Admin Port": next(_PORTS)}, transientUnique=True)
-    try:
+    with actor_system(next(_PORTS)) as system:
         yield system
-    finally:
-        system.shutdown()
 
 
 def records(n_trades: int, n_books: int) -> tuple[MarketDataMessage, ...]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -24,6 +23,7 @@ from domain.state import ConnectionState as S
 from exchanges.registry import get_adapter
 from messages import StartConnector, StopConnector, SubscriptionQuery, SubscriptionReport
 from tests.integration.connector_sink import SinkActor, SinkListen, SinkQuery, SinkReport
+from tests.support.actor_systems import actor_system
 
 pytestmark = pytest.mark.integration
 
@@ -182,22 +182,10 @@ def test_error_frame_closes_and_reconnects(simulator_factory: Callable[..., Any]
 
 
 # --- the actor --------------------------------------------------------------------------------
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture
 def asys() -> Iterator[ActorSystem]:
-    port = next(_ports)
-    if _port_in_use(port):  # a leftover system from an earlier run: stop it first
-        ActorSystem("multiprocTCPBase", {"Admin Port": port}).shutdown()
-    system = ActorSystem("multiprocTCPBase", {"Admin Port": port}, transientUnique=True)
-    try:
+    with actor_system(next(_ports)) as system:
         yield system
-    finally:
-        system.shutdown()
 
 
 class Rig:

@@ -12,7 +12,6 @@ import dataclasses
 import itertools
 import json
 import select
-import socket
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +34,7 @@ from tests.integration.test_connector_simulator import (
     sent_trades,
     wait_until,
 )
+from tests.support.actor_systems import actor_system
 
 pytestmark = pytest.mark.integration
 
@@ -162,22 +162,10 @@ def test_wss_certificate_is_verified_against_tls_ca_file(simulator: Any) -> None
     trusting.disconnect("test over")
 
 
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture
 def asys() -> Iterator[ActorSystem]:
-    port = next(_admin_ports)
-    if _port_in_use(port):  # a leftover system from an earlier run: stop it first
-        ActorSystem("multiprocTCPBase", {"Admin Port": port}).shutdown()
-    system = ActorSystem("multiprocTCPBase", {"Admin Port": port}, transientUnique=True)
-    try:
+    with actor_system(next(_admin_ports)) as system:
         yield system
-    finally:
-        system.shutdown()
 
 
 @pytest.mark.simulator(tls=True, coalesce=COALESCE, markets=CODES, rate=3000, trade_ratio=0.8)

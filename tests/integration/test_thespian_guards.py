@@ -1,5 +1,5 @@
-"""The loopback binding and the process guard on the real Thespian 4.0.1, each in a fresh interpreter
-(they change the imported modules of the process that applies them)."""
+"""The loopback binding and the pinning of Thespian on the real Thespian 4.0.1, each in a fresh
+interpreter (the changes live in the imported modules of the process that applies them)."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.loopback_transport import ThespianMismatch, check_thespian, fingerprint
+from actors.thespian_pins import ThespianMismatch, check_thespian, fingerprint
 from tests.integration.tooling import free_port
 
 pytestmark = pytest.mark.integration
@@ -33,8 +33,8 @@ def test_thespian_alone_listens_on_every_interface_and_advertises_the_host_addre
 def test_bound_actor_system_listens_and_advertises_loopback_only() -> None:
     code = f"ADMIN_PORT = {free_port(19190, 19199)}" + """
 import psutil
-from actors.loopback_transport import CAPABILITIES, bind_to_loopback
-bind_to_loopback()
+from actors.thespian_setup import CAPABILITIES, prepare_thespian
+prepare_thespian()
 from thespian.actors import Actor, ActorSystem
 class Echo(Actor):
     def receiveMessage(self, message, sender):
@@ -70,9 +70,7 @@ def test_a_changed_thespian_fails_loudly() -> None:
 
 
 def test_another_thespian_version_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    from actors import loopback_transport
-
-    monkeypatch.setattr(loopback_transport.metadata, "version", lambda _name: "4.0.2")
+    monkeypatch.setattr("actors.thespian_pins.metadata.version", lambda _name: "4.0.2")
     with pytest.raises(ThespianMismatch, match="thespian==4.0.1"):
         check_thespian({}, {}, "testing")
 
