@@ -13,6 +13,7 @@ a fatal error (Kafka failing N times in a row) exits 1 so the platform restarts 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import logging.config
@@ -80,6 +81,7 @@ class Service:
         from actors.producer import ProducerActor
         from actors.supervisor import GLOBAL_NAME, Supervisor
         from messages import ServiceStarted, StartService
+        from publishers.factory import preload_client
 
         kafka, web = self.settings.kafka, self.settings.web
         secrets = secret_values([*kafka_secret_values(kafka), web.token.value if web.token else None])
@@ -88,6 +90,11 @@ class Service:
             shutdown_leftover_system(self.settings.admin_port, CAPABILITIES)
             print(f"krwfeed: shut down the actor system a previous krwfeed left on admin port "
                   f"{self.settings.admin_port}", file=sys.stderr)
+        # Every actor process is forked from this one. What is loaded now is shared with all of them
+        # (copy-on-write), and frozen out of the garbage collector, whose passes would otherwise
+        # write to every object's header and so copy the pages of all of it into each process.
+        preload_client(kafka.client)
+        gc.freeze()
         self.asys = ActorSystem("multiprocTCPBase", {**CAPABILITIES, "Admin Port": self.settings.admin_port},
                                 logDefs=log_defs)
         try:

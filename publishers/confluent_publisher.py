@@ -37,6 +37,11 @@ from publishers.publish_tracker import (
 _PURGE_POLLS = 20  # at most 1 s serving purged records' reports at close
 
 
+def load_client() -> None:
+    """Imports confluent_kafka (see ``publishers.factory.preload_client``)."""
+    import confluent_kafka  # noqa: F401
+
+
 def _default_factory(config: dict[str, Any]) -> Any:
     from confluent_kafka import Producer
 

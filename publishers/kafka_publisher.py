@@ -30,6 +30,11 @@ from publishers.publish_tracker import (
 UNROUTABLE_RETRY_S = 5.0
 
 
+def load_client() -> None:
+    """Imports kafka (see ``publishers.factory.preload_client``)."""
+    import kafka  # noqa: F401
+
+
 def _default_factory(**kwargs: Any) -> Any:
     from kafka import KafkaProducer
 
