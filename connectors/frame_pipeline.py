@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from domain.exceptions import ValidationException
 from domain.market_data import SOURCE_REST, MarketDataMessage, validate_record
 from domain.records import DataType, MarketRecord, TradeRecord
+from domain.slot_init import slot_init
 from domain.trade_dedupe import TradeDedupe
 from exchanges.base import DecodedFrame, ExchangeAdapter, FrameKind
 
@@ -49,6 +50,7 @@ class FrameCounters:
         self.dropped[key] = self.dropped.get(key, 0) + 1
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class FrameOutcome:
     kind: str  # a FrameKind value, or "malformed"

@@ -33,6 +33,7 @@ from domain.records import (
     TradeRecord,
     plain_decimals,
 )
+from domain.slot_init import slot_init
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
 SOURCE_STREAM = ""  # the source of a streamed record: no ``source`` header
@@ -74,6 +75,7 @@ def _normalise_str(code: str, quote_currencies: tuple[str, ...]) -> str:
     return upper
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, repr=False)
 class MarketDataMessage:
     """One market data record ready for Kafka: key = ``code``, value = ``raw_data``.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple, overload
 
+from domain.slot_init import slot_init
+
 # The characters of a decimal text in plain notation (with at most one point and one digit at least).
 PLAIN_CHARS = "0123456789."
 # The longest decimal text a record carries (real prices and sizes need about 20 digits and 18
@@ -97,8 +99,8 @@ class Levels(Sequence[PriceLevel]):
     def __init__(self, prices: tuple[str, ...] = (), sizes: tuple[str, ...] = ()) -> None:
         if len(prices) != len(sizes):
             raise ValueError(f"{len(prices)} prices but {len(sizes)} sizes")
-        object.__setattr__(self, "prices", prices)
-        object.__setattr__(self, "sizes", sizes)
+        _set_prices(self, prices)
+        _set_sizes(self, sizes)
 
     @classmethod
     def of(cls, levels: Iterable[tuple[Any, Any]]) -> Levels:
@@ -148,6 +150,13 @@ class Levels(Sequence[PriceLevel]):
         return Levels, (self.prices, self.sizes)
 
 
+# The slots' own setters (as domain.slot_init uses): half the cost of object.__setattr__, and a
+# book builds two Levels.
+_set_prices = Levels.prices.__set__  # type: ignore[attr-defined]
+_set_sizes = Levels.sizes.__set__  # type: ignore[attr-defined]
+
+
+@slot_init
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
     exchange: Exchange
@@ -173,6 +182,7 @@ class TradeRecord:
         return DataType.TRADE
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class OrderbookRecord:
     exchange: Exchange
