@@ -6,7 +6,9 @@ timestamps; every trade has its own id. Prints milliseconds per 1,000 messages, 
 message and messages per second for each stage (best of several rounds, one core), and the load
 average, since other work on the machine slows every figure. "live path" is what a connector
 really runs per frame (``connectors.frame_pipeline``): "all three" plus the subscribed-code check,
-trade dedupe, the ``MarketDataMessage`` envelope and the counters.
+trade dedupe, the ``MarketDataMessage`` envelope and the counters. Then "all three" per message of
+each kind in the mix (a trade, an Upbit 30- or 15-level book, a Bithumb 3-level book), each kind's
+frames timed on their own.
 
 Exits 1 when "all three" misses the bar (100 ms per 1,000 messages, ``--bar-ms``), so the
 benchmark can serve as a check outside the test suite. The output goes to stdout; ``--out FILE``
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.frame_pipeline import FramePipeline  # noqa: E402
 from domain.market_data import validate_record  # noqa: E402
-from domain.records import MarketRecord  # noqa: E402
+from domain.records import MarketRecord, OrderbookRecord  # noqa: E402
 from exchanges.jsonparse import loads_exact  # noqa: E402
 from exchanges.registry import get_adapter  # noqa: E402
 from proto.serializer import serialize  # noqa: E402
@@ -165,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         line = f"{stage:<22}{per_1000_ms:>10.2f}{seconds / len(frames) * 1e6:>10.2f}{len(frames) / seconds:>12,.0f}"
         print(line, flush=True)
         lines.append(line)
+    for kind, group in _by_kind(frames, adapters, received).items():
+        def one_kind(group: list[tuple[str, bytes]] = group) -> None:
+            for name, frame in group:
+                for record in adapters[name].decode(frame, received).records:
+                    serialize(validate_record(record, QUOTES))
+
+        line = f"all three, {kind:<24}{_best(args.rounds, one_kind, clock) / len(group) * 1e6:>8.2f} us/msg"
+        print(line, flush=True)
+        lines.append(line)
     verdict = "met" if all_three_ms <= args.bar_ms else "MISSED"
     lines += [f"load average after {_load()}",
               f"bar: {args.bar_ms:g} ms per 1,000 messages, parse + validate + serialise: {verdict} "
@@ -174,6 +185,17 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0 if verdict == "met" else 1
+
+
+def _by_kind(frames: list[tuple[str, bytes]], adapters: dict[str, Any], received: int,
+             ) -> dict[str, list[tuple[str, bytes]]]:
+    """The frames grouped by what they hold: "trade" or "<exchange> <N>-level book"."""
+    groups: dict[str, list[tuple[str, bytes]]] = {}
+    for name, frame in frames:
+        (record,) = adapters[name].decode(frame, received).records
+        kind = f"{name} {len(record.asks)}-level book" if isinstance(record, OrderbookRecord) else "trade"
+        groups.setdefault(kind, []).append((name, frame))
+    return groups
 
 
 def _load() -> str:

@@ -33,6 +33,7 @@ from domain.records import (
     TradeRecord,
     plain_decimals,
 )
+from domain.slot_init import slot_init
 
 DEFAULT_QUOTE_CURRENCIES: tuple[str, ...] = ("KRW",)
 SOURCE_STREAM = ""  # the source of a streamed record: no ``source`` header
@@ -74,6 +75,7 @@ def _normalise_str(code: str, quote_currencies: tuple[str, ...]) -> str:
     return upper
 
 
+@slot_init
 @dataclass(frozen=True, slots=True, repr=False)
 class MarketDataMessage:
     """One market data record ready for Kafka: key = ``code``, value = ``raw_data``.
@@ -197,7 +199,7 @@ def _check_trade(record: TradeRecord) -> None:
     optional = _optional_of(record)
     price, volume = record.price, record.volume
     # every text a plain decimal (so never negative), and price and volume above zero
-    if (plain_decimals((price, volume, *(text for text in optional if text is not None)))
+    if (plain_decimals((price, volume, *[text for text in optional if text is not None]))
             and price.strip("0.") and volume.strip("0.")):
         return
     for field in ("price", "volume"):
@@ -217,30 +219,28 @@ def validate_record(record: MarketRecord, quote_currencies: tuple[str, ...] = DE
     strictly ascending, bids strictly descending; positive times. A refusal names the field and
     its value.
     """
+    # The rules are checked here rather than in a helper called from here: this runs on every
+    # record, and the extra call cost about 0.2 us of the 2-3 a record takes.
     try:
-        return _validate(record, quote_currencies)
+        code = normalise_code(record.code, quote_currencies)
+        if code != record.code:
+            raise ValidationException("record code is not normalised", exchange=record.exchange, code=record.code)
+        if type(record) is TradeRecord:
+            _check_trade(record)
+            times: tuple[int, ...] = (record.trade_time_us, record.event_time_us, record.received_time_us)
+        elif type(record) is OrderbookRecord:
+            _check_book(record)
+            level = record.level
+            if level is not None and not (type(level) is str and len(level) <= MAX_NUMBER_CHARS
+                                          and PLAIN_NUMBER.fullmatch(level)):
+                _exact(level, "level", record)
+            times = (record.event_time_us, record.received_time_us)
+        else:
+            raise ValidationException("not a market record", value=type(record).__name__)
+        if min(times) <= 0:
+            raise ValidationException("record times must be positive microseconds", exchange=record.exchange,
+                                      code=code, data_type=record.data_type.value, field="time", value=times)
+        return record
     except (ArithmeticError, TypeError) as err:
         raise ValidationException(f"record holds a value that is not a number: {err!r}",
                                   exchange=record.exchange, code=record.code) from err
-
-
-def _validate(record: MarketRecord, quote_currencies: tuple[str, ...]) -> MarketRecord:
-    code = normalise_code(record.code, quote_currencies)
-    if code != record.code:
-        raise ValidationException("record code is not normalised", exchange=record.exchange, code=record.code)
-    if type(record) is TradeRecord:
-        _check_trade(record)
-        times: tuple[int, ...] = (record.trade_time_us, record.event_time_us, record.received_time_us)
-    elif type(record) is OrderbookRecord:
-        _check_book(record)
-        level = record.level
-        if level is not None and not (type(level) is str and len(level) <= MAX_NUMBER_CHARS
-                                      and PLAIN_NUMBER.fullmatch(level)):
-            _exact(level, "level", record)
-        times = (record.event_time_us, record.received_time_us)
-    else:
-        raise ValidationException("not a market record", value=type(record).__name__)
-    if min(times) <= 0:
-        raise ValidationException("record times must be positive microseconds", exchange=record.exchange,
-                                  code=code, data_type=record.data_type.value, field="time", value=times)
-    return record

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple, overload
 
+from domain.slot_init import slot_init
+
 # The characters of a decimal text in plain notation (with at most one point and one digit at least).
 PLAIN_CHARS = "0123456789."
 # The longest decimal text a record carries (real prices and sizes need about 20 digits and 18
@@ -32,7 +34,7 @@ PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _DIGITS = b"0123456789"
 _AS_RUNS = bytes.maketrans(_PLAIN_BYTES, b"x" * len(_PLAIN_BYTES))  # every text becomes a run of x
 _TOO_LONG = b"x" * (MAX_NUMBER_CHARS + 1)
-_PLAIN_OR_COMMA = _PLAIN_BYTES + b","
+_COMMA = ord(",")
 
 
 def plain_decimals(texts: Sequence[str], *, positive: bool = False) -> bool:
@@ -41,12 +43,14 @@ def plain_decimals(texts: Sequence[str], *, positive: bool = False) -> bool:
     zero (a digit other than 0).
 
     Decided for a whole book at once: the texts are joined by commas and each rule is one C-level
-    pass over those bytes (a translate, a count or a substring search), where a check per text would
-    cost a Python-level call for each of a book's 120 numbers. The commas keep the texts apart: the
-    count proves no text holds one of its own, so each rule holds for every text exactly when the
-    joined form shows no ".." (two points in one text), no empty stretch between commas once the
-    points (and with ``positive`` the zeros) are deleted (a text with no digit, or only zeros), and
-    no run of more than MAX_NUMBER_CHARS characters.
+    pass over those bytes (a translate, then a comparison or a substring search), where a check per
+    text would cost a Python-level call for each of a book's 120 numbers. The commas keep the texts
+    apart: deleting the plain characters must leave exactly the n - 1 commas (nothing else, and no
+    text holds a comma of its own), so each rule holds for every text exactly when the joined form
+    shows no ".." once the digits are deleted (two points in one text), no empty stretch between
+    commas, or at either end, once the points (and with ``positive`` the zeros) are deleted (a text
+    with no digit, or only zeros), and no run of more than MAX_NUMBER_CHARS characters (which
+    cannot happen when the joined form itself is no longer).
     """
     if not texts:
         return True
@@ -54,11 +58,12 @@ def plain_decimals(texts: Sequence[str], *, positive: bool = False) -> bool:
         joined = ",".join(texts).encode("ascii")
     except (TypeError, ValueError):  # an item that is no text, or a non-ASCII character
         return False
-    return (not joined.translate(None, _PLAIN_OR_COMMA)
-            and joined.count(b",") == len(texts) - 1
-            and b".." not in joined.translate(None, _DIGITS)
-            and b",," not in b"," + joined.translate(None, b"0." if positive else b".") + b","
-            and _TOO_LONG not in joined.translate(_AS_RUNS))
+    if (joined.translate(None, _PLAIN_BYTES) != b"," * (len(texts) - 1)
+            or b".." in joined.translate(None, _DIGITS)):
+        return False
+    digits = joined.translate(None, b"0." if positive else b".")
+    return (digits != b"" and digits[0] != _COMMA and digits[-1] != _COMMA and b",," not in digits
+            and (len(joined) <= MAX_NUMBER_CHARS or _TOO_LONG not in joined.translate(_AS_RUNS)))
 
 
 class DataType(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
@@ -97,8 +102,8 @@ class Levels(Sequence[PriceLevel]):
     def __init__(self, prices: tuple[str, ...] = (), sizes: tuple[str, ...] = ()) -> None:
         if len(prices) != len(sizes):
             raise ValueError(f"{len(prices)} prices but {len(sizes)} sizes")
-        object.__setattr__(self, "prices", prices)
-        object.__setattr__(self, "sizes", sizes)
+        _set_prices(self, prices)
+        _set_sizes(self, sizes)
 
     @classmethod
     def of(cls, levels: Iterable[tuple[Any, Any]]) -> Levels:
@@ -148,6 +153,13 @@ class Levels(Sequence[PriceLevel]):
         return Levels, (self.prices, self.sizes)
 
 
+# The slots' own setters (as domain.slot_init uses): half the cost of object.__setattr__, and a
+# book builds two Levels.
+_set_prices = Levels.prices.__set__  # type: ignore[attr-defined]
+_set_sizes = Levels.sizes.__set__  # type: ignore[attr-defined]
+
+
+@slot_init
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
     exchange: Exchange
@@ -173,6 +185,7 @@ class TradeRecord:
         return DataType.TRADE
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class OrderbookRecord:
     exchange: Exchange

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from domain.capabilities import DATA_TYPES
 from domain.records import MarketRecord
+from domain.slot_init import slot_init
 
 
 class FrameKind(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would change str()
@@ -22,6 +23,7 @@ class FrameKind(str, Enum):  # noqa: UP042 - contract kept as is; StrEnum would 
     IGNORED = "ignored"  # a valid frame of a data type krwfeed does not carry (ticker, ...)
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class DecodedFrame:
     kind: FrameKind
