@@ -227,6 +227,15 @@ class ProcessTree:
                 out[f"{proc.pid}"] = proc.memory_info().rss / 2**20
         return out
 
+    def pss_mb(self) -> float:
+        """The tree's proportional set size: each page shared between the forked processes counted
+        once in all (the RAM the tree holds, as a cgroup's memory limit counts it)."""
+        total = 0.0
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error, AttributeError):
+                total += proc.memory_full_info().pss / 2**20
+        return total
+
 
 def scrape(web_port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as response:

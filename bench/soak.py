@@ -8,8 +8,8 @@
 mode unless ``--sim-mode normal``), through the project's broker (KAFKA_PORT, default 39092; started
 if not running). Every ``--interval`` seconds it samples the resident set size (RSS) of every krwfeed
 process (main, Thespian admin and logger, supervisor, connectors, buffer, producers; labelled by the
-role and name krwfeed gives in /api/status, else by pid), the buffer depth and what the simulator has
-offered. ``--out PREFIX`` (default: a new temporary directory, so runs leave the checkout alone) gets
+role and name krwfeed gives in /api/status, else by pid), the tree's PSS (shared pages counted once:
+the RAM it holds), the buffer depth and what the simulator has offered. ``--out PREFIX`` (default: a new temporary directory, so runs leave the checkout alone) gets
 PREFIX.txt (the summary), PREFIX.png (memory per process and in total, buffer depth) and PREFIX.csv
 (every sample).
 
@@ -118,6 +118,7 @@ def main() -> int:
     interval = min(args.interval, duration / 20)
     times: list[float] = []
     total: list[float] = []
+    pss: list[float] = []
     depth: list[float] = []
     offered: list[float] = []
     per_process: dict[str, list[float]] = {}
@@ -147,6 +148,7 @@ def main() -> int:
                 status = service.status() or {}
                 times.append(elapsed)
                 total.append(sum(rss.values()))
+                pss.append(tree.pss_mb())
                 depth.append(sum(((status.get("buffer") or {}).get("depth") or {}).values()))
                 offered.append(sum(sim.stats(e)["events_produced"] for e in EXCHANGES) - produced0)
                 for pid, mb in rss.items():
@@ -184,7 +186,8 @@ def main() -> int:
         f"CPU {cpu / max(1, published) * 1000:.3f} s per 1,000 messages",
         "dropped: " + (", ".join(f"{dt}:{r}={n}" for (dt, r), n in sorted(dropped.items()) if n) or "none"),
         f"processes: {len(per_process)}; total RSS after warm-up {total[warm] if warm < len(total) else float('nan'):.1f}"
-        f" MiB -> end {total[-1]:.1f} MiB",
+        f" MiB -> end {total[-1]:.1f} MiB; total PSS (shared pages counted once) "
+        f"{pss[warm] if warm < len(pss) else float('nan'):.1f} MiB -> end {pss[-1]:.1f} MiB",
         f"buffer depth: mean {mean(depth):.0f}, max {max(depth):.0f} records",
         f"largest per-process growth: {worst[0]} {worst[1]:+.2f} %",
         f"soak: {expired} expired, RSS growth after warm-up {total_growth:+.2f} % (limits: 0 expired, "
@@ -198,14 +201,14 @@ def main() -> int:
     with out.with_suffix(".csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         series = sorted(per_process)
-        writer.writerow(["seconds", "offered", "buffer_depth", "total_rss_mib", *series])
+        writer.writerow(["seconds", "offered", "buffer_depth", "total_rss_mib", "total_pss_mib", *series])
         for i, t in enumerate(times):
             cells = []
             for label in series:
                 values = per_process[label]
                 j = i - (len(times) - len(values))
                 cells.append(f"{values[j]:.2f}" if j >= 0 else "")
-            writer.writerow([f"{t:.1f}", f"{offered[i]:.0f}", f"{depth[i]:.0f}", f"{total[i]:.2f}", *cells])
+            writer.writerow([f"{t:.1f}", f"{offered[i]:.0f}", f"{depth[i]:.0f}", f"{total[i]:.2f}", f"{pss[i]:.2f}", *cells])
     plot(times, per_process, total, depth, warm_s, out.with_suffix(".png"),
          f"krwfeed soak: {args.markets}x{len(EXCHANGES)} markets, {args.rate:.0f} msgs/s, "
          f"{expired} expired, growth after warm-up {total_growth:+.2f} %")
