@@ -512,16 +512,18 @@ class Supervisor(ServiceActor):
             return
         self.publishing_started = True
         producers = self.children.of_kind("producer")
+        waiting = sorted(self.awaiting_init)
+        # Logged before the starts it announces: a started producer logs its own first line at once,
+        # and the log is the record of the start order.
+        supervisor_log().info("starting the publishing side (%s) %.2f s after the connectors%s",
+                              ", ".join(c.name for c in producers), time.monotonic() - self.start_began,
+                              f"; not initialised yet: {', '.join(waiting)}" if waiting else
+                              ": every connector initialised")
         for child in producers:
             self._spawn(child)
         for child in self.children.of_kind(EVENTS):
             if child.address is not None:
                 self.send(child.address, self._start_message(child))
-        waiting = sorted(self.awaiting_init)
-        supervisor_log().info("starting the publishing side (%s) %.2f s after the connectors%s",
-                              ", ".join(c.name for c in producers), time.monotonic() - self.start_began,
-                              f"; not initialised yet: {', '.join(waiting)}" if waiting else
-                              ": every connector initialised")
 
     def _spawn(self, child: Child) -> None:
         """Create and start ``child``; while a market-list request runs on a REST worker thread, as
