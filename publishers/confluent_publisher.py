@@ -106,6 +106,7 @@ class ConfluentPublisher(MessagePublisher):
     def poll(self) -> None:
         if not self._closed:
             self._producer.poll(0)
+        self._book.expire_overdue()
         self._book.sync_metrics()
 
     def flush(self, timeout_s: float) -> int:

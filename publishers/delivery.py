@@ -11,7 +11,8 @@ own thread. The per-record metrics (both latencies, the published count) gather 
 reach Prometheus at each ``sync_metrics()`` (``monitoring.metric_batch``: one record's worth of
 multiprocess metric writes cost as much as handing it to librdkafka). One log line per ``publish()`` call that had failures, once all its records are
 resolved, names every failed record (exchange:code and sequential id, up to a limit) and every
-distinct error.
+distinct error. A record its client has not resolved long after the client's own deadline is counted
+as failed on the owner's tick (``expire_overdue``), so no record stays counted nowhere.
 """
 from __future__ import annotations
 
@@ -31,9 +32,13 @@ from monitoring.metrics import (
     PUBLISH_FAILURES,
 )
 from proto.serializer import EVENT_DATA_TYPE, event_headers, kafka_headers
+from publishers.kafka_config import delivery
 from publishers.publish_tracker import CAUSE_OTHER, PublishAttempt, PublishTracker, failure_cause
 
 _LISTED_FAILURES = 20  # failed records named individually in one log line
+# A record still unresolved this long after its client's own deadline (the delivery timeout plus
+# one request timeout) is counted as failed: the client was meant to have resolved it long before.
+OVERDUE_MARGIN_S = 10.0
 
 Headers = list[tuple[str, bytes]]
 # What a client says when handed one record: None when it took the record, else why it refused
@@ -72,6 +77,8 @@ class DeliveryBook:
         self.observer = observer
         self._wall_us = wall_clock_us
         self.tracker = PublishTracker(settings.max_consecutive_failures, settings.max_outage_s, monotonic)
+        self.overdue_after_s = (delivery(settings).delivery_timeout_ms + settings.request_timeout_ms) / 1000 \
+            + OVERDUE_MARGIN_S
         self._routes: dict[tuple[str, str, str], tuple[str, Headers]] = {}
         self._keys: dict[str, bytes] = {}
         self._published_metric: dict[str, CounterBatch] = {}
@@ -133,6 +140,7 @@ class DeliveryBook:
         attempt = self.tracker.begin(len(records))
         self.tracker.handed(attempt, len(records))
         if self.observer is not None:
+            attempt.records = records
             self.observer.handed(records)
         return attempt
 
@@ -142,6 +150,8 @@ class DeliveryBook:
         self._processing_latency.observe_many([max(0, now_us - r.received_time_us) / 1e6 for r in records])
 
     def succeeded(self, attempt: PublishAttempt, record: MarketDataMessage, sent_at: float) -> None:
+        if attempt.abandoned:  # already counted as failed (a stop, or overdue); it may well have landed
+            return
         self._ack_latency.observe(self.monotonic() - sent_at)
         if self.observer is not None:
             self.observer.succeeded(record)
@@ -160,6 +170,8 @@ class DeliveryBook:
     def failed(self, attempt: PublishAttempt, record: MarketDataMessage, error_name: str, text: str,
                cause: str | None = None) -> None:
         """A handed record failed in delivery."""
+        if attempt.abandoned:
+            return
         PUBLISH_FAILURES.labels(self.data_type, error_name).inc()
         if self.observer is not None:
             self.observer.failed(record)
@@ -196,6 +208,30 @@ class DeliveryBook:
             PUBLISH_FAILURES.labels(self.data_type, "Unresolved").inc(count)
             publisher_log().warning("kafka publisher for %s gave up %d unresolved records (%s); counted as failed",
                                     self.data_type, count, why)
+        return count
+
+    def expire_overdue(self) -> int:
+        """Counts as failed (``Unresolved``) every record its client has held for longer than
+        ``overdue_after_s``; returns how many. Called on the owner's tick; cheap when none is."""
+        given_up = self.tracker.overdue(
+            self.overdue_after_s, f"Unresolved: no outcome from the client after {self.overdue_after_s:.1f} s",
+        )
+        if not given_up:
+            return 0
+        count = sum(n for _, n in given_up)
+        if self.observer is not None:
+            for attempt, unresolved in given_up:
+                # which of a partly resolved call's records are still open is not recorded; the
+                # observer counts per exchange, and the events publisher sends one record per call
+                for record in attempt.records[len(attempt.records) - unresolved:]:
+                    self.observer.failed(record)
+        if count:
+            PUBLISH_FAILURES.labels(self.data_type, "Unresolved").inc(count)
+            publisher_log().warning(
+                "kafka publisher for %s: %d records had no outcome from the client after %.1f s (delivery "
+                "timeout %.1f s); counted as failed", self.data_type, count, self.overdue_after_s,
+                delivery(self.settings).delivery_timeout_ms / 1000,
+            )
         return count
 
     def log_failures(self, attempt: PublishAttempt) -> None:

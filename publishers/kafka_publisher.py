@@ -88,6 +88,7 @@ class KafkaPublisher(MessagePublisher):
         return None
 
     def poll(self) -> None:
+        self._book.expire_overdue()
         self._book.sync_metrics()
 
     def flush(self, timeout_s: float) -> int:

@@ -19,6 +19,13 @@ request timeout into a stop within seconds. Instead (``OutageRule``):
 * any acknowledged record ends the outage (the count returns to 0);
 * the N-th failed attempt is fatal.
 
+**Overdue records.** A client is trusted to resolve every record it took within its delivery
+timeout, but nothing outside it proves that it does: after a broker SIGKILL kafka-python 3.0 was
+once seen holding records for over 90 s with a delivery timeout of 3 s, and while the service runs
+such records would be counted nowhere. ``overdue`` therefore counts as failed every record of a
+call that has been in flight longer than a bound the caller sets (the delivery timeout plus a
+margin), exactly as ``abandon`` does at a stop: a callback that still comes changes nothing.
+
 So an outage shorter than ``max_outage_s`` never stops the service, whatever the load and however
 many records fail meanwhile (each one counted), and one that keeps failing deliveries stops it at
 the first failure after ``max_outage_s``, that is within ``max_outage_s`` plus the client's delivery
@@ -27,8 +34,9 @@ timeout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Why deliveries fail, as health and the status name it.
 CAUSE_AUTHENTICATION = "authentication failed"
@@ -136,9 +144,11 @@ class PublishAttempt:
 
     attempt_id: int
     expected: int
+    began_at: float = 0.0  # the tracker's clock when the call began
     resolved: int = 0
     errors: list[tuple[str, int, str]] = field(default_factory=list)
-    abandoned: bool = False  # its unresolved records were counted as failed by ``abandon``
+    abandoned: bool = False  # its unresolved records were counted as failed (``abandon``, ``overdue``)
+    records: Sequence[Any] = ()  # the call's records, for whoever must name what was given up
 
     @property
     def complete(self) -> bool:
@@ -168,7 +178,7 @@ class PublishTracker:
     def begin(self, expected: int) -> PublishAttempt:
         with self._lock:
             self._next_id += 1
-            attempt = PublishAttempt(self._next_id, expected)
+            attempt = PublishAttempt(self._next_id, expected, self._clock())
             if expected > 0:
                 self._open[attempt.attempt_id] = attempt
             return attempt
@@ -224,6 +234,31 @@ class PublishTracker:
             self._cause = cause
             self._version += 1
             return count
+
+    def overdue(self, older_than_s: float, error: str) -> list[tuple[PublishAttempt, int]]:
+        """Counts as failed, now, every unresolved record of the calls that began more than
+        ``older_than_s`` ago (see the module docstring); returns those calls with how many of
+        their records were given up. Their outcomes, should they still come, change nothing.
+        Cheap when nothing is overdue: open calls are kept in the order they began."""
+        now = self._clock()
+        given_up: list[tuple[PublishAttempt, int]] = []
+        with self._lock:
+            for attempt in self._open.values():
+                if now - attempt.began_at <= older_than_s:
+                    break
+                given_up.append((attempt, attempt.expected - attempt.resolved))
+            if not given_up:
+                return given_up
+            for attempt, count in given_up:
+                del self._open[attempt.attempt_id]
+                attempt.abandoned = True
+                self._failed += count
+                self._in_flight -= count
+            self._last_error = error
+            self._cause = CAUSE_TIMEOUT
+            self._rule.failed(now)
+            self._version += 1
+        return given_up
 
     def snapshot(self) -> TrackerSnapshot:
         with self._lock:

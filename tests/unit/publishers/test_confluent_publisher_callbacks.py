@@ -132,3 +132,26 @@ def test_close_purges_what_is_left_and_counts_it() -> None:
     snap = publisher.snapshot()
     assert producer.purged and (snap.failed, snap.in_flight) == (5, 0)
     publisher.close(0.1)  # a second close is a no-op
+
+
+def test_records_without_a_delivery_report_past_the_deadline_are_counted_failed_by_the_tick() -> None:
+    now = [50.0]
+    holder: dict[str, FakeProducer] = {}
+
+    def factory(config: dict[str, Any]) -> FakeProducer:
+        holder["p"] = FakeProducer(config)
+        return holder["p"]
+
+    settings = KafkaSettings(client="confluent-kafka", delivery="at_least_once")
+    publisher = ConfluentPublisher(settings, "trade", producer_factory=factory, monotonic=lambda: now[0])
+    publisher.publish(trades(3))
+    now[0] += 300.0 + 0.5 + 10.0 - 0.1  # at_least_once: a 300 s delivery timeout, + request timeout + margin
+    publisher.poll()
+    assert publisher.snapshot().in_flight == 3
+    now[0] += 0.2
+    publisher.poll()
+    snap = publisher.snapshot()
+    assert (snap.failed, snap.in_flight) == (3, 0) and snap.last_error.startswith("Unresolved")
+    holder["p"].resolve(3)  # the reports come after all: nothing changes
+    publisher.poll()
+    assert (publisher.snapshot().succeeded, publisher.snapshot().failed) == (0, 3)

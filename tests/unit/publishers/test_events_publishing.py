@@ -87,6 +87,30 @@ def test_events_given_up_at_a_stop_count_as_failed_once_even_if_their_outcome_co
     assert (counts.published, counts.failed) == ({"upbit": 1}, {"upbit": 1})
 
 
+def test_an_event_the_client_never_resolves_counts_as_failed_once_its_deadline_has_passed() -> None:
+    now = [100.0]
+    made: list[FakeProducer] = []
+
+    def factory(**kwargs: Any) -> FakeProducer:
+        made.append(FakeProducer(**kwargs))
+        return made[-1]
+
+    tally = EventTally()
+    pub = KafkaPublisher(KafkaSettings(), "event", producer_factory=factory, observer=tally,
+                         monotonic=lambda: now[0])
+    pub.publish([event_message(event())])
+    now[0] += 1.0
+    pub.publish([event_message(event(exchange=Exchange.BITHUMB, connection_id="bithumb-0"))])
+    now[0] += 13.0  # the upbit event is 14 s in flight, past 3 s + 0.5 s + 10 s; the bithumb one is not
+    pub.poll()
+    counts = tally.snapshot()
+    assert (counts.published, counts.failed, counts.in_flight) == ({}, {"upbit": 1}, {"bithumb": 1})
+    made[0].futures[0].succeed()  # too late: already counted as failed
+    made[0].futures[1].succeed()
+    counts = tally.snapshot()
+    assert (counts.published, counts.failed, counts.in_flight) == ({"bithumb": 1}, {"upbit": 1}, {})
+
+
 def test_gaps_and_recovered_trades_are_counted_from_gap_and_backfilled_events() -> None:
     tally = EventTally()
     for e in (event(K.GAP, recovered=3), event(K.BACKFILLED, recovered=40), event(K.DISCONNECTED),

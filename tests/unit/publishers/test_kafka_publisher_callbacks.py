@@ -185,3 +185,29 @@ def test_a_topic_whose_send_just_failed_fails_at_once_instead_of_blocking_again(
     producer.raise_on_send = None
     clock.now += 5.0  # the window has passed: the topic is tried again
     assert publisher.publish(trades(3)) == 3 and len(calls) == 4
+
+
+def test_records_the_client_never_resolves_are_counted_failed_after_its_deadline_plus_a_margin(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # After a broker SIGKILL kafka-python was once seen holding records far past its delivery
+    # timeout with no callback: the publisher's tick must count them rather than wait for ever.
+    clock = Clock()
+    publisher, producer = make(clock=clock)
+    publisher.publish(trades(5))
+    producer.futures[0].succeed()
+    deadline = (3000 + 500) / 1000 + 10.0  # delivery timeout + request timeout + margin, shipped defaults
+    clock.now += deadline - 0.1
+    publisher.poll()
+    assert publisher.snapshot().in_flight == 4 and publisher.snapshot().failed == 0
+    clock.now += 0.2
+    with caplog.at_level(logging.WARNING, logger="krwfeed.publisher"):
+        publisher.poll()
+    snap = publisher.snapshot()
+    assert (snap.succeeded, snap.failed, snap.in_flight) == (1, 4, 0)
+    assert snap.last_error.startswith("Unresolved") and snap.cause == "timed out"
+    assert any("4 records had no outcome from the client after 13.5 s" in r.getMessage() for r in caplog.records)
+    for future in producer.futures[1:]:
+        future.succeed()  # a late outcome changes nothing
+    publisher.poll()
+    assert publisher.snapshot().succeeded == 1 and publisher.snapshot().failed == 4

@@ -165,6 +165,29 @@ def test_giving_up_counts_what_is_in_flight_as_failed_once_and_late_callbacks_ch
     assert tracker.succeeded(new) and tracker.snapshot().succeeded == 2 and tracker.in_flight == 0
 
 
+def test_records_in_flight_past_the_bound_count_as_failed_once_and_newer_calls_stay_open() -> None:
+    clock = Clock()
+    tracker = PublishTracker(10, 120.0, clock)
+    old = tracker.begin(4)
+    tracker.handed(old, 4)
+    tracker.succeeded(old)  # one of its four resolved before the client went quiet
+    clock.now += 10.0
+    new = tracker.begin(2)
+    tracker.handed(new, 2)
+    assert tracker.overdue(13.5, "Unresolved: overdue") == []  # nothing older than the bound yet
+    clock.now += 4.0  # old: 14 s in flight, new: 4 s
+    given_up = tracker.overdue(13.5, "Unresolved: overdue")
+    assert [(attempt.attempt_id, count) for attempt, count in given_up] == [(old.attempt_id, 3)]
+    snap = tracker.snapshot()
+    assert (snap.succeeded, snap.failed, snap.in_flight) == (1, 3, 2)
+    assert (snap.cause, snap.last_error, snap.consecutive_failures) == (CAUSE_TIMEOUT, "Unresolved: overdue", 1)
+    assert not tracker.succeeded(old) and not tracker.failed(old, "upbit:KRW-BTC", 2, "late")  # late outcomes
+    assert tracker.overdue(13.5, "again") == []  # counted once
+    assert tracker.succeeded(new) is False and tracker.succeeded(new) is True  # the newer call resolves as usual
+    snap = tracker.snapshot()
+    assert (snap.succeeded, snap.failed, snap.in_flight, snap.consecutive_failures) == (3, 3, 0, 0)
+
+
 def test_counts_are_exact_under_concurrent_callbacks() -> None:
     tracker = PublishTracker(10)
     attempts = [tracker.begin(1000) for _ in range(4)]
