@@ -139,6 +139,9 @@ def producer_kwargs(settings: KafkaSettings) -> dict[str, Any]:
         "bootstrap_servers": list(settings.bootstrap_servers),
         "max_block_ms": settings.max_block_ms,
         "api_version": tuple(settings.api_version),
+        # kafka-python's own sensors (per request, per batch, per topic) are Python code on its I/O
+        # thread that krwfeed never reads: its delivery outcomes and Prometheus metrics are its own.
+        "metrics_enabled": False,
     }
     kwargs.update((name, value) for name, _, value in _shared_options(settings))
     kwargs.update(ssl_kwargs(settings))

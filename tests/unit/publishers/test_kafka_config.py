@@ -37,6 +37,15 @@ def test_S2_4_a_idempotence_off_explicit_api_version_bounded_timeouts() -> None:
     assert "sasl_mechanism" not in kwargs and "ssl_cafile" not in kwargs
 
 
+def test_kafka_python_keeps_no_sensors_of_its_own() -> None:
+    """krwfeed never reads kafka-python's metrics (its own accounting and Prometheus metrics do that
+    job), so the client is told not to record them on its I/O thread."""
+    assert producer_kwargs(KafkaSettings())["metrics_enabled"] is False
+    from kafka import KafkaProducer
+
+    assert KafkaProducer.DEFAULT_CONFIG["metrics_enabled"] is True  # the option exists and is on by default
+
+
 def test_delivery_timeout_never_below_linger_plus_request_timeout() -> None:
     kwargs = producer_kwargs(KafkaSettings(delivery_timeout_ms=100, request_timeout_ms=500, linger_ms=5))
     assert kwargs["delivery_timeout_ms"] == 505
