@@ -104,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bar-ms", type=float, default=BAR_MS,
                         help="exit 1 when 'all three' takes longer per 1,000 messages (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="also write the output to this file")
+    parser.add_argument("--bursts", action="store_true",
+                        help="instead: the live path's CPU per frame when frames come in bursts with a sleep "
+                             "between them, as a connector's wake-ups bring them")
     args = parser.parse_args(argv)
+    if args.bursts:
+        return bursts(build_frames(args.count))
     frames = build_frames(args.count)
     adapters = {name: get_adapter(name) for name in ("upbit", "bithumb")}
     received = 1_790_000_000_000_000
@@ -185,6 +190,44 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0 if verdict == "met" else 1
+
+
+# (frames per burst, sleep after each burst in seconds): one run in a row, a connector at 1,000 msgs/s
+# with a 13 ms window, two and four times the frames per wake-up, and a read on every frame.
+BURSTS = ((0, 0.0), (13, 0.013), (26, 0.013), (50, 0.013), (1, 0.001))
+BURST_FRAMES = 6000
+
+
+def bursts(frames: list[tuple[str, bytes]], rounds: int = 2) -> int:
+    """The live path (``FramePipeline.process``) over the mixed frames, in bursts with a sleep between
+    them; CPU per frame, the sleeps' own wake-ups included, and a bare sleep's wake-up for scale."""
+    adapters = {name: get_adapter(name) for name in ("upbit", "bithumb")}
+    received = 1_790_000_000_000_000
+    codes = sorted({r.code for name, frame in frames for r in adapters[name].decode(frame, received).records})
+    pipelines = {name: FramePipeline(adapter, codes) for name, adapter in adapters.items()}
+    print(f"{len(frames)} mixed frames through the live path, {BURST_FRAMES} per run, CPU clock; "
+          f"load average before {_load()}", flush=True)
+    for round_number in range(1, rounds + 1):
+        for burst, sleep_s in BURSTS:
+            size = burst or BURST_FRAMES
+            cpu0 = time.process_time()
+            for start in range(0, BURST_FRAMES, size):
+                for i in range(start, min(start + size, BURST_FRAMES)):
+                    name, frame = frames[i % len(frames)]
+                    pipelines[name].process(frame, received + i)
+                if sleep_s:
+                    time.sleep(sleep_s)
+            per_frame_us = (time.process_time() - cpu0) / BURST_FRAMES * 1e6
+            label = "all in a row" if not burst else f"{burst} frames, then {sleep_s * 1000:g} ms asleep"
+            print(f"round {round_number}: {label:<32}{per_frame_us:>8.1f} us CPU per frame", flush=True)
+    for sleep_s, count in ((0.013, 300), (0.001, 2000)):
+        cpu0 = time.process_time()
+        for _ in range(count):
+            time.sleep(sleep_s)
+        print(f"a bare {sleep_s * 1000:g} ms sleep: {(time.process_time() - cpu0) / count * 1e6:.0f} us CPU "
+              f"per wake-up", flush=True)
+    print(f"load average after {_load()}")
+    return 0
 
 
 def _by_kind(frames: list[tuple[str, bytes]], adapters: dict[str, Any], received: int,
