@@ -8,11 +8,13 @@ which turns them into ``MarketDataMessage`` values.
 After connecting, the socket is non-blocking and ``drain()`` reads until it would block. That also
 empties the TLS layer's buffer: bytes TLS has already decrypted sit in user space, where ``select``
 on the descriptor cannot see them, so a reader that stopped early and waited for readability could
-sit on data indefinitely.
+sit on data indefinitely. The same holds for whole frames read in a chunk and not yet decoded: a
+drain that stops at its frame limit says so (``DrainResult.more``) and is run again at once.
 
 This module holds the whole connection, in the order a connection lives it:
 
-- sockets: websocket-client sockets with a message size cap, and releasing them without raising;
+- sockets: websocket-client sockets read in chunks with a message size cap, and releasing them
+  without raising;
 - subscribing: the blocking handshake plus subscription, and the record of recent tickets;
 - the state log: transitions checked against ``domain.state`` and reported in order;
 - reading: frames until the socket would block, the keep-alive ping, stall detection;
@@ -40,13 +42,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websocket
-from websocket._abnf import ABNF, continuous_frame, frame_buffer
 
 from connectors.backoff import Backoff
 from connectors.connector_metrics import ConnectorMetrics
 from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
 from connectors.liveness import Liveness
 from connectors.subscribe_pacer import SubscribePacer
+from connectors.websocket_frames import CLOSE, PING, PONG, FrameDecoder, FrameProtocolError, MessageTooLarge
 from domain.capabilities import CAPABILITIES
 from domain.clock import utc_now_us
 from domain.config import ExchangeConfig
@@ -58,7 +60,7 @@ from exchanges.base import ExchangeAdapter, FrameKind
 from messages import ConnectorStats, TicketReport
 
 __all__ = [
-    "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "MessageTooLarge", "StateLog", "SubscriptionTickets",
+    "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "FeedSocket", "MessageTooLarge", "StateLog", "SubscriptionTickets",
     "WebSocketConnector", "new_socket", "ping_or_stall", "read_frames",
 ]
 
@@ -66,78 +68,55 @@ _LOG = logging.getLogger("krwfeed.connector.frames")
 
 
 # --- sockets ---------------------------------------------------------------------------------
-# websocket-client reads a frame of whatever length its header announces (a 1 GB frame took a
-# connector to 2.9 GB) and joins the fragments of a message by repeated ``bytes +=`` (quadratic: a
-# 20 MB message in 4 KiB fragments cost 6-33 s of CPU). The sockets made here refuse, with
-# ``MessageTooLarge``, a frame whose header announces more than ``max_frame_bytes`` before reading
-# its payload, and a message whose fragments add up to more; fragments are kept in a list and
-# joined once. The stream cannot be resumed after either (the rest of the frame or message is still
-# on the wire), so the reader counts the message and the connection is closed and reconnected.
+# websocket-client makes the handshake and sends; frames are read by ``FeedSocket.next_message``,
+# which reads the socket in chunks and cuts them with ``FrameDecoder`` (``connectors.websocket_frames``).
+# The decoder refuses, with ``MessageTooLarge``, a frame whose header announces more than
+# ``max_frame_bytes`` before buffering its payload, and a message whose fragments add up to more.
+# The stream cannot be resumed after a refusal (the rest of the frame or message is still on the
+# wire), so the reader counts the message and the connection is closed and reconnected.
 
 # Far above any real frame (a 30-level book is about 3 KB; a LIST_SUBSCRIPTIONS reply for every
 # market a few hundred KB), far below what would strain a small machine.
 DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
+# One read takes what the kernel holds up to this much; TLS returns at most one record per read.
+READ_CHUNK_BYTES = 64 * 1024
 
 
-class MessageTooLarge(websocket.WebSocketProtocolException):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"message of {size} bytes or more exceeds max_frame_bytes ({limit})")
-        self.size = size
-        self.limit = limit
+class FeedSocket(websocket.WebSocket):
+    """A websocket-client socket whose frames are read in chunks, with a message size cap."""
+
+    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        # UTF-8 is checked by the adapter's decode (a bad frame is counted, the connection kept).
+        super().__init__(enable_multithread=False, skip_utf8_validation=True)
+        self.frames = FrameDecoder(max_frame_bytes)
+
+    def next_message(self) -> tuple[int, bytes]:
+        """The next data message or control frame as (opcode, payload). Raises what the socket's
+        ``recv`` raises when nothing complete is buffered and it would block, ``FrameProtocolError``
+        for a stream that breaks the rules, and ``WebSocketConnectionClosedException`` at its end.
+        A ping is answered, a close frame acknowledged, as websocket-client's own reader does."""
+        decoder = self.frames
+        while True:
+            message = decoder.next()
+            if message is not None:
+                if message[0] == PING:
+                    with contextlib.suppress(*WOULD_BLOCK):  # send buffer full: the pong is skipped
+                        self.pong(message[1])
+                elif message[0] == CLOSE:
+                    with contextlib.suppress(Exception):  # the peer may be gone already
+                        self.send_close()
+                return message
+            sock = self.sock
+            if sock is None:
+                raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+            chunk = sock.recv(READ_CHUNK_BYTES)
+            if not chunk:
+                raise websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
+            decoder.feed(chunk)
 
 
-class _CappedFrameBuffer(frame_buffer):
-    def __init__(self, ws: websocket.WebSocket, max_bytes: int) -> None:
-        super().__init__(ws._recv, True)
-        self.max_bytes = max_bytes
-
-    def recv_length(self) -> None:
-        super().recv_length()
-        if self.length is not None and self.length > self.max_bytes:
-            raise MessageTooLarge(self.length, self.max_bytes)
-
-
-class _LinearContinuation(continuous_frame):
-    """Fragments of one message collected in a list, joined once, their total capped."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(False, True)
-        self.max_bytes = max_bytes
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def add(self, frame: ABNF) -> None:
-        if self.cont_data is None:
-            if frame.opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
-                self.recving_frames = frame.opcode
-            self.cont_data = [frame.opcode, b""]
-            self._parts, self._size = [], 0
-        data = frame.data if isinstance(frame.data, bytes) else frame.data.encode()
-        self._parts.append(data)
-        self._size += len(data)
-        if frame.fin:
-            self.recving_frames = None
-        if self._size > self.max_bytes:
-            size = self._size
-            self.cont_data, self.recving_frames, self._parts, self._size = None, None, [], 0
-            raise MessageTooLarge(size, self.max_bytes)
-
-    def extract(self, frame: ABNF) -> tuple[int, ABNF]:
-        if self.cont_data is None:
-            raise websocket.WebSocketProtocolException("No continuation data available")
-        opcode = self.cont_data[0]
-        frame.data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-        self.cont_data, self._parts, self._size = None, [], 0
-        return opcode, frame
-
-
-def new_socket(max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> websocket.WebSocket:
-    # UTF-8 is checked by the adapter's decode (a bad frame is counted, the connection kept);
-    # websocket-client's own check is pure Python per byte and would drop the connection instead.
-    ws = websocket.WebSocket(enable_multithread=False, skip_utf8_validation=True)
-    ws.frame_buffer = _CappedFrameBuffer(ws, max_frame_bytes)
-    ws.cont_frame = _LinearContinuation(max_frame_bytes)
-    return ws
+def new_socket(max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> FeedSocket:
+    return FeedSocket(max_frame_bytes)
 
 
 def release(ws: Any) -> None:
@@ -341,7 +320,7 @@ def read_frames(
     lost = ""
     while frames < max_frames:
         try:
-            opcode, frame = ws.recv_data_frame(True)
+            opcode, data = ws.next_message()
         except WOULD_BLOCK:
             break
         except MessageTooLarge as err:  # counted; the rest of it is still on the wire: reconnect
@@ -349,18 +328,18 @@ def read_frames(
             pipeline.oversized(str(err), now_us())
             lost = f"connection closed: {err}"
             break
-        except (websocket.WebSocketException, OSError, ValueError) as err:
+        except (FrameProtocolError, websocket.WebSocketException, OSError, ValueError) as err:
             lost = f"connection lost: {type(err).__name__}: {err}"
             break
         frames += 1
         now = clock()
         liveness.alive(now)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            lost = f"close frame from the server: {close_text(frame.data)}"
+        if opcode == CLOSE:
+            lost = f"close frame from the server: {close_text(data)}"
             break
-        if opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG):
+        if opcode in (PING, PONG):
             continue
-        outcome = pipeline.process(frame.data, now_us())
+        outcome = pipeline.process(data, now_us())
         if outcome.kind == FrameKind.ERROR.value:
             lost = f"error frame: {outcome.detail}"
             break

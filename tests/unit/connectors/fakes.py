@@ -105,13 +105,8 @@ class FakeSock:
                 os.close(fd)
 
 
-class FakeFrame:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
 class FakeWebSocket:
-    """Frames queued in ``inbox`` are returned by recv_data_frame; an empty inbox would block."""
+    """Messages queued in ``inbox`` are returned by next_message; an empty inbox would block."""
 
     created = 0
 
@@ -143,13 +138,13 @@ class FakeWebSocket:
     def settimeout(self, timeout: float) -> None:
         self.timeout = timeout
 
-    def recv_data_frame(self, control_frame: bool = False) -> tuple[int, FakeFrame]:
+    def next_message(self) -> tuple[int, bytes]:
         if not self.inbox:
             raise BlockingIOError("would block")
         item = self.inbox.popleft()
         if isinstance(item, Exception):
             raise item
-        return item[0], FakeFrame(item[1])
+        return item
 
     def feed(self, *frames: bytes, opcode: int = BINARY) -> None:
         self.inbox.extend((opcode, f) for f in frames)

@@ -10,12 +10,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import websocket
 
 from connectors.backoff import Backoff
 from connectors.frame_pipeline import FramePipeline
 from connectors.liveness import Liveness
-from connectors.websocket_connector import new_socket, read_frames
+from connectors.websocket_connector import FeedSocket, new_socket, read_frames
 from exchanges.registry import get_adapter
 from tests.unit.connectors.fakes import config
 
@@ -36,7 +35,7 @@ def trade(sid: int, volume: str = "0.5") -> bytes:
 
 
 @pytest.fixture
-def pair() -> Iterator[tuple[websocket.WebSocket, socket.socket]]:
+def pair() -> Iterator[tuple[FeedSocket, socket.socket]]:
     client, server = socket.socketpair()
     client.setblocking(False)
     ws = new_socket(64 * 1024)
@@ -46,14 +45,14 @@ def pair() -> Iterator[tuple[websocket.WebSocket, socket.socket]]:
     server.close()
 
 
-def drain(ws: websocket.WebSocket, pipeline: FramePipeline) -> tuple[list[bytes], int, str]:
+def drain(ws: FeedSocket, pipeline: FramePipeline) -> tuple[list[bytes], int, str]:
     records, frames, lost = read_frames(ws, 100, pipeline, Liveness(30.0, 10.0, 45.0), Backoff.from_config(config()),
                                         time.monotonic, lambda: NOW_US)
     return [r.raw_data for r in records], frames, lost
 
 
 def test_S2_2_f_a_read_keeps_every_good_frame_around_bad_ones(
-        pair: tuple[websocket.WebSocket, socket.socket], caplog: pytest.LogCaptureFixture) -> None:
+        pair: tuple[FeedSocket, socket.socket], caplog: pytest.LogCaptureFixture) -> None:
     ws, server = pair
     pipeline = FramePipeline(get_adapter("upbit"), ["KRW-BTC"])
     nested = b'{"type":"trade","code":' + b"[" * 1200 + b"]" * 1200 + b"}"
@@ -70,7 +69,7 @@ def test_S2_2_f_a_read_keeps_every_good_frame_around_bad_ones(
 
 
 def test_S2_2_f_an_oversized_message_is_counted_and_ends_the_connection(
-        pair: tuple[websocket.WebSocket, socket.socket]) -> None:
+        pair: tuple[FeedSocket, socket.socket]) -> None:
     ws, server = pair
     pipeline = FramePipeline(get_adapter("upbit"), ["KRW-BTC"])
     server.sendall(frame(trade(1)) + bytes([0x82, 127]) + struct.pack("!Q", 1 << 30))
