@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 import threading
 import uuid
 from collections import deque
@@ -103,6 +104,18 @@ class FakeSock:
         for fd in (self.read_fd, self.write_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def server_frame(opcode: int, payload: bytes, fin: bool = True, first: int = 0) -> bytes:
+    """A server frame (unmasked) with the 7-, 16- or 64-bit length form as RFC 6455 gives it;
+    ``first`` adds bits to the first byte (the reserved ones, to build a bad frame)."""
+    head = bytes([(0x80 if fin else 0) | opcode | first])
+    n = len(payload)
+    if n < 126:
+        return head + bytes([n]) + payload
+    if n < 65536:
+        return head + bytes([126]) + struct.pack("!H", n) + payload
+    return head + bytes([127]) + struct.pack("!Q", n) + payload
 
 
 class FakeWebSocket:

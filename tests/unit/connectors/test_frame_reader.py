@@ -15,18 +15,13 @@ from connectors.backoff import Backoff
 from connectors.frame_pipeline import FramePipeline
 from connectors.liveness import Liveness
 from connectors.websocket_connector import FeedSocket, new_socket, read_frames
+from connectors.websocket_frames import BINARY
 from exchanges.registry import get_adapter
 from tests.unit.connectors.fakes import config
+from tests.unit.connectors.fakes import server_frame as frame
 
 pytestmark = pytest.mark.unit
 NOW_US = 1790134742200000
-
-
-def frame(payload: bytes) -> bytes:
-    n = len(payload)
-    length = bytes([n]) if n < 126 else bytes([126]) + struct.pack("!H", n) if n < 65536 else \
-        bytes([127]) + struct.pack("!Q", n)
-    return bytes([0x82]) + length + payload
 
 
 def trade(sid: int, volume: str = "0.5") -> bytes:
@@ -56,7 +51,7 @@ def test_S2_2_f_a_read_keeps_every_good_frame_around_bad_ones(
     ws, server = pair
     pipeline = FramePipeline(get_adapter("upbit"), ["KRW-BTC"])
     nested = b'{"type":"trade","code":' + b"[" * 1200 + b"]" * 1200 + b"}"
-    server.sendall(b"".join(frame(f) for f in (trade(1), nested, trade(2), trade(3, "-1"), trade(4, "1e-50000000"),
+    server.sendall(b"".join(frame(BINARY, f) for f in (trade(1), nested, trade(2), trade(3, "-1"), trade(4, "1e-50000000"),
                                                trade(5))))
     with caplog.at_level(logging.WARNING, logger="krwfeed.connector.frames"):
         payloads, frames, lost = drain(ws, pipeline)
@@ -72,7 +67,7 @@ def test_S2_2_f_an_oversized_message_is_counted_and_ends_the_connection(
         pair: tuple[FeedSocket, socket.socket]) -> None:
     ws, server = pair
     pipeline = FramePipeline(get_adapter("upbit"), ["KRW-BTC"])
-    server.sendall(frame(trade(1)) + bytes([0x82, 127]) + struct.pack("!Q", 1 << 30))
+    server.sendall(frame(BINARY, trade(1)) + bytes([0x82, 127]) + struct.pack("!Q", 1 << 30))
     payloads, frames, lost = drain(ws, pipeline)
     assert len(payloads) == 1 and frames == 2
     assert "exceeds max_frame_bytes (65536)" in lost

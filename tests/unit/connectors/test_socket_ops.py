@@ -12,20 +12,10 @@ import websocket
 
 from connectors.websocket_connector import DEFAULT_MAX_FRAME_BYTES, FeedSocket, MessageTooLarge, new_socket
 from connectors.websocket_frames import FrameProtocolError
+from tests.unit.connectors.fakes import server_frame as frame
 
 pytestmark = pytest.mark.unit
 CAP = 64 * 1024
-
-
-def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    """A server frame (unmasked), with the 7-, 16- or 64-bit length form as RFC 6455 gives it."""
-    head = bytes([(0x80 if fin else 0) | opcode])
-    n = len(payload)
-    if n < 126:
-        return head + bytes([n]) + payload
-    if n < 65536:
-        return head + bytes([126]) + struct.pack("!H", n) + payload
-    return head + bytes([127]) + struct.pack("!Q", n) + payload
 
 
 @pytest.fixture

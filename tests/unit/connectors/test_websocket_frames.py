@@ -16,18 +16,9 @@ from connectors.websocket_frames import (
     FrameProtocolError,
     MessageTooLarge,
 )
+from tests.unit.connectors.fakes import server_frame as frame
 
 pytestmark = pytest.mark.unit
-
-
-def frame(opcode: int, payload: bytes, fin: bool = True, first: int = 0) -> bytes:
-    head = bytes([(0x80 if fin else 0) | opcode | first])
-    n = len(payload)
-    if n < 126:
-        return head + bytes([n]) + payload
-    if n < 65536:
-        return head + bytes([126]) + struct.pack("!H", n) + payload
-    return head + bytes([127]) + struct.pack("!Q", n) + payload
 
 
 def drain(decoder: FrameDecoder) -> list[tuple[int, bytes]]:
