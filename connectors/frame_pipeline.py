@@ -61,6 +61,7 @@ class FrameOutcome:
 MALFORMED = "malformed"
 INVALID = "invalid"  # the drop reason of a record that fails validation
 OVERSIZED = "oversized"  # the drop reason of a message larger than the socket's cap
+BAD_FRAMING = "bad_framing"  # the drop reason of a frame the WebSocket rules forbid a server to send
 LOG_INTERVAL_US = 10_000_000
 _TRADE, _ORDERBOOK = DataType.TRADE.value, DataType.ORDERBOOK.value
 # Read once: each read of an Enum member or its value is a Python-level lookup on CPython 3.11.
@@ -141,11 +142,11 @@ class FramePipeline:
         except Exception as err:  # noqa: BLE001 - any failure costs this frame only, counted
             return self._malformed(f"{type(err).__name__}: {err}"[:200], received_time_us)
 
-    def oversized(self, detail: str, now_us: int) -> FrameOutcome:
-        """A message refused for its size before it was read: a malformed frame, dropped as
-        ``oversized`` (its data type is unknown)."""
+    def unframeable(self, reason: str, detail: str, now_us: int) -> FrameOutcome:
+        """A frame refused before its payload was decoded (``OVERSIZED``, ``BAD_FRAMING``): a
+        malformed frame, dropped with that reason (its data type is unknown)."""
         self.counters.frames += 1
-        self.counters.drop("other", OVERSIZED)
+        self.counters.drop("other", reason)
         return self._malformed(detail, now_us)
 
     def _malformed(self, detail: str, now_us: int) -> FrameOutcome:

@@ -45,7 +45,7 @@ import websocket
 
 from connectors.backoff import Backoff
 from connectors.connector_metrics import ConnectorMetrics
-from connectors.frame_pipeline import MALFORMED, Encoder, FramePipeline
+from connectors.frame_pipeline import BAD_FRAMING, MALFORMED, OVERSIZED, Encoder, FramePipeline
 from connectors.liveness import Liveness
 from connectors.subscribe_pacer import SubscribePacer
 from connectors.websocket_frames import CLOSE, PING, PONG, FrameDecoder, FrameProtocolError, MessageTooLarge
@@ -323,12 +323,13 @@ def read_frames(
             opcode, data = ws.next_message()
         except WOULD_BLOCK:
             break
-        except MessageTooLarge as err:  # counted; the rest of it is still on the wire: reconnect
+        except FrameProtocolError as err:  # counted; the stream cannot be framed again: reconnect
             frames += 1
-            pipeline.oversized(str(err), now_us())
+            reason = OVERSIZED if isinstance(err, MessageTooLarge) else BAD_FRAMING
+            pipeline.unframeable(reason, str(err), now_us())
             lost = f"connection closed: {err}"
             break
-        except (FrameProtocolError, websocket.WebSocketException, OSError, ValueError) as err:
+        except (websocket.WebSocketException, OSError, ValueError) as err:
             lost = f"connection lost: {type(err).__name__}: {err}"
             break
         frames += 1

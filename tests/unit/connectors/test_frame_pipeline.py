@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from connectors.frame_pipeline import MALFORMED, FramePipeline
+from connectors.frame_pipeline import MALFORMED, OVERSIZED, FramePipeline
 from exchanges.registry import get_adapter
 from tests.unit.connectors.fakes import FakeAdapter, book, encode, trade
 
@@ -154,6 +154,7 @@ def test_S2_2_f_an_unexpected_exception_is_a_counted_malformed_frame() -> None:
 
 def test_S2_2_f_an_oversized_message_is_counted() -> None:
     p = pipeline()
-    assert p.oversized("message of 5000000 bytes or more exceeds max_frame_bytes (4194304)", 1).kind == MALFORMED
+    assert p.unframeable(OVERSIZED, "message of 5000000 bytes or more exceeds max_frame_bytes (4194304)", 1).kind \
+        == MALFORMED
     assert p.counters.malformed == 1 and p.counters.frames == 1
     assert p.counters.dropped == {("other", "oversized"): 1}

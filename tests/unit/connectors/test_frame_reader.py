@@ -72,3 +72,15 @@ def test_S2_2_f_an_oversized_message_is_counted_and_ends_the_connection(
     assert len(payloads) == 1 and frames == 2
     assert "exceeds max_frame_bytes (65536)" in lost
     assert pipeline.counters.dropped == {("other", "oversized"): 1} and pipeline.counters.malformed == 1
+
+
+def test_S2_2_f_a_frame_breaking_the_websocket_rules_is_counted_and_ends_the_connection(
+        pair: tuple[FeedSocket, socket.socket]) -> None:
+    ws, server = pair
+    pipeline = FramePipeline(get_adapter("upbit"), ["KRW-BTC"])
+    masked = bytes([0x82, 0x80 | 5]) + b"mask" + b"hello"  # servers never mask their frames
+    server.sendall(frame(BINARY, trade(1)) + masked + frame(BINARY, trade(2)))
+    payloads, frames, lost = drain(ws, pipeline)
+    assert len(payloads) == 1 and frames == 2
+    assert lost == "connection closed: masked frame from the server"
+    assert pipeline.counters.dropped == {("other", "bad_framing"): 1} and pipeline.counters.malformed == 1
