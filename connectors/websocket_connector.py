@@ -60,7 +60,7 @@ from exchanges.base import ExchangeAdapter, FrameKind
 from messages import ConnectorStats, TicketReport
 
 __all__ = [
-    "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "FeedSocket", "MessageTooLarge", "StateLog", "SubscriptionTickets",
+    "DEFAULT_MAX_FRAME_BYTES", "DrainResult", "FeedSocket", "StateLog", "SubscriptionTickets",
     "WebSocketConnector", "new_socket", "ping_or_stall", "read_frames",
 ]
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import websocket
 
-from connectors.websocket_connector import DEFAULT_MAX_FRAME_BYTES, FeedSocket, MessageTooLarge, new_socket
-from connectors.websocket_frames import FrameProtocolError
+from connectors.websocket_connector import DEFAULT_MAX_FRAME_BYTES, FeedSocket, new_socket
+from connectors.websocket_frames import FrameProtocolError, MessageTooLarge
 from tests.unit.connectors.fakes import server_frame as frame
 
 pytestmark = pytest.mark.unit
