@@ -65,11 +65,17 @@ def start(simulator_factory: Any, service_factory: Any, bootstrap: str, ports: t
 def force_disconnects(sim: Any, service: ServiceProcess, drops_at_s: tuple[float, ...], refuse_s: float,
                       run_s: float) -> list[float]:
     """Drop every connection of both exchanges at each of ``drops_at_s`` (seconds from now), refusing
-    reconnects for ``refuse_s``; returns the drop times (epoch seconds)."""
+    reconnects for ``refuse_s``; returns the drop times (epoch seconds).
+
+    A drop waits, past its time if need be, until every connection is back from the one before: a
+    connection still in its backoff has nothing to drop, and the test would count one drop too many."""
     began = time.monotonic()
     dropped_at: list[float] = []
-    for at in drops_at_s:
+    for done, at in enumerate(drops_at_s):
         time.sleep(max(0.0, began + at - time.monotonic()))
+        service.wait_for(lambda s: bool(s["connections"]) and all(
+            c["state"] == "CONNECTED" and int(c["reconnects"]) >= done for c in s["connections"].values()),
+            30, f"every connection back from disconnect {done}")
         dropped_at.append(time.time())
         for exchange in EXCHANGES:
             sim.refuse(refuse_s, exchange)
