@@ -73,7 +73,7 @@ def force_disconnects(sim: Any, service: ServiceProcess, drops_at_s: tuple[float
     dropped_at: list[float] = []
     for done, at in enumerate(drops_at_s):
         time.sleep(max(0.0, began + at - time.monotonic()))
-        service.wait_for(lambda s: bool(s["connections"]) and all(
+        service.wait_for(lambda s, done=done: bool(s["connections"]) and all(
             c["state"] == "CONNECTED" and int(c["reconnects"]) >= done for c in s["connections"].values()),
             30, f"every connection back from disconnect {done}")
         dropped_at.append(time.time())
